@@ -1,0 +1,178 @@
+import ArgumentParser
+import EggloguCore
+import EggloguFixtures
+import EggloguJSON
+import EggloguStore
+import Foundation
+
+@main
+struct EggloguBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "egglogu-bench",
+        abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
+        subcommands: [Run.self, Generate.self],
+        defaultSubcommand: Run.self)
+}
+
+extension EggloguBench {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a generated farm blob.")
+
+        @Option(help: "small, large, or a number of dailyProduction records.")
+        var size = "large"
+
+        @Option(help: "Seed: the same seed gives the same farm.")
+        var seed: UInt64 = 1
+
+        @Option(name: [.short, .long], help: "Output file (default: standard output).")
+        var output: String?
+
+        func run() throws {
+            let size: FarmSize
+            switch self.size {
+            case "small": size = .small
+            case "large": size = .large
+            default:
+                guard let n = Int(self.size), n > 0 else { throw ValidationError("--size is small, large or a count") }
+                size = .scaled(dailyProduction: n)
+            }
+            let bytes = FarmGenerator(size: size, seed: seed).bytes()
+            if let output {
+                try Data(bytes).write(to: URL(fileURLWithPath: output))
+            } else {
+                FileHandle.standardOutput.write(Data(bytes))
+            }
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Measure import, export and merge; print the figures.")
+
+        @Option(help: "Repetitions per measurement (the median is reported).")
+        var repeats = 5
+
+        @Option(name: .customLong("merge-records"), help: "Remote records to merge.")
+        var mergeRecords = 100_000
+
+        @Option(name: .customLong("page-size"), help: "Remote records per merge transaction.")
+        var pageSize = 1_000
+
+        func run() throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            let agent = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("egglogu-agent").path
+            guard FileManager.default.isExecutableFile(atPath: agent) else {
+                throw BenchError("egglogu-agent is not built next to egglogu-bench (\(agent))")
+            }
+            let blob = FarmGenerator(size: .large).bytes()
+            let farm = work + "/large-farm.json"
+            try Data(blob).write(to: URL(fileURLWithPath: farm))
+            print("large farm: \(String(format: "%.2f", Double(blob.count) / 1_048_576)) MB, "
+                + "\(try JSONParser().parse(blob).objectValue!.count) top-level keys")
+            var report = Figures()
+
+            var importRuns: [ChildProcess.Result] = []
+            var exportRuns: [ChildProcess.Result] = []
+            for n in 0..<repeats {
+                let replica = "\(work)/import-\(n).sqlite"
+                let result = try ChildProcess.run(agent, ["import", "--replica", replica, farm])
+                guard result.status == 0 else { throw BenchError("import exited \(result.status)") }
+                importRuns.append(result)
+                let export = try ChildProcess.run(agent, ["export", "--replica", replica, "-o", "\(work)/export-\(n).json"])
+                guard export.status == 0 else { throw BenchError("export exited \(export.status)") }
+                exportRuns.append(export)
+            }
+            report.add("import, large farm (egglogu-agent import, whole process)", importRuns)
+            report.add("export, large farm (egglogu-agent export -o, whole process)", exportRuns)
+
+            let inProcess = try measure(repeats) { n in
+                let replica = try Replica.open(path: "\(work)/lib-\(n).sqlite")
+                let start = DispatchTime.now()
+                _ = try replica.importBlob(blob)
+                return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
+            }
+            report.addTimes("import, large farm (library call, parse included)", inProcess)
+            let exports = try measure(repeats) { n in
+                let replica = try Replica.open(path: "\(work)/lib-\(n).sqlite")
+                let start = DispatchTime.now()
+                _ = try replica.exportBlob()
+                return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
+            }
+            report.addTimes("export, large farm (library call)", exports)
+
+            let merge = try measure(max(1, repeats / 2)) { n in
+                try mergeRemote(into: "\(work)/merge-\(n).sqlite", records: mergeRecords, pageSize: pageSize)
+            }
+            let seconds = Double(merge.sorted()[merge.count / 2]) / 1e9
+            report.line(
+                "merge \(mergeRecords) remote records in pages of \(pageSize) (JSON parse included)",
+                String(format: "%.3f s, %.0f records/s", seconds, Double(mergeRecords) / seconds))
+            report.print()
+        }
+
+        private func measure(_ times: Int, _ body: (Int) throws -> UInt64) throws -> [UInt64] {
+            try (0..<times).map(body)
+        }
+
+        /// Builds `records` remote versions from another device and merges them page by page.
+        private func mergeRemote(into path: String, records: Int, pageSize: Int) throws -> UInt64 {
+            let replica = try Replica.open(path: path)
+            let origin = "dev-remote"
+            let base = Timestamp(milliseconds: 1_750_000_000_000)
+            var pages: [[UInt8]] = []
+            var page: [JSONValue] = []
+            for n in 0..<records {
+                let stamp = base.adding(milliseconds: Int64(n))
+                let content = JSONObject([
+                    ("id", .string("r\(n)")), ("date", "2026-03-01"), ("flockId", "mm897apbujzde"),
+                    ("eggsCollected", .number(JSONNumber(4_000 + n % 900))), ("eggsBroken", 12), ("shellColor", "blanco"),
+                    ("notes", ""),
+                ])
+                let version = RecordVersion(
+                    id: "r\(n)", content: content, updatedAt: stamp, origin: origin, vector: VersionVector([origin: stamp]))
+                page.append(.object(version.record))
+                if page.count == pageSize || n == records - 1 {
+                    pages.append(JSONValue.array(page).serialized())
+                    page = []
+                }
+            }
+            let start = DispatchTime.now()
+            for bytes in pages {
+                guard case .array(let values) = try JSONParser().parse(bytes) else { throw BenchError("bad page") }
+                let report = try replica.merge([("dailyProduction", values)])
+                guard report.rejected.isEmpty else { throw BenchError("merge rejected records") }
+            }
+            return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
+        }
+    }
+}
+
+/// Collects figures and prints them as a table.
+struct Figures {
+    private var rows: [(String, String)] = []
+
+    mutating func line(_ name: String, _ value: String) {
+        rows.append((name, value))
+    }
+
+    mutating func add(_ name: String, _ runs: [ChildProcess.Result]) {
+        let times = runs.map(\.seconds).sorted()
+        let peak = runs.map(\.peakRSSBytes).max() ?? 0
+        line(name, String(format: "median %.3f s (min %.3f, max %.3f), peak RSS %.1f MB", times[times.count / 2],
+                          times.first!, times.last!, Double(peak) / 1_048_576))
+    }
+
+    mutating func addTimes(_ name: String, _ nanos: [UInt64]) {
+        let s = nanos.map { Double($0) / 1e9 }.sorted()
+        line(name, String(format: "median %.3f s (min %.3f, max %.3f)", s[s.count / 2], s.first!, s.last!))
+    }
+
+    func print() {
+        let width = rows.map(\.0.count).max() ?? 0
+        for (name, value) in rows {
+            Swift.print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// The three ways two versions of one record can conflict.
+public enum ConflictKind: String, Sendable, Equatable, CaseIterable {
+    /// The winner is a deletion; the archived loser is an edit.
+    case deleteVsEdit = "delete-vs-edit"
+    /// The winner is an edit; the archived loser is a deletion.
+    case editVsDelete = "edit-vs-delete"
+    /// Both are edits with different content.
+    case concurrentEdit = "concurrent-edit"
+
+    /// The conflict between a winner and a loser, or `nil` when the loser is safely superseded.
+    ///
+    /// A loser conflicts when the winner has not seen it (`W.vv[L.origin] < L._updatedAt`,
+    /// absent counting as −∞) and their contents differ; two deletions never differ.
+    /// A sequential edit, however many intermediate versions a replica missed, is
+    /// therefore never a conflict: its vector includes every ancestor.
+    public init?(winner: VersionInfo, loser: VersionInfo) {
+        if winner.vector.includes(origin: loser.origin, updatedAt: loser.updatedAt) { return nil }
+        switch (winner.isDeleted, loser.isDeleted) {
+        case (true, true): return nil
+        case (true, false): self = .deleteVsEdit
+        case (false, true): self = .editVsDelete
+        case (false, false):
+            if winner.contentHash == loser.contentHash { return nil }
+            self = .concurrentEdit
+        }
+    }
+}
+
+/// What merging an incoming version into a replica's stored version decides.
+public struct MergeDecision: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        /// The incoming version is the one already stored.
+        case duplicate
+        /// The stored version stays; the incoming one lost.
+        case keepStored
+        /// The incoming version replaces the stored one (or is the first).
+        case takeIncoming
+    }
+
+    public let outcome: Outcome
+    /// Set when the losing version must be archived.
+    public let conflict: ConflictKind?
+
+    /// The design's `mergeRecord`, made convergent: the one rule devices and the server share.
+    ///
+    /// The higher version by ``VersionInfo/outranks(_:)`` wins on every replica,
+    /// whatever the arrival order, and the loser is archived exactly when
+    /// ``ConflictKind/init(winner:loser:)`` says so.
+    public init(stored: VersionInfo?, incoming: VersionInfo) {
+        guard let stored else {
+            self.outcome = .takeIncoming
+            self.conflict = nil
+            return
+        }
+        if stored == incoming {
+            self.outcome = .duplicate
+            self.conflict = nil
+        } else if incoming.outranks(stored) {
+            self.outcome = .takeIncoming
+            self.conflict = ConflictKind(winner: incoming, loser: stored)
+        } else {
+            self.outcome = .keepStored
+            self.conflict = ConflictKind(winner: stored, loser: incoming)
+        }
+    }
+}
+
+/// Merges `incoming` into `stored`: the winner, and the archive entry for the loser if it conflicts.
+public func mergeRecord(
+    collection: String, stored: RecordVersion?, incoming: RecordVersion
+) -> (winner: RecordVersion, archived: ConflictEntry?) {
+    let decision = MergeDecision(stored: stored?.info, incoming: incoming.info)
+    switch decision.outcome {
+    case .duplicate:
+        return (stored!, nil)
+    case .keepStored:
+        let archived = decision.conflict.map { _ in ConflictEntry(collection: collection, winner: stored!, loser: incoming) }
+        return (stored!, archived)
+    case .takeIncoming:
+        let archived = decision.conflict.map { _ in ConflictEntry(collection: collection, winner: incoming, loser: stored!) }
+        return (incoming, archived)
+    }
+}

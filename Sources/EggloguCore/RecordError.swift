@@ -1,0 +1,37 @@
+/// Why a record (or conflict-archive entry) was refused.
+public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The reason, named as the sync protocol reports it (`reason.rawValue`).
+    public struct Reason: Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+
+        /// The element is not a JSON object.
+        public static var notObject: Reason { Reason("not-object") }
+        /// The record has no non-empty string `id`.
+        public static var missingID: Reason { Reason("missing-id") }
+        /// `_updatedAt`, `_deletedAt` or a vector entry is not an ISO-8601 instant.
+        public static var badTimestamp: Reason { Reason("bad-timestamp") }
+        /// A timestamp lies further ahead than the allowed clock skew.
+        public static var timestampInFuture: Reason { Reason("timestamp-in-future") }
+        /// Other sync metadata (`_syncOrigin`, `_syncGen`, an archive entry's fields) is malformed.
+        public static var badMetadata: Reason { Reason("bad-metadata") }
+        /// The collection name is not acceptable.
+        public static var badCollection: Reason { Reason("bad-collection") }
+
+        public var description: String { rawValue }
+    }
+
+    public let reason: Reason
+    /// The record id, when there is one.
+    public let id: String?
+    /// What exactly is wrong, for people.
+    public let message: String
+
+    public init(_ reason: Reason, id: String? = nil, _ message: String) {
+        self.reason = reason
+        self.id = id
+        self.message = message
+    }
+
+    public var description: String { message }
+}

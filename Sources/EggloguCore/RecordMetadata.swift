@@ -1,0 +1,66 @@
+import EggloguJSON
+
+/// The sync metadata a record carries, read and checked but not yet trusted.
+public struct RecordMetadata: Sendable, Equatable {
+    public var updatedAt: Timestamp?
+    public var deletedAt: Timestamp?
+    public var origin: String?
+    public var vector: VersionVector?
+    public var generation: Int?
+
+    /// Reads the metadata fields of `record`; `null` counts as absent.
+    public init(of record: JSONObject) throws(RecordError) {
+        let id = record["id"]?.stringValue
+        func timestamp(_ field: String) throws(RecordError) -> Timestamp? {
+            switch record[field] {
+            case nil, .null?: return nil
+            case .string(let text)?:
+                guard let t = Timestamp(iso8601: text) else {
+                    throw RecordError(.badTimestamp, id: id, "\(field) \"\(text.prefix(64))\" is not an ISO-8601 date-time with an offset")
+                }
+                return t
+            case let other?:
+                throw RecordError(.badTimestamp, id: id, "\(field) is a \(other.typeName), not an ISO-8601 string")
+            }
+        }
+        updatedAt = try timestamp(SyncField.updatedAt)
+        deletedAt = try timestamp(SyncField.deletedAt)
+        switch record[SyncField.origin] {
+        case nil, .null?: origin = nil
+        case .string(let s)? where s.utf8.count <= 256: origin = s
+        default: throw RecordError(.badMetadata, id: id, "\(SyncField.origin) must be a string of at most 256 bytes")
+        }
+        switch record[SyncField.vector] {
+        case nil, .null?: vector = nil
+        case let value?:
+            guard let v = VersionVector(json: value) else {
+                throw RecordError(.badTimestamp, id: id, "\(SyncField.vector) must map device ids to ISO-8601 date-times")
+            }
+            vector = v
+        }
+        switch record[SyncField.generation] {
+        case nil, .null?: generation = nil
+        case .number(let n)?:
+            guard let g = n.intValue, g >= 0, g < 1 << 40 else {
+                throw RecordError(.badMetadata, id: id, "\(SyncField.generation) must be a non-negative integer")
+            }
+            generation = g
+        case let other?:
+            throw RecordError(.badMetadata, id: id, "\(SyncField.generation) is a \(other.typeName), not an integer")
+        }
+    }
+
+    /// Whether this names a version made by the sync layer: origin, stamp and a vector that includes it.
+    ///
+    /// Copies edited outside the sync layer (by the app) fail this, because the app
+    /// may touch `_updatedAt` but keeps the old origin and vector.
+    public var describesSyncedVersion: Bool {
+        guard let updatedAt, let origin, let vector else { return false }
+        return vector[origin] == updatedAt
+    }
+
+    /// The latest timestamp mentioned anywhere in the metadata.
+    public var latestTimestamp: Timestamp? {
+        [updatedAt, deletedAt, vector?.maximum].compactMap { $0 }.max()
+    }
+}

@@ -1,0 +1,128 @@
+/// Writes JSON into a byte buffer.
+///
+/// `.compact` keeps key order and number literals, so parse-then-write is a
+/// faithful round trip. `.canonical` sorts keys by their UTF-8 bytes and writes
+/// numbers by value: two documents that mean the same give the same bytes,
+/// which is what content hashes are computed over.
+public struct JSONWriter: Sendable {
+    public enum Style: Sendable {
+        case compact
+        case pretty
+        case canonical
+    }
+
+    public var style: Style
+    public var bytes: [UInt8] = []
+
+    public init(style: Style = .compact, reservingCapacity capacity: Int = 0) {
+        self.style = style
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Appends raw, already valid JSON text.
+    public mutating func appendRaw(_ text: some Sequence<UInt8>) {
+        bytes.append(contentsOf: text)
+    }
+
+    public mutating func appendRaw(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    public mutating func write(_ value: JSONValue) {
+        write(value, indent: 0)
+    }
+
+    mutating func write(_ value: JSONValue, indent: Int) {
+        switch value {
+        case .null: appendRaw("null")
+        case .bool(let b): appendRaw(b ? "true" : "false")
+        case .number(let n): appendRaw(style == .canonical ? n.canonical : n.literal)
+        case .string(let s): writeString(s)
+        case .array(let elements): writeArray(elements, indent: indent)
+        case .object(let object): writeObject(object, indent: indent)
+        }
+    }
+
+    mutating func writeArray(_ elements: [JSONValue], indent: Int) {
+        bytes.append(UInt8(ascii: "["))
+        for (n, element) in elements.enumerated() {
+            if n > 0 { bytes.append(UInt8(ascii: ",")) }
+            newline(indent + 1)
+            write(element, indent: indent + 1)
+        }
+        if !elements.isEmpty { newline(indent) }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    mutating func writeObject(_ object: JSONObject, indent: Int) {
+        bytes.append(UInt8(ascii: "{"))
+        var entries = object.entries
+        if style == .canonical {
+            entries.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        }
+        for (n, entry) in entries.enumerated() {
+            if n > 0 { bytes.append(UInt8(ascii: ",")) }
+            newline(indent + 1)
+            writeString(entry.key)
+            bytes.append(UInt8(ascii: ":"))
+            if style == .pretty { bytes.append(UInt8(ascii: " ")) }
+            write(entry.value, indent: indent + 1)
+        }
+        if !entries.isEmpty { newline(indent) }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    mutating func newline(_ indent: Int) {
+        guard style == .pretty else { return }
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * 2))
+    }
+
+    public mutating func writeString(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        let utf8 = s.utf8
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: utf8)
+        } else {
+            for b in utf8 {
+                switch b {
+                case UInt8(ascii: "\""): appendRaw("\\\"")
+                case UInt8(ascii: "\\"): appendRaw("\\\\")
+                case 0x0A: appendRaw("\\n")
+                case 0x0D: appendRaw("\\r")
+                case 0x09: appendRaw("\\t")
+                case 0x08: appendRaw("\\b")
+                case 0x0C: appendRaw("\\f")
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    appendRaw("\\u00")
+                    bytes.append(hex[Int(b >> 4)])
+                    bytes.append(hex[Int(b & 0xF)])
+                default: bytes.append(b)
+                }
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONValue {
+    /// The value written as JSON bytes.
+    public func serialized(_ style: JSONWriter.Style = .compact) -> [UInt8] {
+        var writer = JSONWriter(style: style)
+        writer.write(self)
+        return writer.bytes
+    }
+
+    /// The value written as JSON text.
+    public func jsonText(_ style: JSONWriter.Style = .compact) -> String {
+        String(decoding: serialized(style), as: UTF8.self)
+    }
+}
+
+extension JSONObject {
+    /// The object written as JSON text.
+    public func jsonText(_ style: JSONWriter.Style = .compact) -> String {
+        JSONValue.object(self).jsonText(style)
+    }
+}

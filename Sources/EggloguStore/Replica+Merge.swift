@@ -1,0 +1,120 @@
+import EggloguCore
+import EggloguJSON
+
+/// How ``Replica/merge(_:options:)`` treats incoming records.
+public struct RemoteMergeOptions: Sendable {
+    /// The origin assumed for records without `_syncOrigin` (the pushing device, on a server).
+    public var defaultOrigin = ""
+    /// Refuse records stamped further ahead than the allowed skew (a server does; a
+    /// device trusts the server, which checked already).
+    public var rejectsFutureTimestamps = false
+    /// Whether the records come from upstream (already there) or from a peer this
+    /// replica serves (a server's view of a push).
+    public var fromUpstream = true
+
+    public init(defaultOrigin: String = "", rejectsFutureTimestamps: Bool = false, fromUpstream: Bool = true) {
+        self.defaultOrigin = defaultOrigin
+        self.rejectsFutureTimestamps = rejectsFutureTimestamps
+        self.fromUpstream = fromUpstream
+    }
+}
+
+/// What merging a batch of remote records did.
+public struct RemoteMergeReport: Sendable, Equatable {
+    public struct Rejection: Sendable, Equatable {
+        public let collection: String
+        public let id: String?
+        public let reason: RecordError.Reason
+        public let message: String
+    }
+
+    /// Records merged (stored, already present, or superseded).
+    public var accepted = 0
+    /// Records refused, with the reason.
+    public var rejected: [Rejection] = []
+    /// Records that lost to a higher stored version: (collection, id).
+    public var superseded: [(collection: String, id: String)] = []
+    /// Rows written, conflict entries included.
+    public var changed = 0
+    /// Conflict entries filed.
+    public var conflicts = 0
+
+    public static func == (lhs: RemoteMergeReport, rhs: RemoteMergeReport) -> Bool {
+        lhs.accepted == rhs.accepted && lhs.rejected == rhs.rejected && lhs.changed == rhs.changed
+            && lhs.conflicts == rhs.conflicts && lhs.superseded.map { "\($0.collection)/\($0.id)" } == rhs.superseded.map { "\($0.collection)/\($0.id)" }
+    }
+}
+
+extension Replica {
+    /// Merges records received from another replica, in one transaction, with the same merge rule as local writes.
+    ///
+    /// A bad record is rejected alone (a bad collection name rejects that
+    /// collection's records only); the rest of the batch still lands.
+    public func merge(
+        _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions = RemoteMergeOptions()
+    ) throws -> RemoteMergeReport {
+        try write { transaction in
+            var report = RemoteMergeReport()
+            let source: ChangeSource = options.fromUpstream ? .remote : .local
+            let changesBefore = transaction.changes
+            let conflictsBefore = transaction.conflictsFiled
+            let limit = transaction.futureLimit
+            for (collection, records) in batch {
+                let kind = CollectionName.kind(of: collection)
+                for value in records {
+                    let prepared: Prepared
+                    do throws(RecordError) {
+                        prepared = try Replica.prepare(value, collection: collection, kind: kind, options: options, limit: limit)
+                    } catch {
+                        report.rejected.append(.init(collection: collection, id: error.id, reason: error.reason, message: error.message))
+                        continue
+                    }
+                    switch prepared {
+                    case .entry(let entry):
+                        try transaction.file(entry, source: source)
+                    case .version(let version):
+                        if try transaction.apply(version, in: collection, source: source) == .superseded {
+                            report.superseded.append((collection, version.id))
+                        }
+                    }
+                    report.accepted += 1
+                }
+            }
+            report.changed = transaction.changes - changesBefore
+            report.conflicts = transaction.conflictsFiled - conflictsBefore
+            return report
+        }
+    }
+
+    private enum Prepared {
+        case version(RecordVersion)
+        case entry(ConflictEntry)
+    }
+
+    /// Checks one incoming record without touching the store.
+    private static func prepare(
+        _ value: JSONValue, collection: String, kind: CollectionName.Kind?, options: RemoteMergeOptions, limit: Timestamp
+    ) throws(RecordError) -> Prepared {
+        guard let kind else {
+            throw RecordError(
+                .badCollection, id: value.objectValue?["id"]?.stringValue, "\(collection) is not a valid collection name")
+        }
+        if kind == .conflictArchive {
+            let entry = try ConflictEntry(record: value)
+            if options.rejectsFutureTimestamps, entry.updatedAt > limit {
+                throw RecordError(.timestampInFuture, id: entry.id, "conflict entry \(entry.id) is stamped after \(limit)")
+            }
+            return .entry(entry)
+        }
+        let version = try RecordVersion(record: value, defaultOrigin: options.defaultOrigin)
+        if options.rejectsFutureTimestamps,
+            version.info.updatedAt > limit || (version.info.vector.maximum ?? .epoch) > limit
+        {
+            throw RecordError(.timestampInFuture, id: version.id, "\(collection)/\(version.id) is stamped after \(limit)")
+        }
+        if kind == .auditLog && version.isDeleted {
+            throw RecordError(.badMetadata, id: version.id, "auditLog entries cannot be deleted")
+        }
+        return .version(version)
+    }
+}

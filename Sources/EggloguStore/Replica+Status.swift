@@ -1,0 +1,38 @@
+import EggloguCore
+import EggloguJSON
+import GRDB
+
+extension Replica {
+    /// Counts per collection, unpushed changes, conflicts and the clock.
+    public func status() throws -> ReplicaStatus {
+        try read { db in
+            var collections: [String: ReplicaStatus.Counts] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT collection, count(*) - count(deleted_at), count(deleted_at) FROM record
+                    WHERE collection <> ? GROUP BY collection
+                    """,
+                arguments: [CollectionName.conflictArchive])
+            for row in rows {
+                collections[row[0]] = .init(live: row[1], deleted: row[2])
+            }
+            let conflicts = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) - coalesce(sum(json_extract(body, '$.resolved')), 0),
+                           coalesce(sum(json_extract(body, '$.resolved')), 0)
+                    FROM record WHERE collection = ?
+                    """,
+                arguments: [CollectionName.conflictArchive])!
+            let lastImport = try Meta.get(db, .lastImport).flatMap { try? JSONParser().parse($0) }
+            return ReplicaStatus(
+                replica: path, deviceID: deviceID, farmID: farmID, collections: collections,
+                unpushed: try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE dirty = 1") ?? 0,
+                unresolvedConflicts: conflicts[0], resolvedConflicts: conflicts[1],
+                sequence: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
+                clockHigh: try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch,
+                now: configuration.wallClock(), lastImport: lastImport)
+        }
+    }
+}

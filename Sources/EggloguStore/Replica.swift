@@ -1,0 +1,152 @@
+import EggloguCore
+import EggloguJSON
+import Foundation
+import GRDB
+
+/// A farm's records in one SQLite file: the store behind the agent's replica and the server.
+///
+/// Every write (an import, a local edit, a merge of remote records) is one
+/// SQLite transaction in WAL mode with `synchronous=FULL`, so killing the
+/// process at any instant leaves either all of a write or none of it. Each
+/// change takes the next value of the replica's change sequence, which makes
+/// "what changed since X" and "what is still unpushed" index lookups.
+public final class Replica: Sendable {
+    /// The replica file.
+    public let path: String
+    /// The device that stamps this replica's local writes.
+    public let deviceID: String
+    /// The farm, when configured.
+    public let farmID: String?
+    public let configuration: ReplicaConfiguration
+    let pool: DatabasePool
+
+    private init(path: String, deviceID: String, farmID: String?, configuration: ReplicaConfiguration, pool: DatabasePool) {
+        self.path = path
+        self.deviceID = deviceID
+        self.farmID = farmID
+        self.configuration = configuration
+        self.pool = pool
+    }
+
+    /// Opens (and, if allowed, creates) the replica at `path`, migrating its schema.
+    public static func open(path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
+        if !FileManager.default.fileExists(atPath: path) && !configuration.createIfMissing {
+            throw ReplicaError(.noReplica, "no replica at \(path)")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: config)
+            let migrator = Schema.migrator
+            if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
+            }
+            try migrator.migrate(pool)
+            let identity = try pool.write { db in
+                try Replica.settleIdentity(db, configuration: configuration, path: path)
+            }
+            return Replica(path: path, deviceID: identity.device, farmID: identity.farm, configuration: configuration, pool: pool)
+        } catch let error as ReplicaError {
+            throw error
+        } catch {
+            throw ReplicaError(mapping: error, path: path)
+        }
+    }
+
+    private static func settleIdentity(
+        _ db: Database, configuration: ReplicaConfiguration, path: String
+    ) throws -> (device: String, farm: String?) {
+        let device: String
+        if let stored = try Meta.get(db, .deviceID) {
+            if let wanted = configuration.deviceID, wanted != stored {
+                throw ReplicaError(.deviceMismatch, "\(path) belongs to device \(stored), not \(wanted)")
+            }
+            device = stored
+        } else {
+            device = configuration.deviceID ?? "dev-" + RecordID.generate(now: configuration.wallClock())
+            guard !device.isEmpty, device.utf8.count <= 256 else {
+                throw ReplicaError(.badData, "a device id must be 1 to 256 bytes")
+            }
+            try Meta.set(db, .deviceID, device)
+            try Meta.set(db, .createdAt, configuration.wallClock().iso8601)
+        }
+        var farm = try Meta.get(db, .farmID)
+        if let wanted = configuration.farmID {
+            if let farm, farm != wanted {
+                throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)")
+            }
+            if farm == nil {
+                try Meta.set(db, .farmID, wanted)
+                farm = wanted
+            }
+        }
+        return (device, farm)
+    }
+
+    /// Runs `body` as one write transaction with a fresh transaction context.
+    func write<T>(_ body: (inout ReplicaTransaction) throws -> T) throws -> T {
+        do {
+            return try pool.write { db in
+                var transaction = try ReplicaTransaction(db: db, replica: self)
+                let result = try body(&transaction)
+                try transaction.finish()
+                return result
+            }
+        } catch let error as ReplicaError {
+            throw error
+        } catch {
+            throw ReplicaError(mapping: error, path: path)
+        }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot).
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as ReplicaError {
+            throw error
+        } catch {
+            throw ReplicaError(mapping: error, path: path)
+        }
+    }
+}
+
+extension ReplicaError {
+    init(mapping error: any Error, path: String) {
+        guard let db = error as? DatabaseError else {
+            self.init(.io, "\(path): \(error)")
+            return
+        }
+        switch db.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            self.init(.busy, "\(path) is locked by another process; try again")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
+            self.init(.cannotOpen, "cannot open \(path): \(db.message ?? "permission denied or missing directory")")
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            self.init(.unreadable, "\(path) is not an egglogu replica or is damaged (\(db.message ?? "unreadable"))")
+        default:
+            self.init(.io, "\(path): \(db.message ?? "\(db.resultCode)")")
+        }
+    }
+}
+
+/// Keys of the `meta` table.
+enum Meta: String {
+    case deviceID = "device_id"
+    case farmID = "farm_id"
+    case createdAt = "created_at"
+    case clockHigh = "clock_high"
+    case lastImport = "last_import"
+
+    static func get(_ db: Database, _ key: Meta) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key.rawValue])
+    }
+
+    static func set(_ db: Database, _ key: Meta, _ value: String) throws {
+        try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .execute(arguments: [key.rawValue, value])
+    }
+}

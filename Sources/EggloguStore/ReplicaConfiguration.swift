@@ -1,0 +1,23 @@
+import EggloguCore
+import Foundation
+
+/// How a replica is opened.
+public struct ReplicaConfiguration: Sendable {
+    /// This device's id. A new replica takes it (or generates one); an existing
+    /// replica must match it.
+    public var deviceID: String?
+    /// The farm this replica holds. Like ``deviceID``, fixed once set.
+    public var farmID: String?
+    /// How far ahead of the wall clock a timestamp may be (default 5 minutes).
+    public var maxClockSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds
+    /// Create the replica file when it does not exist.
+    public var createIfMissing = true
+    /// Whether local changes are queued for pushing. A server's store sets this to false.
+    public var tracksUnpushed = true
+    /// How long to wait for another process's write lock.
+    public var busyTimeoutSeconds: Double = 10
+    /// The wall clock; tests substitute their own.
+    public var wallClock: @Sendable () -> Timestamp = { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) }
+
+    public init() {}
+}

@@ -1,0 +1,42 @@
+/// A failure of a replica operation, with a message fit to show the user.
+public struct ReplicaError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure; compare with the static members.
+    public struct Code: Sendable, Equatable {
+        private enum Value: Sendable, Equatable {
+            case badData, notFound, alreadyResolved, invalidName, noReplica, unreadable, busy, deviceMismatch, cannotOpen, io
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The input (a blob, a record, JSON) is malformed or inconsistent.
+        public static var badData: Code { Code(.badData) }
+        /// The named record or conflict does not exist.
+        public static var notFound: Code { Code(.notFound) }
+        /// The conflict was resolved already.
+        public static var alreadyResolved: Code { Code(.alreadyResolved) }
+        /// The collection name is not acceptable or is reserved.
+        public static var invalidName: Code { Code(.invalidName) }
+        /// There is no replica at the path and the operation does not create one.
+        public static var noReplica: Code { Code(.noReplica) }
+        /// The file is not a replica, or is damaged.
+        public static var unreadable: Code { Code(.unreadable) }
+        /// Another process holds the replica's write lock for too long.
+        public static var busy: Code { Code(.busy) }
+        /// The replica belongs to another device or farm than the configuration says.
+        public static var deviceMismatch: Code { Code(.deviceMismatch) }
+        /// The replica file cannot be opened or created (missing directory, permissions).
+        public static var cannotOpen: Code { Code(.cannotOpen) }
+        /// The file system failed (permissions, disk full, ...).
+        public static var io: Code { Code(.io) }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,63 @@
+import EggloguCore
+import EggloguJSON
+
+/// A replica's state at a glance. ``json`` is the documented schema of `egglogu-agent status --json`.
+public struct ReplicaStatus: Sendable, Equatable {
+    /// Bumped only when a field changes meaning or disappears; new fields may appear at any time.
+    public static let schemaVersion = 1
+
+    public struct Counts: Sendable, Equatable {
+        public var live: Int
+        public var deleted: Int
+    }
+
+    public var replica: String
+    public var deviceID: String
+    public var farmID: String?
+    /// Live and deleted records per stored collection.
+    public var collections: [String: Counts]
+    /// Changes made here and not yet pushed.
+    public var unpushed: Int
+    public var unresolvedConflicts: Int
+    public var resolvedConflicts: Int
+    /// The newest change-sequence number.
+    public var sequence: Int64
+    /// The hybrid clock's high-water mark.
+    public var clockHigh: Timestamp
+    /// The wall clock when the status was taken.
+    public var now: Timestamp
+    /// The summary the last import left (`at`, `source`, and its counts).
+    public var lastImport: JSONValue?
+
+    /// The status as JSON; see `docs/status.md` for the schema.
+    public var json: JSONValue {
+        let names = collections.keys.sorted()
+        let perCollection = JSONObject(uniqueEntries: names.map { name in
+            let c = collections[name]!
+            return (name, ["live": .number(JSONNumber(c.live)), "deleted": .number(JSONNumber(c.deleted))])
+        })
+        return [
+            "schemaVersion": .number(JSONNumber(ReplicaStatus.schemaVersion)),
+            "replica": .string(replica),
+            "deviceId": .string(deviceID),
+            "farmId": farmID.map(JSONValue.string) ?? .null,
+            "collections": .object(perCollection),
+            "records": [
+                "live": .number(JSONNumber(collections.values.reduce(0) { $0 + $1.live })),
+                "deleted": .number(JSONNumber(collections.values.reduce(0) { $0 + $1.deleted })),
+            ],
+            "unpushed": .number(JSONNumber(unpushed)),
+            "conflicts": [
+                "unresolved": .number(JSONNumber(unresolvedConflicts)),
+                "resolved": .number(JSONNumber(resolvedConflicts)),
+            ],
+            "sequence": .number(JSONNumber(sequence)),
+            "clock": [
+                "high": .string(clockHigh.iso8601),
+                "now": .string(now.iso8601),
+                "aheadOfWallClockMs": .number(JSONNumber(max(0, clockHigh.milliseconds - now.milliseconds))),
+            ],
+            "lastImport": lastImport ?? .null,
+        ]
+    }
+}

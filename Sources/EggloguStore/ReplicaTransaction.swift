@@ -1,0 +1,243 @@
+import EggloguCore
+import EggloguJSON
+import Foundation
+import GRDB
+
+/// Where a version comes from, which decides whether it still has to be pushed.
+enum ChangeSource {
+    /// Made on this replica (an edit, an import, a conflict filed here): queued for pushing.
+    case local
+    /// Received from upstream: the server has it already.
+    case remote
+}
+
+/// What applying a version did to the stored record.
+enum ApplyOutcome: Equatable {
+    /// The version became the stored one.
+    case applied
+    /// It was stored already.
+    case unchanged
+    /// A higher version is stored; the incoming one lost.
+    case superseded
+}
+
+/// The context of one write transaction: clock, change sequence and shapes.
+///
+/// Every change to `record` goes through ``apply(_:in:source:position:)`` or
+/// ``file(_:source:)``, so every change gets a sequence number, every merge
+/// uses the one merge rule, and every conflict is archived.
+struct ReplicaTransaction {
+    let db: Database
+    let device: String
+    let configuration: ReplicaConfiguration
+    private(set) var clock: HybridLogicalClock
+    private let initialHigh: Timestamp
+    private var issued: Timestamp?
+    private(set) var wallClockBehind = false
+    private var nextSeq: Int64
+    private var shapes: [String: ShapeKind]?
+    private var nextOrd: Int64 = 0
+    /// Rows written in this transaction.
+    private(set) var changes = 0
+    /// Conflict entries created in this transaction.
+    private(set) var conflictsFiled = 0
+
+    init(db: Database, replica: Replica) throws {
+        self.db = db
+        self.device = replica.deviceID
+        self.configuration = replica.configuration
+        let high = try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch
+        self.clock = HybridLogicalClock(high: high, maxSkewMilliseconds: replica.configuration.maxClockSkewMilliseconds)
+        self.initialHigh = high
+        self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0) + 1
+    }
+
+    var wallClock: Timestamp { configuration.wallClock() }
+
+    /// The latest instant an incoming timestamp may carry.
+    var futureLimit: Timestamp { clock.futureLimit(wallClock: wallClock) }
+
+    /// This transaction's one local stamp, taken on first use.
+    mutating func stamp() -> Timestamp {
+        if let issued { return issued }
+        var waited: Int64 = 0
+        while true {
+            let wall = wallClock
+            switch clock.next(wallClock: wall) {
+            case .stamp(let t, let behind):
+                return take(t, behind: behind)
+            case .wait(let ms) where waited + ms <= HybridLogicalClock.maxWaitMilliseconds:
+                usleep(UInt32(clamping: ms * 1000))
+                waited += ms
+            case .wait:
+                // The wall clock did not move while we waited: it is stuck, so it cannot be trusted.
+                return take(max(wall, clock.high.adding(milliseconds: 1)), behind: true)
+            }
+        }
+    }
+
+    private mutating func take(_ t: Timestamp, behind: Bool) -> Timestamp {
+        clock.observe(t)
+        issued = t
+        wallClockBehind = behind
+        return t
+    }
+
+    /// Makes later stamps exceed `timestamp`.
+    mutating func observe(_ timestamp: Timestamp) {
+        clock.observe(timestamp)
+    }
+
+    func stored(_ collection: String, _ id: String) throws -> StoredRecord? {
+        try StoredRecord.fetch(db, collection: collection, id: id)
+    }
+
+    func version(_ collection: String, _ id: String) throws -> RecordVersion? {
+        try StoredRecord.version(db, collection: collection, id: id)
+    }
+
+    /// Merges `incoming` into the stored record with the one merge rule.
+    @discardableResult
+    mutating func apply(
+        _ incoming: RecordVersion, in collection: String, source: ChangeSource, position: Int64? = nil
+    ) throws -> ApplyOutcome {
+        clock.observe(incoming.info.updatedAt)
+        let row = try stored(collection, incoming.id)
+        let decision = MergeDecision(stored: row?.info, incoming: incoming.info)
+        switch decision.outcome {
+        case .duplicate:
+            if source == .remote && row!.dirty {
+                try db.cachedStatement(sql: "UPDATE record SET dirty = 0 WHERE collection = ? AND id = ?")
+                    .execute(arguments: [collection, incoming.id])
+            }
+            try reposition(row!, to: position)
+            return .unchanged
+        case .keepStored:
+            if decision.conflict != nil, let winner = try version(collection, incoming.id) {
+                try file(ConflictEntry(collection: collection, winner: winner, loser: incoming), source: .local)
+            }
+            try reposition(row!, to: position)
+            return .superseded
+        case .takeIncoming:
+            let loser = decision.conflict != nil ? try version(collection, incoming.id) : nil
+            try write(
+                collection: collection, id: incoming.id, body: incoming.recordText, info: incoming.info,
+                dirty: source == .local, position: position ?? row?.pos)
+            try registerShape(of: collection, id: incoming.id)
+            if let loser {
+                try file(ConflictEntry(collection: collection, winner: incoming, loser: loser), source: .local)
+            }
+            return .applied
+        }
+    }
+
+    /// Adds an entry to the conflict archive, joined with any entry of the same id.
+    ///
+    /// - Returns: whether the archive changed.
+    @discardableResult
+    mutating func file(_ entry: ConflictEntry, source: ChangeSource) throws -> Bool {
+        let collection = CollectionName.conflictArchive
+        let merged: ConflictEntry
+        if let row = try stored(collection, entry.id) {
+            let existing = try ConflictEntry(record: .object(StoredRecord.body(db, collection: collection, id: entry.id)))
+            merged = existing.joined(with: entry)
+            if merged == existing {
+                if source == .remote && merged == entry && row.dirty {
+                    try db.cachedStatement(sql: "UPDATE record SET dirty = 0 WHERE collection = ? AND id = ?")
+                        .execute(arguments: [collection, entry.id])
+                }
+                return false
+            }
+        } else {
+            merged = entry
+            conflictsFiled += 1
+        }
+        let record = merged.record
+        let info = VersionInfo(
+            updatedAt: merged.updatedAt, deletedAt: nil, origin: "", vector: VersionVector(), generation: 0,
+            contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) })))
+        try write(
+            collection: collection, id: merged.id, body: JSONValue.object(record).serialized(), info: info,
+            dirty: source == .local || merged != entry, position: nil)
+        return true
+    }
+
+    private mutating func write(
+        collection: String, id: String, body: [UInt8], info: VersionInfo, dirty: Bool, position: Int64?
+    ) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO record (collection, id, body, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty, pos)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(collection, id) DO UPDATE SET
+                  body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at,
+                  deleted_at = excluded.deleted_at, origin = excluded.origin, vv = excluded.vv, gen = excluded.gen,
+                  seq = excluded.seq, dirty = excluded.dirty, pos = excluded.pos
+                """)
+        try statement.execute(arguments: [
+            collection, id, String(decoding: body, as: UTF8.self), info.contentHash, info.updatedAt.milliseconds,
+            info.deletedAt?.milliseconds, info.origin, VectorColumn.encode(info.vector), info.generation, nextSeq,
+            dirty && configuration.tracksUnpushed, position,
+        ])
+        nextSeq += 1
+        changes += 1
+    }
+
+    func reposition(_ row: StoredRecord, to position: Int64?) throws {
+        guard let position, position != row.pos else { return }
+        try db.cachedStatement(sql: "UPDATE record SET pos = ? WHERE collection = ? AND id = ?")
+            .execute(arguments: [position, row.collection, row.id])
+    }
+
+    // MARK: Shapes
+
+    /// The kinds of top-level keys and nested children this replica knows.
+    mutating func knownShapes() throws -> [String: ShapeKind] {
+        if let shapes { return shapes }
+        var loaded: [String: ShapeKind] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT name, kind FROM shape") {
+            if let kind = ShapeKind(rawValue: row[1]) { loaded[row[0]] = kind }
+        }
+        nextOrd = (try Int64.fetchOne(db, sql: "SELECT max(ord) FROM shape") ?? 0) + 1
+        shapes = loaded
+        return loaded
+    }
+
+    /// Records the kind of `name`; an import may change a kind, a merge only adds.
+    mutating func setShape(_ name: String, _ kind: ShapeKind, replacing: Bool) throws {
+        let known = try knownShapes()
+        if let current = known[name] {
+            guard replacing, current != kind else { return }
+            try db.cachedStatement(sql: "UPDATE shape SET kind = ? WHERE name = ?").execute(arguments: [kind.rawValue, name])
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO shape (name, kind, ord) VALUES (?, ?, ?)")
+                .execute(arguments: [name, kind.rawValue, nextOrd])
+            nextOrd += 1
+        }
+        shapes![name] = kind
+    }
+
+    private mutating func registerShape(of collection: String, id: String) throws {
+        switch CollectionName.kind(of: collection) {
+        case .records?: try setShape(collection, .collection, replacing: false)
+        case .nestedRecords(let parent, _)?:
+            try setShape(parent, .nested, replacing: false)
+            try setShape(collection, .collection, replacing: false)
+        case .singleton?: try setShape(collection, .singleton, replacing: false)
+        case .auditLog?: try setShape(collection, .auditLog, replacing: false)
+        case .values?:
+            if let dot = id.firstIndex(of: "."), try knownShapes()[id] == nil {
+                try setShape(String(id[..<dot]), .nested, replacing: false)
+            }
+            try setShape(id, .value, replacing: false)
+        case .conflictArchive?, nil: break
+        }
+    }
+
+    /// Persists the clock's high-water mark; called once, at commit.
+    mutating func finish() throws {
+        if clock.high > initialHigh {
+            try Meta.set(db, .clockHigh, String(clock.high.milliseconds))
+        }
+    }
+}

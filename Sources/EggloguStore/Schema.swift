@@ -1,0 +1,60 @@
+import GRDB
+
+/// The replica's schema. A migration never changes once it has shipped: add a new one.
+enum Schema {
+    /// Every migration, in order. Tests pin the text of shipped ones.
+    static let migrations: [(identifier: String, sql: String)] = [
+        (
+            "v1",
+            """
+            CREATE TABLE meta (
+                key TEXT PRIMARY KEY NOT NULL,
+                value TEXT NOT NULL
+            ) WITHOUT ROWID;
+
+            CREATE TABLE record (
+                collection TEXT NOT NULL,
+                id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                deleted_at INTEGER,
+                origin TEXT NOT NULL,
+                vv TEXT NOT NULL,
+                gen INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                dirty INTEGER NOT NULL,
+                pos INTEGER,
+                PRIMARY KEY (collection, id)
+            ) WITHOUT ROWID;
+            CREATE UNIQUE INDEX record_by_seq ON record(seq);
+            CREATE INDEX record_unpushed ON record(seq) WHERE dirty = 1;
+
+            CREATE TABLE shape (
+                name TEXT PRIMARY KEY NOT NULL,
+                kind TEXT NOT NULL,
+                ord INTEGER NOT NULL
+            ) WITHOUT ROWID;
+
+            CREATE TABLE import_baseline (
+                collection TEXT NOT NULL,
+                id TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                vv TEXT NOT NULL,
+                gen INTEGER NOT NULL,
+                PRIMARY KEY (collection, id)
+            ) WITHOUT ROWID;
+            """
+        )
+    ]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+}

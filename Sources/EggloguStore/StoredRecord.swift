@@ -1,0 +1,86 @@
+import EggloguCore
+import EggloguJSON
+import GRDB
+
+/// A row of the `record` table without its body: what merge decisions need.
+struct StoredRecord {
+    let collection: String
+    let id: String
+    let info: VersionInfo
+    let seq: Int64
+    let dirty: Bool
+    let pos: Int64?
+
+    static let columns = "collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty, pos"
+
+    init(row: Row) throws {
+        collection = row[0]
+        id = row[1]
+        let updatedAt = Timestamp(milliseconds: row[3])
+        let deletedAt: Int64? = row[4]
+        info = VersionInfo(
+            updatedAt: updatedAt, deletedAt: deletedAt.map(Timestamp.init(milliseconds:)), origin: row[5],
+            vector: try VectorColumn.decode(row[6]), generation: row[7], contentHash: row[2])
+        seq = row[8]
+        dirty = row[9]
+        pos = row[10]
+    }
+
+    static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {
+        let statement = try db.cachedStatement(
+            sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?")
+        return try Row.fetchOne(statement, arguments: [collection, id]).map(StoredRecord.init(row:))
+    }
+
+    static func body(_ db: Database, collection: String, id: String) throws -> JSONObject {
+        let statement = try db.cachedStatement(sql: "SELECT body FROM record WHERE collection = ? AND id = ?")
+        guard let text = try String.fetchOne(statement, arguments: [collection, id]) else {
+            throw ReplicaError(.notFound, "no record \(collection)/\(id)")
+        }
+        return try parseBody(text)
+    }
+
+    static func parseBody(_ text: String) throws -> JSONObject {
+        guard case .object(let object) = try JSONParser().parse(text) else {
+            throw ReplicaError(.unreadable, "a stored record is not a JSON object")
+        }
+        return object
+    }
+
+    /// The full version stored for `collection/id`.
+    static func version(_ db: Database, collection: String, id: String) throws -> RecordVersion? {
+        let statement = try db.cachedStatement(sql: "SELECT body FROM record WHERE collection = ? AND id = ?")
+        guard let text = try String.fetchOne(statement, arguments: [collection, id]) else { return nil }
+        return try RecordVersion(record: .object(parseBody(text)))
+    }
+}
+
+/// Version vectors in a column: compact JSON `{"device": milliseconds}` with sorted keys.
+enum VectorColumn {
+    static func encode(_ vector: VersionVector) -> String {
+        var writer = JSONWriter()
+        writer.appendRaw("{")
+        for (n, entry) in vector.entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            if n > 0 { writer.appendRaw(",") }
+            writer.writeString(entry.key)
+            writer.appendRaw(":")
+            writer.appendRaw(String(entry.value.milliseconds))
+        }
+        writer.appendRaw("}")
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> VersionVector {
+        guard case .object(let object) = try JSONParser().parse(text) else {
+            throw ReplicaError(.unreadable, "a stored version vector is not an object")
+        }
+        var entries: [String: Timestamp] = [:]
+        for (device, value) in object {
+            guard let ms = value.numberValue.flatMap({ Int64($0.literal) }) else {
+                throw ReplicaError(.unreadable, "a stored version vector holds a non-integer")
+            }
+            entries[device] = Timestamp(milliseconds: ms)
+        }
+        return VersionVector(entries)
+    }
+}

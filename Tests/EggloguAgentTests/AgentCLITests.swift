@@ -1,0 +1,129 @@
+import EggloguCore
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// The `egglogu-agent` binary, run as a user would run it.
+@Suite struct AgentCLITests {
+    let dir = TemporaryDirectory()
+    var replica: String { dir.file("replica.sqlite") }
+
+    func agent(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Subprocess.Output {
+        try Subprocess.run("egglogu-agent", arguments, stdin: stdin, environment: environment, in: dir)
+    }
+
+    @Test func importThenExportGivesBackTheSample() throws {
+        let imported = try agent(["import", "--replica", replica, SharedData.samplePath])
+        #expect(imported.status == 0)
+        #expect(imported.stdout.contains("68 records (68 added"))
+        let out = dir.file("out.json")
+        #expect(try agent(["export", "--replica", replica, "-o", out]).status == 0)
+        let original = try JSONParser().parse(SharedData.sampleBytes)
+        let exported = try JSONParser().parse([UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
+        #expect(exported.withoutSyncMetadata == original)
+        let again = try agent(["import", "--replica", replica, "--json", SharedData.samplePath])
+        #expect(try JSONParser().parse(again.stdout).objectValue?["unchanged"] == 68)
+    }
+
+    @Test func putGetDeleteAndStatus() throws {
+        let put = try agent(["put", "--replica", replica, "--device-id", "gw-1", "flocks", #"{"name":"Lote Z","count":10}"#])
+        #expect(put.status == 0)
+        let id = try #require(put.stdout.split(separator: "/").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let got = try JSONParser().parse(try agent(["get", "--replica", replica, "flocks", id]).stdout)
+        #expect(got.objectValue?["name"] == "Lote Z")
+        #expect(got.objectValue?["_syncOrigin"] == "gw-1")
+        let piped = try agent(["put", "--replica", replica, "flocks", "-"], stdin: #"{"id":"\#(id)","name":"Lote Z2"}"#)
+        #expect(piped.stdout.hasPrefix("updated flocks/\(id)"))
+        #expect(try agent(["delete", "--replica", replica, "flocks", id]).stdout.hasPrefix("deleted"))
+        #expect(try agent(["get", "--replica", replica, "flocks"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        let status = try JSONParser().parse(try agent(["status", "--replica", replica, "--json"]).stdout).objectValue!
+        #expect(status["schemaVersion"] == 1)
+        #expect(status["deviceId"] == "gw-1")
+        #expect(status["unpushed"] == 1)
+        #expect(status["collections"]?.objectValue?["flocks"] == ["live": 0, "deleted": 1])
+        #expect(status["conflicts"] == ["unresolved": 0, "resolved": 0])
+        let text = try agent(["status", "--replica", replica])
+        #expect(text.stdout.contains("unpushed   1 changes"))
+        let missing = try agent(["get", "--replica", replica, "flocks", "nope"])
+        #expect(missing.status == 66)
+        #expect(missing.stderr == "egglogu-agent: no record flocks/nope\n")
+    }
+
+    @Test func conflictsAreShownSideBySideAndResolvedOnce() throws {
+        do {
+            let lab = ReplicaLab()
+            let a = try lab.open("a")
+            _ = try a.importBlob(JSONValue.object(["flocks": [["id": "f1", "count": 1, "name": "<b>A</b>"]]]).serialized())
+            var configuration = ReplicaConfiguration()
+            configuration.deviceID = "gw-2"
+            let b = try Replica.open(path: replica, configuration: configuration)
+            try Exchange.pull(from: a, into: b)
+            _ = try b.importBlob(JSONValue.object(["flocks": [["id": "f1", "count": 5, "name": "<b>A</b>"]]]).serialized())
+        }
+        let listed = try agent(["conflicts", "--replica", replica])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("flocks/f1  concurrent-edit  (unresolved)"))
+        #expect(listed.stdout.contains("* count"))
+        #expect(listed.stdout.contains("  name"))
+        let entries = try JSONParser().parse(try agent(["conflicts", "--replica", replica, "--json"]).stdout).arrayValue!
+        let id = try #require(entries.first?.objectValue?["id"]?.stringValue)
+        #expect(try agent(["resolve", "--replica", replica, id]).status == 64)
+        #expect(try agent(["resolve", "--replica", replica, id, "--keep-mine", "--accept-theirs"]).status == 64)
+        let resolved = try agent(["resolve", "--replica", replica, String(id.prefix(6)), "--keep-mine"])
+        #expect(resolved.status == 0)
+        #expect(resolved.stdout.contains("keep-mine, archived version restored"))
+        #expect(try JSONParser().parse(try agent(["get", "--replica", replica, "flocks", "f1"]).stdout).objectValue?["count"] == 5)
+        let again = try agent(["resolve", "--replica", replica, id, "--accept-theirs"])
+        #expect(again.status == 65)
+        #expect(again.stderr.contains("resolved already"))
+        #expect(try agent(["conflicts", "--replica", replica]).stdout == "no unresolved conflicts\n")
+        #expect(try agent(["resolve", "--replica", replica, "0000000", "--keep-mine"]).status == 66)
+    }
+
+    @Test func settingsComeFromTheFileThenTheEnvironmentThenFlags() throws {
+        try FileManager.default.createDirectory(atPath: dir.file("etc"), withIntermediateDirectories: true)
+        let config = dir.file("etc/agent.conf")
+        try """
+            # gateway settings
+            EGGLOGU_REPLICA=replica-from-file.sqlite
+            export EGGLOGU_DEVICE_ID="from-file"
+            EGGLOGU_FARM_ID='farm-9'
+            EGGLOGU_SOMETHING_NEW=1
+            OTHER=ignored
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let fromFile = try agent(["put", "--config", config, "flocks", #"{"id":"a"}"#])
+        #expect(fromFile.status == 0)
+        #expect(fromFile.stderr.contains("unknown setting EGGLOGU_SOMETHING_NEW ignored"))
+        #expect(FileManager.default.fileExists(atPath: dir.file("etc/replica-from-file.sqlite")))
+        let status = try JSONParser().parse(try agent(["status", "--config", config, "--json"]).stdout).objectValue!
+        #expect(status["deviceId"] == "from-file")
+        #expect(status["farmId"] == "farm-9")
+
+        let env = ["EGGLOGU_REPLICA": dir.file("env.sqlite"), "EGGLOGU_DEVICE_ID": "from-env"]
+        #expect(try agent(["put", "--config", config, "flocks", #"{"id":"a"}"#], environment: env).status == 0)
+        let envStatus = try JSONParser().parse(try agent(["status", "--json"], environment: env).stdout).objectValue!
+        #expect(envStatus["deviceId"] == "from-env")
+
+        let flag = dir.file("flag.sqlite")
+        #expect(try agent(["put", "--config", config, "--replica", flag, "--device-id", "from-flag", "flocks", #"{"id":"a"}"#], environment: env).status == 0)
+        #expect(try JSONParser().parse(try agent(["status", "--replica", flag, "--json"]).stdout).objectValue?["deviceId"] == "from-flag")
+
+        let mismatch = try agent(["status", "--replica", flag, "--device-id", "someone-else"])
+        #expect(mismatch.status == 78)
+    }
+
+    @Test func usageAndEnvironmentErrorsUseSysexits() throws {
+        #expect(try agent(["status"]).status == 64)
+        #expect(try agent(["frobnicate"]).status == 64)
+        #expect(try agent(["status", "--replica", dir.file("missing.sqlite")]).status == 66)
+        #expect(try agent(["put", "--replica", replica, "flocks", "{not json"]).status == 65)
+        #expect(try agent(["put", "--replica", replica, "_syncValues", "{}"]).status == 65)
+        #expect(try agent(["put", "--replica", dir.file("no/such/dir/r.sqlite"), "flocks", "{}"]).status == 73)
+        _ = try agent(["put", "--replica", replica, "flocks", "{}"])
+        #expect(try agent(["export", "--replica", replica, "-o", dir.file("no/such/dir/out.json")]).status == 73)
+        #expect(try agent(["status", "--config", dir.file("missing.conf")]).status == 78)
+        #expect(try agent(["delete", "--replica", replica, "auditLog", "x"]).status == 65)
+    }
+}

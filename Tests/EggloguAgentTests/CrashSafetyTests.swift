@@ -1,0 +1,53 @@
+import EggloguFixtures
+import EggloguJSON
+import EggloguTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// kill -9 in the middle of a large import leaves a consistent replica holding all of it or none.
+@Suite struct CrashSafetyTests {
+    let dir = TemporaryDirectory()
+
+    func records(_ path: String) throws -> Int {
+        Int(try ReplicaLab.query(path: path, "SELECT count(*) AS n FROM record").first?.filter(\.isNumber) ?? "") ?? -1
+    }
+
+    @Test func killingAnImportAtAnyInstantKeepsAllOrNothing() throws {
+        let farm = dir.file("large.json")
+        try Data(FarmGenerator(size: .large, seed: 3).bytes()).write(to: URL(fileURLWithPath: farm))
+        let timing = dir.file("timing.sqlite")
+        #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, SharedData.samplePath], in: dir).status == 0)
+        let start = Date()
+        #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, farm], in: dir).status == 0)
+        let duration = Date().timeIntervalSince(start)
+        let all = try records(timing)
+
+        var killedMidway = 0
+        for (n, fraction) in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95].enumerated() {
+            let replica = dir.file("replica-\(n).sqlite")
+            #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", replica, SharedData.samplePath], in: dir).status == 0)
+            let before = try records(replica)
+            let fingerprint = try ReplicaLab.fingerprint(path: replica)
+            let child = try Subprocess.start("egglogu-agent", ["import", "--replica", replica, farm], in: dir)
+            usleep(UInt32(duration * fraction * 1_000_000))
+            kill(child.process.processIdentifier, SIGKILL)
+            let output = child.finish()
+            if output.signaled { killedMidway += 1 }
+
+            #expect(try ReplicaLab.query(path: replica, "PRAGMA integrity_check") == ["[integrity_check:\"ok\"]"])
+            let after = try records(replica)
+            #expect(after == before || after == all, "partial import: \(after) records")
+            if after == before {
+                #expect(try ReplicaLab.fingerprint(path: replica) == fingerprint)
+            }
+            let resumed = try Subprocess.run("egglogu-agent", ["import", "--replica", replica, farm], in: dir)
+            #expect(resumed.status == 0)
+            #expect(try records(replica) == all)
+        }
+        #expect(killedMidway >= 3, "the kills should land before the import finishes")
+    }
+}

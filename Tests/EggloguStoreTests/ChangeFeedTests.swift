@@ -1,0 +1,93 @@
+@testable import EggloguStore
+import EggloguCore
+import EggloguJSON
+import EggloguTestSupport
+import Testing
+
+@Suite struct ChangeFeedTests {
+    let lab = ReplicaLab()
+
+    @Test func changesArePagedByKeysetWithNothingSkippedOrRepeated() throws {
+        let a = try lab.open("a")
+        for n in 0..<1_234 { try a.put("flocks", ["id": .string("f\(n)")]) }
+        try a.delete("flocks", id: "f5")
+        var seen: [String] = []
+        var cursor: Int64 = 0
+        var pages = 0
+        while true {
+            let page = try a.changes(after: cursor, limit: 100)
+            seen += page.changes.map(\.id)
+            cursor = page.changes.last?.seq ?? cursor
+            pages += 1
+            if !page.hasMore { break }
+        }
+        #expect(pages == 13)
+        #expect(seen.count == 1_234)
+        #expect(Set(seen).count == 1_234)
+        #expect(seen.last == "f5")
+    }
+
+    @Test func unpushedChangesStayQueuedUntilPushedUnchanged() throws {
+        let a = try lab.open("a")
+        try a.put("flocks", ["id": "f1"])
+        try a.put("flocks", ["id": "f2"])
+        let batch = try a.unpushed(limit: 10)
+        #expect(batch.map(\.id) == ["f1", "f2"])
+        lab.clock.advance(milliseconds: 1)
+        try a.put("flocks", ["id": "f2", "edited": true])
+        try a.markPushed(batch)
+        #expect(try a.unpushed(limit: 10).map(\.id) == ["f2"])
+        #expect(try a.status().unpushed == 1)
+    }
+
+    @Test func pulledRecordsAreNotQueuedForPushing() throws {
+        let a = try lab.open("a")
+        let b = try lab.open("b")
+        try a.put("flocks", ["id": "f1"])
+        try Exchange.pull(from: a, into: b)
+        #expect(try b.unpushed(limit: 10).isEmpty)
+        try Exchange.pull(from: a, into: b)
+        #expect(try b.headSequence() == 1, "merging the same version twice assigns no new sequence number")
+    }
+
+    @Test func changeAndUnpushedQueriesUseIndexes() throws {
+        let a = try lab.open("a")
+        try a.put("flocks", ["id": "f1"])
+        let changes = try ReplicaLab.query(a, "EXPLAIN QUERY PLAN SELECT collection, id, seq, body FROM record WHERE seq > 0 ORDER BY seq LIMIT 10").joined()
+        let unpushed = try ReplicaLab.query(a, "EXPLAIN QUERY PLAN SELECT collection, id, seq, body FROM record WHERE dirty = 1 ORDER BY seq LIMIT 10").joined()
+        #expect(changes.contains("USING INDEX record_by_seq"))
+        #expect(unpushed.contains("USING INDEX record_unpushed"))
+        let fullScan = /SCAN record(?! USING)/
+        #expect(changes.firstMatch(of: fullScan) == nil && unpushed.firstMatch(of: fullScan) == nil)
+    }
+
+    @Test func theReplicaUsesWAL() throws {
+        let a = try lab.open("a")
+        #expect(try ReplicaLab.query(a, "PRAGMA journal_mode").first?.contains("wal") == true)
+    }
+
+    @Test func shippedMigrationsNeverChange() {
+        let pinned = ["v1": "73e4b581f343f99c4c6de5712f502e96"]
+        for migration in Schema.migrations {
+            #expect(ContentHash.of(parts: [migration.sql]) == pinned[migration.identifier], "migration \(migration.identifier) changed after shipping")
+        }
+    }
+
+    @Test func badRemoteRecordsAreRejectedAloneAndTheRestLands() throws {
+        let a = try lab.open("a")
+        let now = lab.clock.time
+        func record(_ id: String, at t: Timestamp) -> JSONValue {
+            ["id": .string(id), "_updatedAt": .string(t.iso8601), "_syncOrigin": "b"]
+        }
+        let report = try a.merge(
+            [
+                ("flocks", [record("ok1", at: now), 5, ["name": "no id", "_updatedAt": .string(now.iso8601)], ["id": "t", "_updatedAt": "later"],
+                            record("future", at: now.adding(milliseconds: 3_600_000)), record("ok2", at: now)]),
+                ("bad..name", [record("x", at: now)]),
+                ("auditLog", [["id": "e", "_updatedAt": .string(now.iso8601), "_deletedAt": .string(now.iso8601)]]),
+            ], options: RemoteMergeOptions(rejectsFutureTimestamps: true))
+        #expect(report.accepted == 2)
+        #expect(report.rejected.map(\.reason) == [.notObject, .missingID, .badTimestamp, .timestampInFuture, .badCollection, .badMetadata])
+        #expect(try a.get("flocks").arrayValue?.count == 2)
+    }
+}

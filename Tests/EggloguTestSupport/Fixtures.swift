@@ -1,0 +1,123 @@
+import EggloguJSON
+import Foundation
+
+/// Paths of the shared reference data beside the checkout.
+public enum SharedData {
+    /// `../shared/data/egglogu_data.sample.json`, found from this source file.
+    public static var samplePath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/data/egglogu_data.sample.json").path
+    }
+
+    public static var sampleBytes: [UInt8] {
+        get throws { [UInt8](try Data(contentsOf: URL(fileURLWithPath: samplePath))) }
+    }
+}
+
+extension JSONValue {
+    /// The value without sync metadata anywhere in records: what the app wrote.
+    public var withoutSyncMetadata: JSONValue {
+        switch self {
+        case .object(let o):
+            return .object(JSONObject(uniqueEntries: o.entries.compactMap { entry in
+                if entry.key == "_updatedAt" || entry.key == "_deletedAt" || entry.key.hasPrefix("_sync") { return nil }
+                return (entry.key, entry.value.withoutSyncMetadata)
+            }))
+        case .array(let a):
+            return .array(a.map(\.withoutSyncMetadata))
+        default:
+            return self
+        }
+    }
+}
+
+import EggloguStore
+import GRDB
+
+/// Helpers to open replicas on a fake clock and look inside their files.
+public struct ReplicaLab {
+    public let directory = TemporaryDirectory()
+    public let clock = FakeClock()
+
+    public init() {}
+
+    /// Opens (creating) the replica `name` for `device`.
+    public func open(_ name: String, device: String? = nil, tracksUnpushed: Bool = true, skewMilliseconds: Int64? = nil) throws -> Replica {
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = device ?? name
+        configuration.wallClock = clock.reading
+        configuration.tracksUnpushed = tracksUnpushed
+        if let skewMilliseconds { configuration.maxClockSkewMilliseconds = skewMilliseconds }
+        return try Replica.open(path: directory.file(name + ".sqlite"), configuration: configuration)
+    }
+
+    /// Everything the replica file holds, as text: equal fingerprints mean an untouched replica.
+    public static func fingerprint(_ replica: Replica) throws -> String {
+        try fingerprint(path: replica.path)
+    }
+
+    /// The fingerprint of the replica file at `path`.
+    public static func fingerprint(path: String) throws -> String {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in
+            var lines: [String] = []
+            for table in ["meta", "record", "shape", "import_baseline"] {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2") {
+                    lines.append("\(table) \(row)")
+                }
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// Runs SQL against the replica file directly (for query plans and integrity checks).
+    public static func query(_ replica: Replica, _ sql: String) throws -> [String] {
+        try query(path: replica.path, sql)
+    }
+
+    /// Runs SQL against the replica file at `path`.
+    public static func query(path: String, _ sql: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in try Row.fetchAll(db, sql: sql).map { $0.description } }
+    }
+}
+
+/// Moves records between replicas the way sync will: push what is unpushed, pull what changed.
+public enum Exchange {
+    /// Merges `from`'s records changed after `cursor` into `to`; returns the new cursor.
+    @discardableResult
+    public static func pull(from: Replica, into to: Replica, after cursor: Int64 = 0, pageSize: Int = 500) throws -> Int64 {
+        var cursor = cursor
+        while true {
+            let page = try from.changes(after: cursor, limit: pageSize)
+            try to.merge(grouped(page.changes))
+            cursor = page.changes.last?.seq ?? cursor
+            if !page.hasMore { return cursor }
+        }
+    }
+
+    /// Pushes `device`'s unpushed changes into `server` and marks them pushed.
+    public static func push(from device: Replica, to server: Replica) throws {
+        while true {
+            let batch = try device.unpushed(limit: 500)
+            if batch.isEmpty { return }
+            try server.merge(grouped(batch), options: RemoteMergeOptions(fromUpstream: false))
+            try device.markPushed(batch)
+        }
+    }
+
+    /// Changes grouped by collection, in order, as parsed JSON.
+    public static func grouped(_ changes: [Change]) throws -> [(collection: String, records: [JSONValue])] {
+        var out: [(collection: String, records: [JSONValue])] = []
+        for change in changes {
+            let value = try JSONParser().parse(change.body)
+            if out.last?.collection == change.collection {
+                out[out.count - 1].records.append(value)
+            } else {
+                out.append((change.collection, [value]))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Runs the project's own executables the way a user would.
+public enum Subprocess {
+    public struct Output: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+        /// Whether the process ended by a signal rather than by exiting.
+        public let signaled: Bool
+    }
+
+    /// The directory holding the built products (next to the test bundle).
+    public static var productsDirectory: URL {
+        if let explicit = ProcessInfo.processInfo.environment["EGGLOGU_PRODUCTS_DIR"] {
+            return URL(fileURLWithPath: explicit)
+        }
+        var url = Bundle.main.bundleURL
+        while url.path != "/" {
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("egglogu-agent").path) {
+                return url
+            }
+            url.deleteLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent()
+    }
+
+    /// The path of a built executable product.
+    public static func executable(_ name: String) -> String {
+        productsDirectory.appendingPathComponent(name).path
+    }
+
+    /// Starts `name` with `arguments`; output goes to files, so nothing blocks on a full pipe.
+    public static func start(
+        _ name: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        in directory: TemporaryDirectory
+    ) throws -> (process: Process, finish: () -> Output) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable(name))
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EGGLOGU_") }
+        env.merge(environment) { _, b in b }
+        process.environment = env
+        let tag = UUID().uuidString
+        let out = directory.file("\(tag).out")
+        let err = directory.file("\(tag).err")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        if let stdin {
+            let input = directory.file("\(tag).in")
+            FileManager.default.createFile(atPath: input, contents: Data(stdin.utf8))
+            process.standardInput = FileHandle(forReadingAtPath: input)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        return (process, {
+            process.waitUntilExit()
+            let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            return Output(
+                status: process.terminationStatus, stdout: read(out), stderr: read(err),
+                signaled: process.terminationReason == .uncaughtSignal)
+        })
+    }
+
+    /// Runs `name` to completion.
+    public static func run(
+        _ name: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        in directory: TemporaryDirectory
+    ) throws -> Output {
+        try start(name, arguments, stdin: stdin, environment: environment, in: directory).finish()
+    }
+}

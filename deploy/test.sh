@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: install dependencies, build, run every test suite (Swift Testing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./deploy/install-deps.sh
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build --build-tests
+swift test --skip-build --disable-xctest
