@@ -49,7 +49,10 @@ let package = Package(
         .testTarget(name: "EggloguJSONTests", dependencies: ["EggloguJSON"], swiftSettings: strict),
         .target(
             name: "EggloguTestSupport",
-            dependencies: ["EggloguStore", "EggloguCore", "EggloguJSON", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/EggloguTestSupport",
             swiftSettings: strict
         ),

@@ -1,50 +1,6 @@
 import EggloguCore
 import EggloguJSON
 
-/// How ``Replica/merge(_:options:)`` treats incoming records.
-public struct RemoteMergeOptions: Sendable {
-    /// The origin assumed for records without `_syncOrigin` (the pushing device, on a server).
-    public var defaultOrigin = ""
-    /// Refuse records stamped further ahead than the allowed skew (a server does; a
-    /// device trusts the server, which checked already).
-    public var rejectsFutureTimestamps = false
-    /// Whether the records come from upstream (already there) or from a peer this
-    /// replica serves (a server's view of a push).
-    public var fromUpstream = true
-
-    public init(defaultOrigin: String = "", rejectsFutureTimestamps: Bool = false, fromUpstream: Bool = true) {
-        self.defaultOrigin = defaultOrigin
-        self.rejectsFutureTimestamps = rejectsFutureTimestamps
-        self.fromUpstream = fromUpstream
-    }
-}
-
-/// What merging a batch of remote records did.
-public struct RemoteMergeReport: Sendable, Equatable {
-    public struct Rejection: Sendable, Equatable {
-        public let collection: String
-        public let id: String?
-        public let reason: RecordError.Reason
-        public let message: String
-    }
-
-    /// Records merged (stored, already present, or superseded).
-    public var accepted = 0
-    /// Records refused, with the reason.
-    public var rejected: [Rejection] = []
-    /// Records that lost to a higher stored version: (collection, id).
-    public var superseded: [(collection: String, id: String)] = []
-    /// Rows written, conflict entries included.
-    public var changed = 0
-    /// Conflict entries filed.
-    public var conflicts = 0
-
-    public static func == (lhs: RemoteMergeReport, rhs: RemoteMergeReport) -> Bool {
-        lhs.accepted == rhs.accepted && lhs.rejected == rhs.rejected && lhs.changed == rhs.changed
-            && lhs.conflicts == rhs.conflicts && lhs.superseded.map { "\($0.collection)/\($0.id)" } == rhs.superseded.map { "\($0.collection)/\($0.id)" }
-    }
-}
-
 extension Replica {
     /// Merges records received from another replica, in one transaction, with the same merge rule as local writes.
     ///
@@ -74,7 +30,7 @@ extension Replica {
                         try transaction.file(entry, source: source)
                     case .version(let version):
                         if try transaction.apply(version, in: collection, source: source) == .superseded {
-                            report.superseded.append((collection, version.id))
+                            report.superseded.append(RecordRef(collection: collection, id: version.id))
                         }
                     }
                     report.accepted += 1

@@ -14,17 +14,6 @@ enum RecordTarget: Equatable {
     case auditLog
 }
 
-/// What `put` did.
-public enum PutOutcome: String, Sendable, Equatable {
-    case created, updated, restored, unchanged
-}
-
-/// What `delete` did.
-public enum DeleteOutcome: String, Sendable, Equatable {
-    case deleted
-    case alreadyDeleted = "already-deleted"
-}
-
 extension Replica {
     func target(_ name: String, for value: JSONValue? = nil, in db: Database) throws -> RecordTarget {
         if name == CollectionName.conflictArchive {

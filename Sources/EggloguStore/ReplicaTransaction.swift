@@ -136,6 +136,7 @@ struct ReplicaTransaction {
     /// - Returns: whether the archive changed.
     @discardableResult
     mutating func file(_ entry: ConflictEntry, source: ChangeSource) throws -> Bool {
+        clock.observe(entry.updatedAt)
         let collection = CollectionName.conflictArchive
         let merged: ConflictEntry
         if let row = try stored(collection, entry.id) {

@@ -15,7 +15,7 @@ import Testing
 
     static let cases: [(name: String, bytes: @Sendable () throws -> [UInt8], code: Int32, message: String)] = [
         ("malformed", { Array(#"{"flocks": [}"#.utf8) }, 65, "malformed JSON: unexpected '}' where a value was expected at line 1, column 13"),
-        ("truncated", { Array(try SharedData.sampleBytes.prefix(5_000)) }, 65, "truncated"),
+        ("truncated", { Array(SmallFarm.bytes.prefix(5_000)) }, 65, "truncated"),
         ("no id", { Array(#"{"flocks":[{"id":"a"},{"name":"b"}]}"#.utf8) }, 65, "$.flocks[1]: record has no string \"id\" (collection flocks)"),
         ("non-object", { Array(#"{"clients":[{"id":"a"},42]}"#.utf8) }, 65, "$.clients[1]: number in collection clients"),
         ("known collection loses ids", { Array(#"{"flocks":[{"name":"b"}]}"#.utf8) }, 65, "$.flocks[0]"),
@@ -32,7 +32,7 @@ import Testing
     @Test(arguments: 0..<cases.count)
     func aBadBlobLeavesTheReplicaExactlyAsItWas(index: Int) throws {
         let bad = Self.cases[index]
-        #expect(try agent(["import", "--replica", replica, SharedData.samplePath]).status == 0)
+        #expect(try agent(["import", "--replica", replica, SmallFarm.write(in: dir)]).status == 0)
         let before = try ReplicaLab.fingerprint(path: replica)
         let file = dir.file("bad.json")
         try Data(try bad.bytes()).write(to: URL(fileURLWithPath: file))
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func aHundredMegabyteFileIsRefusedBeforeItIsRead() throws {
-        #expect(try agent(["import", "--replica", replica, SharedData.samplePath]).status == 0)
+        #expect(try agent(["import", "--replica", replica, SmallFarm.write(in: dir)]).status == 0)
         let before = try ReplicaLab.fingerprint(path: replica)
         let file = dir.file("huge.json")
         FileManager.default.createFile(atPath: file, contents: nil)

@@ -19,8 +19,9 @@ import Glibc
     @Test func killingAnImportAtAnyInstantKeepsAllOrNothing() throws {
         let farm = dir.file("large.json")
         try Data(FarmGenerator(size: .large, seed: 3).bytes()).write(to: URL(fileURLWithPath: farm))
+        let small = try SmallFarm.write(in: dir)
         let timing = dir.file("timing.sqlite")
-        #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, SharedData.samplePath], in: dir).status == 0)
+        #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, small], in: dir).status == 0)
         let start = Date()
         #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, farm], in: dir).status == 0)
         let duration = Date().timeIntervalSince(start)
@@ -29,7 +30,7 @@ import Glibc
         var killedMidway = 0
         for (n, fraction) in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95].enumerated() {
             let replica = dir.file("replica-\(n).sqlite")
-            #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", replica, SharedData.samplePath], in: dir).status == 0)
+            #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", replica, small], in: dir).status == 0)
             let before = try records(replica)
             let fingerprint = try ReplicaLab.fingerprint(path: replica)
             let child = try Subprocess.start("egglogu-agent", ["import", "--replica", replica, farm], in: dir)

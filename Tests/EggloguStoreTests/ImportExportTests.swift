@@ -12,7 +12,8 @@ import Testing
         try JSONParser().parse(replica.exportBlob())
     }
 
-    @Test func theSharedSampleRoundTrips() throws {
+    @Test(.enabled(if: SharedData.isAvailable, "needs ../shared beside the checkout"))
+    func theSharedSampleRoundTrips() throws {
         let replica = try lab.open("a")
         let original = try JSONParser().parse(SharedData.sampleBytes)
         let report = try replica.importBlob(SharedData.sampleBytes)
@@ -44,10 +45,10 @@ import Testing
 
     @Test func reimportingTheSameBlobChangesNothing() throws {
         let replica = try lab.open("a")
-        _ = try replica.importBlob(SharedData.sampleBytes)
+        _ = try replica.importBlob(SmallFarm.bytes)
         let before = try ReplicaLab.fingerprint(replica)
         lab.clock.advance(milliseconds: 60_000)
-        let again = try replica.importBlob(SharedData.sampleBytes)
+        let again = try replica.importBlob(SmallFarm.bytes)
         #expect(again.unchanged == again.records)
         #expect(again.added + again.updated + again.deleted + again.conflicts == 0)
         #expect(try ReplicaLab.fingerprint(replica).replacingLastImport == before.replacingLastImport)
@@ -56,9 +57,9 @@ import Testing
     @Test func theSameFarmImportedOnTwoDevicesNeverConflicts() throws {
         let a = try lab.open("a")
         let b = try lab.open("b")
-        _ = try a.importBlob(SharedData.sampleBytes)
+        _ = try a.importBlob(SmallFarm.bytes)
         lab.clock.advance(milliseconds: 5_000)
-        _ = try b.importBlob(SharedData.sampleBytes)
+        _ = try b.importBlob(SmallFarm.bytes)
         try Exchange.pull(from: a, into: b)
         try Exchange.pull(from: b, into: a)
         #expect(try a.conflicts(includeResolved: true).isEmpty)

@@ -1,8 +1,24 @@
+import EggloguFixtures
 import EggloguJSON
 import Foundation
 
-/// Paths of the shared reference data beside the checkout.
+/// A generated family farm (every collection of the app), so tests stand on their own.
+public enum SmallFarm {
+    public static let bytes: [UInt8] = FarmGenerator(size: .small, seed: 11).bytes()
+
+    /// Writes the farm into `directory` and returns its path.
+    public static func write(in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("small-farm.json")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
+
+/// Paths of the shared reference data beside the checkout (`../shared`), when it is there.
 public enum SharedData {
+    /// Whether `../shared/data/egglogu_data.sample.json` exists.
+    public static var isAvailable: Bool { FileManager.default.fileExists(atPath: samplePath) }
+
     /// `../shared/data/egglogu_data.sample.json`, found from this source file.
     public static var samplePath: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,0 +1,35 @@
+import ArgumentParser
+import EggloguJSON
+import EggloguStore
+
+struct ConflictsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conflicts",
+        abstract: "List conflicts, showing the archived and the kept version side by side.")
+
+    @OptionGroup var options: ReplicaOptions
+
+    @Flag(help: "Include resolved conflicts.")
+    var all = false
+
+    @Flag(help: "Print the entries as JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let replica = try options.open(create: false)
+            let entries = try replica.conflicts(includeResolved: all)
+            if json {
+                say(JSONValue.array(entries.map { .object($0.record) }).jsonText(.pretty))
+                return
+            }
+            if entries.isEmpty {
+                say(all ? "no conflicts" : "no unresolved conflicts")
+                return
+            }
+            for entry in entries {
+                say(ConflictTable(entry).text)
+            }
+        }
+    }
+}
