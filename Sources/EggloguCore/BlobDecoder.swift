@@ -16,11 +16,13 @@ public struct BlobDecoder: Sendable {
     /// Collections that hold at least one record: their kind is settled.
     public var settledCollections: Set<String>
 
+    /// A decoder that respects the kinds earlier imports and merges established.
     public init(known: [String: ShapeKind] = [:], settledCollections: Set<String> = []) {
         self.known = known
         self.settledCollections = settledCollections
     }
 
+    /// Splits `blob` into groups of records, or names the first value that cannot be imported.
     public func decode(_ blob: JSONValue) throws(BlobError) -> DecodedBlob {
         guard case .object(let top) = blob else {
             throw BlobError(path: "$", "an egglogu_data blob must be a JSON object, not a \(blob.typeName)")

@@ -17,7 +17,9 @@ public struct ConflictEntry: Sendable, Equatable {
         }
 
         public let choice: Choice
+        /// The resolving device's stamp.
         public let at: Timestamp
+        /// The resolving device.
         public let by: String
 
         public init(choice: Choice, at: Timestamp, by: String) {
@@ -38,8 +40,11 @@ public struct ConflictEntry: Sendable, Equatable {
     public let collection: String
     public let recordID: String
     public let kind: ConflictKind
+    /// The highest winning version any replica has seen for this loser ("theirs").
     public let winner: RecordVersion
+    /// The archived version ("mine"): what "keep mine" republishes.
     public let loser: RecordVersion
+    /// How and where it was resolved; `nil` while unresolved.
     public let resolution: Resolution?
 
     /// Files a conflict; the kind follows from which side is deleted.

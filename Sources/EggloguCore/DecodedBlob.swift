@@ -8,6 +8,7 @@ public struct DecodedBlob: Sendable {
         public internal(set) var records: [JSONObject]
     }
 
+    /// The records to store, one group per collection (singleton fields and values included).
     public internal(set) var groups: [Group] = []
     /// Every top-level key and nested child with its kind, in blob order.
     public internal(set) var shapes: [(name: String, kind: ShapeKind)] = []

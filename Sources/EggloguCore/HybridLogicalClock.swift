@@ -21,6 +21,7 @@ public struct HybridLogicalClock: Sendable, Equatable {
     /// The default for ``maxSkewMilliseconds``.
     public static let defaultMaxSkewMilliseconds: Int64 = 300_000
 
+    /// A clock that continues from `high` (the persisted high-water mark).
     public init(high: Timestamp = .epoch, maxSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds) {
         self.high = high
         self.maxSkewMilliseconds = maxSkewMilliseconds

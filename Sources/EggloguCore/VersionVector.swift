@@ -6,6 +6,7 @@ import EggloguJSON
 /// (a device's stamps only grow), which is how merge tells a sequential edit
 /// from a concurrent one.
 public struct VersionVector: Sendable, Hashable {
+    /// Device id to the newest stamp of that device the version includes.
     public private(set) var entries: [String: Timestamp]
 
     public init(_ entries: [String: Timestamp] = [:]) {
