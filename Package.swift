@@ -15,6 +15,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", exact: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
     ],
     targets: [
         .target(name: "EggloguJSON", swiftSettings: strict),
@@ -31,8 +39,19 @@ let package = Package(
         .executableTarget(
             name: "egglogu-agent",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguAgentSync", "EggloguSyncClient", "EggloguProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "egglogu-sync-server",
+            dependencies: [
+                "EggloguServer", "EggloguStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -43,6 +62,41 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/egglogu-bench",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EggloguProtocol",
+            dependencies: ["EggloguJSON"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EggloguSyncClient",
+            dependencies: [
+                "EggloguProtocol", "EggloguJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EggloguAgentSync",
+            dependencies: ["EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguJSON"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EggloguServer",
+            dependencies: [
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "EggloguFixtures", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),

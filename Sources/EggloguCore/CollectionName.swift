@@ -10,6 +10,8 @@ public enum CollectionName {
     public static let conflictArchive = "_conflictArchive"
     /// Top-level values merged last-write-wins as a whole, one record per key.
     public static let values = "_syncValues"
+    /// The blob's layout (``BlobLayout``), one record.
+    public static let layout = "_syncLayout"
     /// The append-only audit log.
     public static let auditLog = "auditLog"
     /// Objects merged per top-level field.
@@ -29,6 +31,8 @@ public enum CollectionName {
         case auditLog
         /// Conflict-archive entries.
         case conflictArchive
+        /// The blob's layout.
+        case layout
     }
 
     /// The kind of data a collection name holds, or `nil` if the name is not acceptable.
@@ -39,6 +43,7 @@ public enum CollectionName {
     public static func kind(of name: String) -> Kind? {
         if name == conflictArchive { return .conflictArchive }
         if name == values { return .values }
+        if name == layout { return .layout }
         guard name.utf8.count <= 128, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
             return nil
         }

@@ -281,7 +281,7 @@ private struct Builder {
             ("welfare", obj([("assessments", .array([]))])),
             ("workflowRules", .array([])),
             ("auditLog", many(scale * 2) { g, n in
-                obj([("ts", g.instant(n / 20, hour: 9)), ("user", "Admin"), ("action", .string(g.rng.pick(["create", "update", "void"]))),
+                obj([("ts", .string(Timestamp(milliseconds: 1_704_099_600_000 + Int64(n) * 61_000).iso8601)), ("user", "Admin"), ("action", .string(g.rng.pick(["create", "update", "void"]))),
                      ("module", "production"), ("detail", .string("Change \(n)")), ("before", .null),
                      ("after", obj([("eggsCollected", num(g.rng.int(3_000...5_000)))]))])
             }),

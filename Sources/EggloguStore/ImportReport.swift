@@ -1,11 +1,23 @@
 /// Options for ``Replica/importBlob(_:options:)``.
 public struct ImportOptions: Sendable {
+    /// Whose blob this is.
+    public enum Policy: Sendable, Equatable {
+        /// The replica's own device imports the app's blob.
+        case replica
+        /// A device that predates the sync protocol pushes its blob to a server (the legacy
+        /// endpoint). Its changed records are its edits, stamped with server time; records it
+        /// lacks are never deleted, because a stale device must not wipe other devices' work.
+        case legacyPush(device: String)
+    }
+
+    public var policy: Policy
     /// Also soft-delete live records (from any device) that the blob lacks, in the collections it has.
     public var prune = false
     /// Where the blob came from, remembered in the replica's status.
     public var source: String?
 
-    public init(prune: Bool = false, source: String? = nil) {
+    public init(policy: Policy = .replica, prune: Bool = false, source: String? = nil) {
+        self.policy = policy
         self.prune = prune
         self.source = source
     }

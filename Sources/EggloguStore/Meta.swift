@@ -7,6 +7,12 @@ enum Meta: String {
     case createdAt = "created_at"
     case clockHigh = "clock_high"
     case lastImport = "last_import"
+    /// Identifies this database; a restored backup gets a new one.
+    case epoch = "epoch"
+    /// The upstream cursor the agent's last pull or push ended at.
+    case upstreamCursor = "upstream_cursor"
+    /// When the agent last completed a sync with its server.
+    case lastSync = "last_sync"
 
     static func get(_ db: Database, _ key: Meta) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key.rawValue])

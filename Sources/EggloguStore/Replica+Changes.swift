@@ -8,45 +8,80 @@ public struct Change: Sendable, Equatable {
     public let seq: Int64
     /// The record with its sync metadata, as compact JSON.
     public let body: String
+
+    init(row: Row) {
+        collection = row[0]
+        id = row[1]
+        seq = row[2]
+        body = row[3]
+    }
+}
+
+/// A page of the change feed.
+public struct ChangePage: Sendable, Equatable {
+    public var changes: [Change]
+    /// Whether changes after ``cursor`` remain.
+    public var hasMore: Bool
+    /// Where the next page starts: the last change of this page, or the head when nothing remains.
+    public var cursor: Int64
 }
 
 extension Replica {
     /// Changes with a sequence number above `seq`, oldest first, keyset-paginated.
     ///
     /// Deletions and conflict-archive entries are changes like any other.
-    public func changes(after seq: Int64, limit: Int) throws -> (changes: [Change], hasMore: Bool) {
+    public func changes(after seq: Int64, limit: Int) throws -> ChangePage {
+        try read { db in try Replica.page(db, after: seq, limit: limit) }
+    }
+
+    static func page(_ db: Database, after seq: Int64, limit: Int, excluding excluded: Set<RecordRef> = []) throws -> ChangePage {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
+            arguments: [seq, limit + 1])
+        let scanned = rows.prefix(limit).map(Change.init(row:))
+        let hasMore = rows.count > limit
+        let head = hasMore ? scanned.last!.seq : max(seq, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
+        let changes = excluded.isEmpty ? scanned : scanned.filter { !excluded.contains(RecordRef(collection: $0.collection, id: $0.id)) }
+        return ChangePage(changes: changes, hasMore: hasMore, cursor: head)
+    }
+
+    /// The sequence number just before the first change this replica received at or after `time`.
+    public func sequence(receivedBefore time: Timestamp) throws -> Int64 {
         try read { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [seq, limit + 1])
-            let page = rows.prefix(limit).map { Change(collection: $0[0], id: $0[1], seq: $0[2], body: $0[3]) }
-            return (page, rows.count > limit)
+            if let first = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM change_time WHERE at >= ?", arguments: [time.milliseconds]) {
+                return first - 1
+            }
+            return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0
         }
     }
 
-    /// Local changes not yet pushed, oldest first.
-    public func unpushed(limit: Int) throws -> [Change] {
+    /// Local changes not yet pushed with a sequence number above `seq`, oldest first.
+    public func unpushed(after seq: Int64 = 0, limit: Int) throws -> [Change] {
         try read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 ORDER BY seq LIMIT ?"),
-                arguments: [limit]
-            ).map { Change(collection: $0[0], id: $0[1], seq: $0[2], body: $0[3]) }
+                db.cachedStatement(
+                    sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 AND seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [seq, limit]
+            ).map(Change.init(row:))
         }
     }
 
     /// Marks pushed changes as delivered, unless the record changed again since.
     public func markPushed(_ changes: [Change]) throws {
-        try write { transaction in
-            let statement = try transaction.db.cachedStatement(
-                sql: "UPDATE record SET dirty = 0 WHERE collection = ? AND id = ? AND seq = ?")
-            for change in changes {
-                try statement.execute(arguments: [change.collection, change.id, change.seq])
-            }
-        }
+        try write { transaction in try transaction.markPushed(changes) }
     }
 
     /// The newest change-sequence number (0 for an empty replica).
     public func headSequence() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0 }
+    }
+}
+
+extension ReplicaTransaction {
+    mutating func markPushed(_ changes: [Change]) throws {
+        let statement = try db.cachedStatement(sql: "UPDATE record SET dirty = 0 WHERE collection = ? AND id = ? AND seq = ?")
+        for change in changes {
+            try statement.execute(arguments: [change.collection, change.id, change.seq])
+        }
     }
 }

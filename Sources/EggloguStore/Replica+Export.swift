@@ -13,9 +13,8 @@ extension Replica {
     public func exportBlob(style: JSONWriter.Style = .compact) throws -> [UInt8] {
         let compact = try read { db in
             var writer = JSONWriter(reservingCapacity: 1 << 20)
-            let shapes = try Row.fetchAll(db, sql: "SELECT name, kind FROM shape ORDER BY ord").compactMap { row in
-                ShapeKind(rawValue: row[1]).map { (name: row[0] as String, kind: $0) }
-            }
+            let layout = try Replica.layout(db)
+            let shapes = try Replica.exportOrder(db, layout: layout)
             writer.appendRaw("{")
             var first = true
             func key(_ name: String) {
@@ -34,7 +33,7 @@ extension Replica {
                     try Replica.writeAuditLog(db, into: &writer)
                 case .singleton:
                     key(shape.name)
-                    writer.write(.object(try Replica.fields(db, collection: shape.name)))
+                    writer.write(.object(try Replica.fields(db, collection: shape.name, order: layout.fields[shape.name] ?? [])))
                 case .value:
                     guard let value = try Replica.value(db, key: shape.name) else { continue }
                     key(shape.name)
@@ -79,7 +78,27 @@ extension Replica {
         return try JSONParser().parse(compact).serialized(style)
     }
 
-    static let liveInOrder = "WHERE collection = ? AND deleted_at IS NULL ORDER BY pos IS NULL, pos, id"
+    static let liveInOrder = "WHERE collection = ? AND deleted_at IS NULL ORDER BY id"
+
+    /// The synced layout, if there is one.
+    static func layout(_ db: Database) throws -> BlobLayout {
+        let statement = try db.cachedStatement(
+            sql: "SELECT body FROM record WHERE collection = ? AND id = ? AND deleted_at IS NULL")
+        guard let text = try String.fetchOne(statement, arguments: [CollectionName.layout, BlobLayout.recordID]) else {
+            return BlobLayout()
+        }
+        return BlobLayout(content: try StoredRecord.parseBody(text))
+    }
+
+    /// Keys in the layout's order, then keys only this replica knows, by name: the same on every
+    /// replica that has the same layout and data.
+    static func exportOrder(_ db: Database, layout: BlobLayout) throws -> [(name: String, kind: ShapeKind)] {
+        let known = try Row.fetchAll(db, sql: "SELECT name, kind FROM shape ORDER BY name").compactMap { row in
+            ShapeKind(rawValue: row[1]).map { (name: row[0] as String, kind: $0) }
+        }
+        let inLayout = Set(layout.keys.map(\.name))
+        return layout.keys.map { ($0.name, $0.kind) } + known.filter { !inLayout.contains($0.name) }
+    }
 
     static func writeRecords(_ db: Database, collection: String, into writer: inout JSONWriter) throws {
         writer.appendRaw("[")
@@ -97,7 +116,10 @@ extension Replica {
 
     static func writeAuditLog(_ db: Database, into writer: inout JSONWriter) throws {
         writer.appendRaw("[")
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT body FROM record \(liveInOrder)"), arguments: [CollectionName.auditLog])
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: "SELECT body FROM record WHERE collection = ? AND deleted_at IS NULL ORDER BY json_extract(body, '$.ts'), id"),
+            arguments: [CollectionName.auditLog])
         var first = true
         while let row = try rows.next() {
             if !first { writer.appendRaw(",") }
@@ -108,15 +130,17 @@ extension Replica {
         writer.appendRaw("]")
     }
 
-    /// The live fields of a singleton, in order.
-    static func fields(_ db: Database, collection: String) throws -> JSONObject {
-        var fields: [JSONObject.Element] = []
+    /// The live fields of a singleton: those the layout names in its order, then the rest by name.
+    static func fields(_ db: Database, collection: String, order: [String]) throws -> JSONObject {
+        var fields: [String: JSONValue] = [:]
         for text in try String.fetchAll(db.cachedStatement(sql: "SELECT body FROM record \(liveInOrder)"), arguments: [collection]) {
             let record = try StoredRecord.parseBody(text)
             guard let name = record["id"]?.stringValue else { continue }
-            fields.append((name, FieldRecord.value(of: record)))
+            fields[name] = FieldRecord.value(of: record)
         }
-        return JSONObject(uniqueEntries: fields)
+        let named = Set(order)
+        let names = order.filter { fields[$0] != nil } + fields.keys.filter { !named.contains($0) }.sorted()
+        return JSONObject(uniqueEntries: names.map { ($0, fields[$0]!) })
     }
 
     /// A live top-level value (or nested value child), if there is one.

@@ -9,37 +9,52 @@ extension Replica {
     public func merge(
         _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions = RemoteMergeOptions()
     ) throws -> RemoteMergeReport {
-        try write { transaction in
-            var report = RemoteMergeReport()
-            let source: ChangeSource = options.fromUpstream ? .remote : .local
-            let changesBefore = transaction.changes
-            let conflictsBefore = transaction.conflictsFiled
-            let limit = transaction.futureLimit
-            for (collection, records) in batch {
-                let kind = CollectionName.kind(of: collection)
-                for value in records {
-                    let prepared: Prepared
-                    do throws(RecordError) {
-                        prepared = try Replica.prepare(value, collection: collection, kind: kind, options: options, limit: limit)
-                    } catch {
-                        report.rejected.append(.init(collection: collection, id: error.id, reason: error.reason, message: error.message))
-                        continue
-                    }
-                    switch prepared {
-                    case .entry(let entry):
-                        try transaction.file(entry, source: source)
-                    case .version(let version):
-                        if try transaction.apply(version, in: collection, source: source) == .superseded {
-                            report.superseded.append(RecordRef(collection: collection, id: version.id))
-                        }
-                    }
-                    report.accepted += 1
+        try write { transaction in try transaction.merge(batch, options: options).report }
+    }
+}
+
+extension ReplicaTransaction {
+    /// Merges a batch of remote records.
+    ///
+    /// - Returns: the report, and the records now stored exactly as they came (for not echoing them back).
+    mutating func merge(
+        _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions
+    ) throws -> (report: RemoteMergeReport, echoed: Set<RecordRef>) {
+        var report = RemoteMergeReport()
+        var echoed: Set<RecordRef> = []
+        let source: ChangeSource = options.fromUpstream ? .remote : .local
+        let changesBefore = changes
+        let conflictsBefore = conflictsFiled
+        let limit = futureLimit
+        for (collection, records) in batch {
+            let kind = CollectionName.kind(of: collection)
+            for value in records {
+                let prepared: Prepared
+                do throws(RecordError) {
+                    prepared = try Self.prepare(value, collection: collection, kind: kind, options: options, limit: limit)
+                } catch {
+                    report.rejected.append(.init(collection: collection, id: error.id, reason: error.reason, message: error.message))
+                    continue
                 }
+                switch prepared {
+                case .entry(let entry):
+                    if try file(entry, source: source) == entry {
+                        echoed.insert(RecordRef(collection: collection, id: entry.id))
+                    }
+                case .version(let version):
+                    let ref = RecordRef(collection: collection, id: version.id)
+                    if try apply(version, in: collection, source: source) == .superseded {
+                        report.superseded.append(ref)
+                    } else {
+                        echoed.insert(ref)
+                    }
+                }
+                report.accepted += 1
             }
-            report.changed = transaction.changes - changesBefore
-            report.conflicts = transaction.conflictsFiled - conflictsBefore
-            return report
         }
+        report.changed = changes - changesBefore
+        report.conflicts = conflictsFiled - conflictsBefore
+        return (report, echoed)
     }
 
     private enum Prepared {

@@ -56,11 +56,11 @@ extension Replica {
             }
             switch target {
             case .collection(let collection):
-                let filter = includeDeleted ? "WHERE collection = ? ORDER BY pos IS NULL, pos, id" : Replica.liveInOrder
+                let filter = includeDeleted ? "WHERE collection = ? ORDER BY id" : Replica.liveInOrder
                 let bodies = try String.fetchAll(db, sql: "SELECT body FROM record \(filter)", arguments: [collection])
                 return .array(try bodies.map { .object(try StoredRecord.parseBody($0)) })
             case .singleton(let collection):
-                return .object(try Replica.fields(db, collection: collection))
+                return .object(try Replica.fields(db, collection: collection, order: try Replica.layout(db).fields[collection] ?? []))
             case .value(let key):
                 guard let value = try Replica.value(db, key: key) else {
                     throw ReplicaError(.notFound, "no value \(key)")

@@ -11,9 +11,9 @@ extension Replica {
                 db,
                 sql: """
                     SELECT collection, count(*) - count(deleted_at), count(deleted_at) FROM record
-                    WHERE collection <> ? GROUP BY collection
+                    WHERE collection NOT IN (?, ?) GROUP BY collection
                     """,
-                arguments: [CollectionName.conflictArchive])
+                arguments: [CollectionName.conflictArchive, CollectionName.layout])
             for row in rows {
                 collections[row[0]] = .init(live: row[1], deleted: row[2])
             }

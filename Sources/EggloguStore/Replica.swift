@@ -17,13 +17,19 @@ public final class Replica: Sendable {
     public let deviceID: String
     /// The farm, when configured.
     public let farmID: String?
+    /// Identifies this database among its backups: a restored copy has another epoch.
+    public let epoch: String
     public let configuration: ReplicaConfiguration
     let pool: DatabasePool
 
-    private init(path: String, deviceID: String, farmID: String?, configuration: ReplicaConfiguration, pool: DatabasePool) {
+    private init(
+        path: String, deviceID: String, farmID: String?, epoch: String, configuration: ReplicaConfiguration,
+        pool: DatabasePool
+    ) {
         self.path = path
         self.deviceID = deviceID
         self.farmID = farmID
+        self.epoch = epoch
         self.configuration = configuration
         self.pool = pool
     }
@@ -48,7 +54,9 @@ public final class Replica: Sendable {
             let identity = try pool.write { db in
                 try Replica.settleIdentity(db, configuration: configuration, path: path)
             }
-            return Replica(path: path, deviceID: identity.device, farmID: identity.farm, configuration: configuration, pool: pool)
+            return Replica(
+                path: path, deviceID: identity.device, farmID: identity.farm, epoch: identity.epoch,
+                configuration: configuration, pool: pool)
         } catch let error as ReplicaError {
             throw error
         } catch {
@@ -58,7 +66,7 @@ public final class Replica: Sendable {
 
     private static func settleIdentity(
         _ db: Database, configuration: ReplicaConfiguration, path: String
-    ) throws -> (device: String, farm: String?) {
+    ) throws -> (device: String, farm: String?, epoch: String) {
         let device: String
         if let stored = try Meta.get(db, .deviceID) {
             if let wanted = configuration.deviceID, wanted != stored {
@@ -83,7 +91,20 @@ public final class Replica: Sendable {
                 farm = wanted
             }
         }
-        return (device, farm)
+        let epoch: String
+        if let stored = try Meta.get(db, .epoch) {
+            epoch = stored
+        } else {
+            epoch = Replica.newEpoch()
+            try Meta.set(db, .epoch, epoch)
+        }
+        return (device, farm, epoch)
+    }
+
+    /// A random epoch: 16 lowercase hex digits.
+    static func newEpoch() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(rng.next() as UInt64, radix: 16).leftPadded(16)
     }
 
     /// Runs `body` as one write transaction with a fresh transaction context.
@@ -130,5 +151,11 @@ extension ReplicaError {
         default:
             self.init(.io, "\(path): \(db.message ?? "\(db.resultCode)")")
         }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

@@ -23,17 +23,25 @@ extension ReplicaTransaction {
         for (name, kind) in decoded.shapes {
             try setShape(name, kind, replacing: true)
         }
+        try writeLayout(BlobLayout(of: decoded))
         let conflictsBefore = conflictsFiled
         var report = ImportReport()
-        var state = ImportState(baseline: try loadBaseline())
+        let scope: String
+        switch options.policy {
+        case .replica: scope = ""
+        case .legacyPush(let device): scope = "legacy:" + device
+        }
+        var state = ImportState(policy: options.policy, baseline: try loadBaseline(scope: scope))
         for group in decoded.groups {
-            for (n, record) in group.records.enumerated() {
-                try importRecord(record, collection: group.collection, position: Int64(n), state: &state, report: &report)
+            for record in group.records {
+                try importRecord(record, collection: group.collection, state: &state, report: &report)
             }
         }
-        try removeAbsent(decoded: decoded, state: &state, report: &report)
-        if options.prune {
-            try prune(decoded: decoded, state: state, report: &report)
+        if options.policy == .replica {
+            try removeAbsent(decoded: decoded, state: &state, report: &report)
+            if options.prune {
+                try prune(decoded: decoded, state: state, report: &report)
+            }
         }
         for (n, value) in decoded.archive.enumerated() {
             do {
@@ -42,12 +50,13 @@ extension ReplicaTransaction {
                 throw ReplicaError(.badData, "$._conflictArchive[\(n)]: \(error.message)")
             }
         }
-        try saveBaseline(state)
+        try saveBaseline(state, scope: scope)
         report.conflicts = conflictsFiled - conflictsBefore
         return report
     }
 
     private struct ImportState {
+        let policy: ImportOptions.Policy
         var baseline: [String: [String: Baseline]]
         var updates: [String: [String: Baseline?]] = [:]
         var seen: [String: Set<String>] = [:]
@@ -59,26 +68,31 @@ extension ReplicaTransaction {
     }
 
     private mutating func importRecord(
-        _ record: JSONObject, collection: String, position: Int64, state: inout ImportState, report: inout ImportReport
+        _ record: JSONObject, collection: String, state: inout ImportState, report: inout ImportReport
     ) throws {
         let id = try RecordVersion.recordID(of: record)
         state.seen[collection, default: []].insert(id)
         let row = try stored(collection, id)
         if collection == CollectionName.auditLog {
-            if let row {
+            if row != nil {
                 report.unchanged += 1
-                try reposition(row, to: position)
             } else {
                 let entry = RecordVersion(id: id, content: record, updatedAt: .epoch, origin: "")
-                try apply(entry, in: collection, source: .local, position: position)
+                try apply(entry, in: collection, source: .local)
                 report.added += 1
             }
             return
         }
         let meta = try RecordMetadata(of: record)
         let deleted = meta.deletedAt != nil
+        let legacy = state.policy != .replica
+        let author: String
+        switch state.policy {
+        case .replica: author = device
+        case .legacyPush(let pusher): author = pusher
+        }
         // The blob's copy, with placeholder metadata: its content and hash are computed once.
-        let copy = RecordVersion(id: id, content: record, updatedAt: .epoch, origin: device)
+        let copy = RecordVersion(id: id, content: record, updatedAt: .epoch, origin: author)
         let hash = copy.info.contentHash
         let key = deleted ? hash + "|deleted" : hash
         let base = state.baseline[collection]?[id]
@@ -86,8 +100,8 @@ extension ReplicaTransaction {
             state.set(collection, id, Baseline(key: key, vector: VectorColumn.encode(version.vector), generation: version.generation))
         }
         func applyEdit(on base: (vector: VersionVector, generation: Int)) throws {
-            let edit = LocalWrite.edit(copy, deleted: deleted, base: base, device: device, stamp: stamp())
-            try apply(edit, in: collection, source: .local, position: position)
+            let edit = LocalWrite.edit(copy, deleted: deleted, base: base, device: author, stamp: stamp())
+            try apply(edit, in: collection, source: .local)
             report.updated += 1
             remember(edit.info)
         }
@@ -95,7 +109,6 @@ extension ReplicaTransaction {
         if let row, row.info.contentHash == hash, row.info.isDeleted == deleted {
             report.unchanged += 1
             remember(row.info)
-            try reposition(row, to: position)
             return
         }
         if let base, base.key == key {
@@ -118,13 +131,15 @@ extension ReplicaTransaction {
                 try applyEdit(on: (row.info.vector, row.info.generation))
                 return
             }
-            let outcome = try apply(incoming, in: collection, source: .local, position: position)
+            let outcome = try apply(incoming, in: collection, source: .local)
             if row == nil { report.added += 1 } else if outcome == .applied { report.updated += 1 } else { report.stale += 1 }
             remember(incoming.info)
             return
         }
         guard let row else {
-            var updatedAt = meta.updatedAt ?? .epoch
+            // A replica backfills at the epoch so that two devices importing one farm agree;
+            // a legacy push is that device's news, stamped with server time.
+            var updatedAt = meta.updatedAt ?? (legacy ? stamp() : .epoch)
             if updatedAt > limit {
                 updatedAt = limit
                 report.clamped += 1
@@ -132,9 +147,9 @@ extension ReplicaTransaction {
             let deletedAt = meta.deletedAt.map { min($0, limit) }
             if let deletedAt { updatedAt = max(updatedAt, deletedAt) }
             let created = copy.restamped(
-                updatedAt: updatedAt, deletedAt: deletedAt, origin: device, vector: VersionVector([device: updatedAt]),
+                updatedAt: updatedAt, deletedAt: deletedAt, origin: author, vector: VersionVector([author: updatedAt]),
                 generation: meta.generation ?? 0)
-            try apply(created, in: collection, source: .local, position: position)
+            try apply(created, in: collection, source: .local)
             report.added += 1
             remember(created.info)
             return
@@ -143,11 +158,18 @@ extension ReplicaTransaction {
             try applyEdit(on: (try VectorColumn.decode(base.vector), base.generation))
             return
         }
+        if legacy {
+            // A legacy device's first copy of a record others have: its edit, stamped now, made
+            // without seeing the stored version (which the merge archives if it differs). It keeps
+            // the stored generation, so it never brings back a deleted record.
+            try applyEdit(on: (VersionVector(), row.info.generation))
+            return
+        }
         // The replica has this record from elsewhere and the blob's copy has no
         // known ancestry: keep the live version, archive the blob's for review.
         let s = stamp()
         let archived = copy.restamped(
-            updatedAt: s, deletedAt: deleted ? s : nil, origin: device, vector: VersionVector([device: s]),
+            updatedAt: s, deletedAt: deleted ? s : nil, origin: author, vector: VersionVector([author: s]),
             generation: row.info.generation)
         if ConflictKind(winner: row.info, loser: archived.info) != nil, let winner = try version(collection, id) {
             try file(ConflictEntry(collection: collection, winner: winner, loser: archived), source: .local)
@@ -190,28 +212,29 @@ extension ReplicaTransaction {
         }
     }
 
-    private func loadBaseline() throws -> [String: [String: Baseline]] {
+    private func loadBaseline(scope: String) throws -> [String: [String: Baseline]] {
         var out: [String: [String: Baseline]] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT collection, id, hash, vv, gen FROM import_baseline")
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT collection, id, hash, vv, gen FROM baseline WHERE scope = ?", arguments: [scope])
         while let row = try rows.next() {
             out[row[0], default: [:]][row[1]] = Baseline(key: row[2], vector: row[3], generation: row[4])
         }
         return out
     }
 
-    private func saveBaseline(_ state: ImportState) throws {
+    private func saveBaseline(_ state: ImportState, scope: String) throws {
         let upsert = try db.cachedStatement(
             sql: """
-                INSERT INTO import_baseline (collection, id, hash, vv, gen) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(collection, id) DO UPDATE SET hash = excluded.hash, vv = excluded.vv, gen = excluded.gen
+                INSERT INTO baseline (scope, collection, id, hash, vv, gen) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(scope, collection, id) DO UPDATE SET hash = excluded.hash, vv = excluded.vv, gen = excluded.gen
                 """)
-        let delete = try db.cachedStatement(sql: "DELETE FROM import_baseline WHERE collection = ? AND id = ?")
+        let delete = try db.cachedStatement(sql: "DELETE FROM baseline WHERE scope = ? AND collection = ? AND id = ?")
         for (collection, updates) in state.updates {
             for (id, value) in updates {
                 if let value {
-                    try upsert.execute(arguments: [collection, id, value.key, value.vector, value.generation])
+                    try upsert.execute(arguments: [scope, collection, id, value.key, value.vector, value.generation])
                 } else {
-                    try delete.execute(arguments: [collection, id])
+                    try delete.execute(arguments: [scope, collection, id])
                 }
             }
         }

@@ -23,7 +23,7 @@ enum ApplyOutcome: Equatable {
 
 /// The context of one write transaction: clock, change sequence and shapes.
 ///
-/// Every change to `record` goes through ``apply(_:in:source:position:)`` or
+/// Every change to `record` goes through ``apply(_:in:source:)`` or
 /// ``file(_:source:)``, so every change gets a sequence number, every merge
 /// uses the one merge rule, and every conflict is archived.
 struct ReplicaTransaction {
@@ -35,12 +35,15 @@ struct ReplicaTransaction {
     private var issued: Timestamp?
     private(set) var wallClockBehind = false
     private var nextSeq: Int64
+    private let firstSeq: Int64
     private var shapes: [String: ShapeKind]?
     private var nextOrd: Int64 = 0
     /// Rows written in this transaction.
     private(set) var changes = 0
     /// Conflict entries created in this transaction.
     private(set) var conflictsFiled = 0
+    /// Keys and fields that local writes added, for the layout record.
+    private var layoutAdditions = BlobLayout()
 
     init(db: Database, replica: Replica) throws {
         self.db = db
@@ -50,6 +53,7 @@ struct ReplicaTransaction {
         self.clock = HybridLogicalClock(high: high, maxSkewMilliseconds: replica.configuration.maxClockSkewMilliseconds)
         self.initialHigh = high
         self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0) + 1
+        self.firstSeq = nextSeq
     }
 
     var wallClock: Timestamp { configuration.wallClock() }
@@ -99,7 +103,7 @@ struct ReplicaTransaction {
     /// Merges `incoming` into the stored record with the one merge rule.
     @discardableResult
     mutating func apply(
-        _ incoming: RecordVersion, in collection: String, source: ChangeSource, position: Int64? = nil
+        _ incoming: RecordVersion, in collection: String, source: ChangeSource
     ) throws -> ApplyOutcome {
         clock.observe(incoming.info.updatedAt)
         let row = try stored(collection, incoming.id)
@@ -110,20 +114,20 @@ struct ReplicaTransaction {
                 try db.cachedStatement(sql: "UPDATE record SET dirty = 0 WHERE collection = ? AND id = ?")
                     .execute(arguments: [collection, incoming.id])
             }
-            try reposition(row!, to: position)
             return .unchanged
         case .keepStored:
-            if decision.conflict != nil, let winner = try version(collection, incoming.id) {
+            if decision.conflict != nil, collection != CollectionName.layout, let winner = try version(collection, incoming.id) {
                 try file(ConflictEntry(collection: collection, winner: winner, loser: incoming), source: .local)
             }
-            try reposition(row!, to: position)
             return .superseded
         case .takeIncoming:
-            let loser = decision.conflict != nil ? try version(collection, incoming.id) : nil
+            // The layout is presentation: a concurrent layout's keys come back as extras, never as a conflict.
+            let archives = decision.conflict != nil && collection != CollectionName.layout
+            let loser = archives ? try version(collection, incoming.id) : nil
             try write(
                 collection: collection, id: incoming.id, body: incoming.recordText, info: incoming.info,
-                dirty: source == .local, position: position ?? row?.pos)
-            try registerShape(of: collection, id: incoming.id)
+                dirty: source == .local)
+            try registerShape(of: collection, id: incoming.id, source: source, layout: incoming)
             if let loser {
                 try file(ConflictEntry(collection: collection, winner: incoming, loser: loser), source: .local)
             }
@@ -133,9 +137,9 @@ struct ReplicaTransaction {
 
     /// Adds an entry to the conflict archive, joined with any entry of the same id.
     ///
-    /// - Returns: whether the archive changed.
+    /// - Returns: the entry as stored now.
     @discardableResult
-    mutating func file(_ entry: ConflictEntry, source: ChangeSource) throws -> Bool {
+    mutating func file(_ entry: ConflictEntry, source: ChangeSource) throws -> ConflictEntry {
         clock.observe(entry.updatedAt)
         let collection = CollectionName.conflictArchive
         let merged: ConflictEntry
@@ -147,7 +151,7 @@ struct ReplicaTransaction {
                     try db.cachedStatement(sql: "UPDATE record SET dirty = 0 WHERE collection = ? AND id = ?")
                         .execute(arguments: [collection, entry.id])
                 }
-                return false
+                return existing
             }
         } else {
             merged = entry
@@ -159,35 +163,29 @@ struct ReplicaTransaction {
             contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) })))
         try write(
             collection: collection, id: merged.id, body: JSONValue.object(record).serialized(), info: info,
-            dirty: source == .local || merged != entry, position: nil)
-        return true
+            dirty: source == .local || merged != entry)
+        return merged
     }
 
     private mutating func write(
-        collection: String, id: String, body: [UInt8], info: VersionInfo, dirty: Bool, position: Int64?
+        collection: String, id: String, body: [UInt8], info: VersionInfo, dirty: Bool
     ) throws {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO record (collection, id, body, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty, pos)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO record (collection, id, body, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(collection, id) DO UPDATE SET
                   body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at,
                   deleted_at = excluded.deleted_at, origin = excluded.origin, vv = excluded.vv, gen = excluded.gen,
-                  seq = excluded.seq, dirty = excluded.dirty, pos = excluded.pos
+                  seq = excluded.seq, dirty = excluded.dirty
                 """)
         try statement.execute(arguments: [
             collection, id, String(decoding: body, as: UTF8.self), info.contentHash, info.updatedAt.milliseconds,
             info.deletedAt?.milliseconds, info.origin, VectorColumn.encode(info.vector), info.generation, nextSeq,
-            dirty && configuration.tracksUnpushed, position,
+            dirty && configuration.tracksUnpushed,
         ])
         nextSeq += 1
         changes += 1
-    }
-
-    func reposition(_ row: StoredRecord, to position: Int64?) throws {
-        guard let position, position != row.pos else { return }
-        try db.cachedStatement(sql: "UPDATE record SET pos = ? WHERE collection = ? AND id = ?")
-            .execute(arguments: [position, row.collection, row.id])
     }
 
     // MARK: Shapes
@@ -218,27 +216,71 @@ struct ReplicaTransaction {
         shapes![name] = kind
     }
 
-    private mutating func registerShape(of collection: String, id: String) throws {
+    /// Remembers the kind of a stored record's container; local writes also extend the layout.
+    private mutating func registerShape(of collection: String, id: String, source: ChangeSource, layout: RecordVersion) throws {
+        var added: [BlobLayout.Key] = []
+        func note(_ name: String, _ kind: ShapeKind) throws {
+            if try knownShapes()[name] == nil { added.append(BlobLayout.Key(name: name, kind: kind)) }
+            try setShape(name, kind, replacing: false)
+        }
         switch CollectionName.kind(of: collection) {
-        case .records?: try setShape(collection, .collection, replacing: false)
+        case .records?: try note(collection, .collection)
         case .nestedRecords(let parent, _)?:
-            try setShape(parent, .nested, replacing: false)
-            try setShape(collection, .collection, replacing: false)
-        case .singleton?: try setShape(collection, .singleton, replacing: false)
-        case .auditLog?: try setShape(collection, .auditLog, replacing: false)
+            try note(parent, .nested)
+            try note(collection, .collection)
+        case .singleton?:
+            try note(collection, .singleton)
+            if source == .local { layoutAdditions = layoutAdditions.extended(with: BlobLayout(fields: [collection: [id]])) }
+        case .auditLog?: try note(collection, .auditLog)
         case .values?:
             if let dot = id.firstIndex(of: "."), try knownShapes()[id] == nil {
-                try setShape(String(id[..<dot]), .nested, replacing: false)
+                try note(String(id[..<dot]), .nested)
             }
-            try setShape(id, .value, replacing: false)
+            try note(id, .value)
+        case .layout?:
+            for key in BlobLayout(content: layout.content).keys {
+                try setShape(key.name, key.kind, replacing: false)
+            }
         case .conflictArchive?, nil: break
+        }
+        if source == .local && !added.isEmpty {
+            layoutAdditions = layoutAdditions.extended(with: BlobLayout(keys: added))
         }
     }
 
-    /// Persists the clock's high-water mark; called once, at commit.
+    /// The stored layout (empty when there is none).
+    func currentLayout() throws -> BlobLayout {
+        guard let record = try version(CollectionName.layout, BlobLayout.recordID), !record.isDeleted else { return BlobLayout() }
+        return BlobLayout(content: record.content)
+    }
+
+    /// Stores `layout` followed by what the stored one has beyond it, unless nothing changes.
+    mutating func writeLayout(_ layout: BlobLayout) throws {
+        let current = try currentLayout()
+        let merged = layout.extended(with: current)
+        guard merged != current else { return }
+        let row = try stored(CollectionName.layout, BlobLayout.recordID)
+        let version = LocalWrite.put(
+            id: BlobLayout.recordID, content: merged.content, base: row?.info, device: device, stamp: stamp())
+        try apply(version, in: CollectionName.layout, source: .local)
+    }
+
+    /// The newest sequence number, this transaction's changes included.
+    var headSequence: Int64 { nextSeq - 1 }
+
+    /// Persists the clock's high-water mark and when this transaction's changes arrived; called once, at commit.
     mutating func finish() throws {
+        if layoutAdditions != BlobLayout() {
+            let additions = layoutAdditions
+            layoutAdditions = BlobLayout()
+            try writeLayout(try currentLayout().extended(with: additions))
+        }
         if clock.high > initialHigh {
             try Meta.set(db, .clockHigh, String(clock.high.milliseconds))
+        }
+        if nextSeq > firstSeq {
+            try db.cachedStatement(sql: "INSERT INTO change_time (seq, at) VALUES (?, ?)")
+                .execute(arguments: [firstSeq, wallClock.milliseconds])
         }
     }
 }

@@ -45,7 +45,32 @@ enum Schema {
                 PRIMARY KEY (collection, id)
             ) WITHOUT ROWID;
             """
-        )
+        ),
+        (
+            "v2",
+            """
+            CREATE TABLE baseline (
+                scope TEXT NOT NULL,
+                collection TEXT NOT NULL,
+                id TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                vv TEXT NOT NULL,
+                gen INTEGER NOT NULL,
+                PRIMARY KEY (scope, collection, id)
+            ) WITHOUT ROWID;
+            INSERT INTO baseline (scope, collection, id, hash, vv, gen)
+                SELECT '', collection, id, hash, vv, gen FROM import_baseline;
+            DROP TABLE import_baseline;
+
+            CREATE TABLE change_time (
+                seq INTEGER PRIMARY KEY NOT NULL,
+                at INTEGER NOT NULL
+            );
+            CREATE INDEX change_time_by_at ON change_time(at);
+
+            ALTER TABLE record DROP COLUMN pos;
+            """
+        ),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -9,9 +9,8 @@ struct StoredRecord {
     let info: VersionInfo
     let seq: Int64
     let dirty: Bool
-    let pos: Int64?
 
-    static let columns = "collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty, pos"
+    static let columns = "collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty"
 
     init(row: Row) throws {
         collection = row[0]
@@ -23,7 +22,6 @@ struct StoredRecord {
             vector: try VectorColumn.decode(row[6]), generation: row[7], contentHash: row[2])
         seq = row[8]
         dirty = row[9]
-        pos = row[10]
     }
 
     static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {

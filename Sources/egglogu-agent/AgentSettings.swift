@@ -1,3 +1,4 @@
+import EggloguAgentSync
 import EggloguStore
 import Foundation
 
@@ -8,24 +9,44 @@ import Foundation
 /// Blank lines and lines starting with `#` are ignored; values may be quoted.
 /// A relative `EGGLOGU_REPLICA` in a file is relative to the file's directory.
 struct AgentSettings {
-    static let knownKeys: Set<String> = ["EGGLOGU_REPLICA", "EGGLOGU_DEVICE_ID", "EGGLOGU_FARM_ID", "EGGLOGU_MAX_CLOCK_SKEW"]
+    static let knownKeys: Set<String> = [
+        "EGGLOGU_REPLICA", "EGGLOGU_DEVICE_ID", "EGGLOGU_FARM_ID", "EGGLOGU_MAX_CLOCK_SKEW", "EGGLOGU_SERVER_URL",
+        "EGGLOGU_TOKEN", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE",
+    ]
+
+    /// Where a setting came from, in increasing precedence.
+    enum Source: Int, Comparable {
+        case file, environment, flag
+
+        static func < (lhs: Source, rhs: Source) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
 
     private(set) var values: [String: String] = [:]
+    private(set) var sources: [String: Source] = [:]
     private(set) var warnings: [String] = []
+    let configFile: String?
 
     /// Layers the file (if any) and the environment.
     init(configFile: String?, environment: [String: String]) throws {
+        self.configFile = configFile
         if let configFile {
             try load(file: configFile)
         }
         for key in Self.knownKeys {
-            if let value = environment[key], !value.isEmpty { values[key] = value }
+            if let value = environment[key], !value.isEmpty {
+                values[key] = value
+                sources[key] = .environment
+            }
         }
     }
 
+    /// A setting; assigning one records it as given by a flag.
     subscript(key: String) -> String? {
         get { values[key] }
-        set { values[key] = newValue }
+        set {
+            values[key] = newValue
+            sources[key] = .flag
+        }
     }
 
     private mutating func load(file: String) throws {
@@ -53,10 +74,11 @@ struct AgentSettings {
                 warnings.append("\(file):\(n + 1): unknown setting \(key) ignored")
                 continue
             }
-            if key == "EGGLOGU_REPLICA", !value.hasPrefix("/") {
+            if ["EGGLOGU_REPLICA", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE"].contains(key), !value.hasPrefix("/") {
                 value = directory + "/" + value
             }
             values[key] = value
+            sources[key] = .file
         }
     }
 
@@ -73,5 +95,26 @@ struct AgentSettings {
             configuration.maxClockSkewMilliseconds = Int64(seconds * 1000)
         }
         return configuration
+    }
+}
+
+extension AgentSettings {
+    /// The token and where a renewed one goes: `EGGLOGU_TOKEN_FILE` or `EGGLOGU_TOKEN`, whichever
+    /// comes from the stronger source (the file when equal).
+    func tokenStore() throws -> TokenStore? {
+        let file = values["EGGLOGU_TOKEN_FILE"].map { ($0, sources["EGGLOGU_TOKEN_FILE"] ?? .file) }
+        let literal = values["EGGLOGU_TOKEN"].map { ($0, sources["EGGLOGU_TOKEN"] ?? .file) }
+        if let file, literal == nil || literal!.1 <= file.1 {
+            do {
+                return try TokenStore(file: file.0)
+            } catch let error as TokenStoreError {
+                throw CLIError(Sysexits.config, error.description)
+            }
+        }
+        guard let literal else { return nil }
+        if literal.1 == .file, let configFile {
+            return TokenStore(token: literal.0, origin: .configFile(configFile))
+        }
+        return TokenStore(token: literal.0, origin: .ephemeral)
     }
 }

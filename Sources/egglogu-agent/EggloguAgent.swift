@@ -8,11 +8,11 @@ struct EggloguAgent: AsyncParsableCommand {
         discussion: """
             Exit codes follow sysexits(3): 64 usage, 65 bad data, 66 missing input, record or replica, \
             69 server or broker unavailable, 73 cannot create output, 74 I/O error, 75 replica busy, \
-            78 configuration error.
+            76 protocol error, 77 token refused, 78 configuration error.
             """,
         subcommands: [
             ImportCommand.self, ExportCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self,
-            ConflictsCommand.self, ResolveCommand.self, StatusCommand.self,
+            ConflictsCommand.self, ResolveCommand.self, StatusCommand.self, SyncCommand.self,
         ]
     )
 }

@@ -21,6 +21,11 @@ struct ReplicaOptions: ParsableArguments {
 
     /// Opens the replica, creating it only for commands that write.
     func open(create: Bool) throws -> Replica {
+        try open(create: create, settings: settings())
+    }
+
+    /// The layered settings, with this command's flags on top.
+    func settings() throws -> AgentSettings {
         var settings = try AgentSettings(configFile: config, environment: ProcessInfo.processInfo.environment)
         for warning in settings.warnings {
             FileHandle.standardError.write(Data("egglogu-agent: \(warning)\n".utf8))
@@ -29,6 +34,10 @@ struct ReplicaOptions: ParsableArguments {
         if let deviceID { settings["EGGLOGU_DEVICE_ID"] = deviceID }
         if let farmID { settings["EGGLOGU_FARM_ID"] = farmID }
         if let maxClockSkew { settings["EGGLOGU_MAX_CLOCK_SKEW"] = String(maxClockSkew) }
+        return settings
+    }
+
+    func open(create: Bool, settings: AgentSettings) throws -> Replica {
         guard let path = settings["EGGLOGU_REPLICA"] else {
             throw CLIError(Sysexits.usage, "no replica: pass --replica PATH or --config FILE, or set EGGLOGU_REPLICA")
         }

@@ -10,5 +10,7 @@ enum Sysexits {
     static let cannotCreate = ExitCode(73)
     static let ioError = ExitCode(74)
     static let tempFail = ExitCode(75)
+    static let protocolError = ExitCode(76)
+    static let noPermission = ExitCode(77)
     static let config = ExitCode(78)
 }

@@ -50,11 +50,11 @@ import Testing
         let status = try JSONParser().parse(try agent(["status", "--replica", replica, "--json"]).stdout).objectValue!
         #expect(status["schemaVersion"] == 1)
         #expect(status["deviceId"] == "gw-1")
-        #expect(status["unpushed"] == 1)
+        #expect(status["unpushed"] == 2, "the record and the layout that now has flocks")
         #expect(status["collections"]?.objectValue?["flocks"] == ["live": 0, "deleted": 1])
         #expect(status["conflicts"] == ["unresolved": 0, "resolved": 0])
         let text = try agent(["status", "--replica", replica])
-        #expect(text.stdout.contains("unpushed   1 changes"))
+        #expect(text.stdout.contains("unpushed   2 changes"))
         let missing = try agent(["get", "--replica", replica, "flocks", "nope"])
         #expect(missing.status == 66)
         #expect(missing.stderr == "egglogu-agent: no record flocks/nope\n")

@@ -16,8 +16,8 @@ import Testing
         var pages = 0
         while true {
             let page = try a.changes(after: cursor, limit: 100)
-            seen += page.changes.map(\.id)
-            cursor = page.changes.last?.seq ?? cursor
+            seen += page.changes.filter { $0.collection == "flocks" }.map(\.id)
+            cursor = page.cursor
             pages += 1
             if !page.hasMore { break }
         }
@@ -32,7 +32,7 @@ import Testing
         try a.put("flocks", ["id": "f1"])
         try a.put("flocks", ["id": "f2"])
         let batch = try a.unpushed(limit: 10)
-        #expect(batch.map(\.id) == ["f1", "f2"])
+        #expect(batch.map(\.id) == ["f1", "blob", "f2"], "the first record of a collection also puts it into the layout")
         lab.clock.advance(milliseconds: 1)
         try a.put("flocks", ["id": "f2", "edited": true])
         try a.markPushed(batch)
@@ -47,7 +47,7 @@ import Testing
         try Exchange.pull(from: a, into: b)
         #expect(try b.unpushed(limit: 10).isEmpty)
         try Exchange.pull(from: a, into: b)
-        #expect(try b.headSequence() == 1, "merging the same version twice assigns no new sequence number")
+        #expect(try b.headSequence() == 2, "merging the same versions twice assigns no new sequence number")
     }
 
     @Test func changeAndUnpushedQueriesUseIndexes() throws {
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func shippedMigrationsNeverChange() {
-        let pinned = ["v1": "73e4b581f343f99c4c6de5712f502e96"]
+        let pinned = ["v1": "73e4b581f343f99c4c6de5712f502e96", "v2": "3476b1613f7468511d7bb5246381cfac"]
         for migration in Schema.migrations {
             #expect(ContentHash.of(parts: [migration.sql]) == pinned[migration.identifier], "migration \(migration.identifier) changed after shipping")
         }

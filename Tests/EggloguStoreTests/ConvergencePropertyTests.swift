@@ -110,7 +110,7 @@ final class World {
             if !batch.isEmpty { inFlight.append(.push(device: device, changes: batch)) }
         case 8:
             let page = try server.changes(after: cursors[device], limit: 1_000)
-            inFlight.append(.page(device: device, changes: page.changes, end: page.changes.last?.seq ?? cursors[device]))
+            inFlight.append(.page(device: device, changes: page.changes, end: page.cursor))
         case 9, 10:
             guard !inFlight.isEmpty else { return }
             try deliver(inFlight.remove(at: (step / 12) % inFlight.count), loseResponse: (step / 7) % 4 == 0)

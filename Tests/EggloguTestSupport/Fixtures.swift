@@ -78,7 +78,7 @@ public struct ReplicaLab {
         let queue = try DatabaseQueue(path: path)
         return try queue.read { db in
             var lines: [String] = []
-            for table in ["meta", "record", "shape", "import_baseline"] {
+            for table in ["meta", "record", "shape", "baseline", "change_time"] {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2") {
                     lines.append("\(table) \(row)")
                 }
@@ -108,7 +108,7 @@ public enum Exchange {
         while true {
             let page = try from.changes(after: cursor, limit: pageSize)
             try to.merge(grouped(page.changes))
-            cursor = page.changes.last?.seq ?? cursor
+            cursor = page.cursor
             if !page.hasMore { return cursor }
         }
     }

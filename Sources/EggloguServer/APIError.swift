@@ -1,0 +1,45 @@
+import Hummingbird
+import NIOCore
+
+/// An error answered as `{"error": code, "message": text}` with its HTTP status.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = JSONBody.encode(["error": .string(code), "message": .string(message)])
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
+    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad-request", message) }
+    static let resyncRequired = APIError(
+        .gone, "resync-required", "the server was restored from a backup: pull everything again and push what you have")
+}
+
+/// Turns every error into a JSON error body, so clients never see HTML or an empty 500.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as any HTTPResponseError {
+            let code = error.status == .notFound ? "not-found" : error.status == .contentTooLarge ? "payload-too-large" : "http-\(error.status.code)"
+            throw APIError(error.status, code, error.status.reasonPhrase)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            throw APIError(.internalServerError, "internal", "the server failed to handle the request")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// A device the server knows, with when it was last seen.
+public struct DeviceEntry: Sendable, Equatable {
+    public let farm: String
+    public let device: String
+    public let lastSeen: Date?
+    public let revokedAt: Date?
+}
+
+/// Devices, their last-seen times and revocations, in `server.sqlite`.
+///
+/// Revocations are read on every request, so a `revoke` run by another process takes effect
+/// at once. Last-seen times are written at most once a minute per device, so a busy device
+/// does not cost an extra durable write per request.
+public final class DeviceRegistry: Sendable {
+    private let pool: DatabasePool
+    private let lastWritten = Mutex<[String: Date]>([:])
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE device (
+                        farm TEXT NOT NULL,
+                        device TEXT NOT NULL,
+                        last_seen REAL,
+                        PRIMARY KEY (farm, device)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE revocation (
+                        device TEXT PRIMARY KEY NOT NULL,
+                        revoked_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    /// Remembers that `device` may use `farms` (called when a token is minted).
+    public func register(device: String, farms: [String]) throws {
+        try pool.write { db in
+            for farm in farms {
+                try db.execute(sql: "INSERT OR IGNORE INTO device (farm, device) VALUES (?, ?)", arguments: [farm, device])
+            }
+        }
+    }
+
+    /// Makes every token of `device` issued until now fail.
+    public func revoke(device: String, at now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO revocation (device, revoked_at) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET revoked_at = excluded.revoked_at",
+                arguments: [device, now.timeIntervalSince1970])
+        }
+    }
+
+    /// Whether a token of `device` issued at `issuedAt` was revoked.
+    public func isRevoked(device: String, issuedAt: Date) throws -> Bool {
+        try pool.read { db in
+            guard let revokedAt = try Double.fetchOne(db, sql: "SELECT revoked_at FROM revocation WHERE device = ?", arguments: [device]) else {
+                return false
+            }
+            return issuedAt.timeIntervalSince1970 <= revokedAt
+        }
+    }
+
+    /// Records that `device` synced `farm` now (written at most once a minute).
+    public func touch(farm: String, device: String, at now: Date = Date()) throws {
+        let key = farm + "\u{0}" + device
+        let due = lastWritten.withLock { written in
+            if let last = written[key], now.timeIntervalSince(last) < 60 { return false }
+            written[key] = now
+            return true
+        }
+        guard due else { return }
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
+                arguments: [farm, device, now.timeIntervalSince1970])
+        }
+    }
+
+    /// Copies the registry, online, to `destination`.
+    public func backup(to destination: String) throws {
+        let target = try DatabaseQueue(path: destination)
+        try pool.backup(to: target)
+        try target.close()
+    }
+
+    /// The devices of `farm`, by id.
+    public func devices(farm: String) throws -> [DeviceEntry] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.farm, d.device, d.last_seen, r.revoked_at FROM device d
+                    LEFT JOIN revocation r ON r.device = d.device WHERE d.farm = ? ORDER BY d.device
+                    """,
+                arguments: [farm]
+            ).map { row in
+                DeviceEntry(
+                    farm: row[0], device: row[1], lastSeen: (row[2] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    revokedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import EggloguCore
+import EggloguJSON
+import EggloguProtocol
+import EggloguStore
+import Hummingbird
+
+extension SyncServer {
+    /// `POST /api/v1/sync/delta`: merge a device's changes and answer with what it has not seen.
+    func push(_ request: Request, context: some RequestContext) async throws -> Response {
+        let claims = try await authenticate(request)
+        let body = try await JSONBody.read(request, limit: configuration.maxBodyBytes)
+        let push: PushRequest
+        do {
+            push = try PushRequest(json: body)
+        } catch {
+            throw APIError.badRequest(error.message)
+        }
+        try authorize(claims, farm: push.farmID)
+        let replica = try stores.replica(push.farmID)
+        let since = try await position(push.since, in: replica)
+        let batch = push.changes.map { (collection: $0.collection, records: $0.records) }
+        let options = RemoteMergeOptions(defaultOrigin: push.deviceID, rejectsFutureTimestamps: true, fromUpstream: false)
+        let limit = configuration.defaultPageSize
+        let result = try await blocking { try replica.exchange(batch, options: options, after: since, limit: limit) }
+        try await seen(farm: push.farmID, device: claims.subject)
+        let report = result.report
+        metrics.merged(
+            farm: push.farmID, accepted: report.accepted - report.superseded.count,
+            rejected: report.rejected.count + report.superseded.count, conflicts: report.conflicts, head: result.page.cursor)
+        let rejected =
+            report.rejected.map { Rejection(collection: $0.collection, id: $0.id, reason: $0.reason.rawValue) }
+            + report.superseded.map { Rejection(collection: $0.collection, id: $0.id, reason: "superseded") }
+        return JSONBody.response(
+            write(result.page, epoch: replica.epoch, accepted: report.accepted - report.superseded.count, rejected: rejected))
+    }
+
+    /// `GET /api/v1/sync/delta?farmId=F&since=CURSOR&limit=N`: a page of changes.
+    func pull(_ request: Request, context: some RequestContext) async throws -> Response {
+        let claims = try await authenticate(request)
+        let query = request.uri.queryParameters
+        guard let farm = query.get("farmId") else { throw APIError.badRequest("farmId is required") }
+        try authorize(claims, farm: farm)
+        var limit = configuration.defaultPageSize
+        if let text = query.get("limit") {
+            guard let n = Int(text), (1...5_000).contains(n) else { throw APIError.badRequest("limit must be 1 to 5000") }
+            limit = n
+        }
+        let replica = try stores.replica(farm)
+        let since = try await position(query.get("since").flatMap { $0.isEmpty ? nil : $0 }, in: replica)
+        let pageSize = limit
+        let page = try await blocking { try replica.changes(after: since, limit: pageSize) }
+        try await seen(farm: farm, device: claims.subject)
+        return JSONBody.response(write(page, epoch: replica.epoch))
+    }
+
+    /// Where `since` points in the farm's change sequence: a cursor of this database, an ISO-8601
+    /// time (changes received at or after it), or the beginning.
+    func position(_ since: String?, in replica: Replica) async throws -> Int64 {
+        guard let since else { return 0 }
+        if let cursor = Cursor(since) {
+            let head = try await blocking { try replica.headSequence() }
+            guard cursor.epoch == replica.epoch, cursor.seq <= head else { throw APIError.resyncRequired }
+            return cursor.seq
+        }
+        if let time = Timestamp(iso8601: since) {
+            return try await blocking { try replica.sequence(receivedBefore: time) }
+        }
+        throw APIError.badRequest("since must be a cursor <epoch>:<seq>, an ISO-8601 time, or null")
+    }
+
+    func seen(farm: String, device: String) async throws {
+        let registry = self.registry
+        try await blocking { try registry.touch(farm: farm, device: device) }
+    }
+
+    private func write(_ page: ChangePage, epoch: String, accepted: Int? = nil, rejected: [Rejection]? = nil) -> [UInt8] {
+        var writer = SyncResponseWriter()
+        for change in page.changes {
+            writer.append(collection: change.collection, record: change.body.utf8)
+        }
+        return writer.finish(
+            cursor: Cursor(epoch: epoch, seq: page.cursor), hasMore: page.hasMore, serverTime: serverTime,
+            accepted: accepted, rejected: rejected)
+    }
+}

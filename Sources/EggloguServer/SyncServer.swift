@@ -1,0 +1,126 @@
+import EggloguCore
+import EggloguProtocol
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOSSL
+
+/// How `egglogu-sync-server serve` runs.
+public struct SyncServerConfiguration: Sendable {
+    public var dataDirectory: DataDirectory
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (reported through `onServerRunning`).
+    public var port = 8080
+    /// Records stamped further ahead of server time than this are refused.
+    public var maxClockSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds
+    /// Bodies above this get 413.
+    public var maxBodyBytes = 16 << 20
+    /// Records per page when a request names no limit.
+    public var defaultPageSize = 500
+    /// PEM certificate chain and key to serve HTTPS.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+
+    public init(dataDirectory: DataDirectory) {
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// The sync server: one replica per farm behind the delta protocol, bearer-token auth and metrics.
+public struct SyncServer: Sendable {
+    public let configuration: SyncServerConfiguration
+    let stores: FarmStores
+    let registry: DeviceRegistry
+    let authority: TokenAuthority
+    let metrics = ServerMetrics()
+
+    public init(configuration: SyncServerConfiguration, authority: TokenAuthority) throws {
+        self.configuration = configuration
+        self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
+        self.registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
+        self.authority = authority
+    }
+
+    /// The HTTP application, ready to run in a `ServiceGroup`.
+    public func application(
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: JSONErrorMiddleware())
+        router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        router.post("/api/v1/sync/delta") { request, context in try await push(request, context: context) }
+        router.get("/api/v1/sync/delta") { request, context in try await pull(request, context: context) }
+        router.post("/api/v1/sync") { request, context in try await legacyPush(request, context: context) }
+        router.post("/api/v1/auth/renew") { request, context in try await renew(request, context: context) }
+
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "egglogu-sync-server"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// The claims of the request's bearer token, which must be valid and not revoked.
+    func authenticate(_ request: Request) async throws -> TokenClaims {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError.unauthorized("an Authorization: Bearer token is required")
+        }
+        let claims = try await authority.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        let registry = self.registry
+        if try await blocking({ try registry.isRevoked(device: claims.subject, issuedAt: claims.issuedAt) }) {
+            throw APIError.unauthorized("the token was revoked")
+        }
+        return claims
+    }
+
+    func authorize(_ claims: TokenClaims, farm: String) throws {
+        guard claims.farms.contains(farm) else {
+            throw APIError.forbidden("the token does not grant farm \(farm)")
+        }
+    }
+
+    var serverTime: String { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601 }
+}
+
+/// Counts every request by endpoint and outcome.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.request(endpoint: endpoint(request), status: response.status.code)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.request(endpoint: endpoint(request), status: error.status.code)
+            throw error
+        }
+    }
+
+    private func endpoint(_ request: Request) -> String {
+        switch request.uri.path {
+        case "/api/v1/sync/delta": request.method == .post ? "push" : "pull"
+        case "/api/v1/sync": "legacy"
+        case "/api/v1/auth/renew": "renew"
+        case "/healthz", "/metrics": String(request.uri.path.dropFirst())
+        default: "other"
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import EggloguCore
+import EggloguJSON
+import GRDB
+
+extension Replica {
+    /// The cursor of the last page this replica applied from its server, if any.
+    public func upstreamCursor() throws -> String? {
+        try read { db in try Meta.get(db, .upstreamCursor) }
+    }
+
+    /// When this replica last finished a sync with its server.
+    public func lastSync() throws -> Timestamp? {
+        try read { db in try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)) }
+    }
+
+    /// Applies a server's answer in one transaction: the pushed changes it settled are no
+    /// longer queued, the page of changes is merged, and the cursor advances to cover it.
+    ///
+    /// - Parameters:
+    ///   - changes: the page the server sent.
+    ///   - settled: pushed changes the server accepted, superseded or refused for good.
+    ///   - cursor: the server's cursor after this page.
+    ///   - completesSync: whether this page ends a full sync cycle (recorded as the last sync).
+    @discardableResult
+    public func applyUpstream(
+        _ changes: [(collection: String, records: [JSONValue])], settled: [Change] = [], cursor: String,
+        completesSync: Bool = false
+    ) throws -> RemoteMergeReport {
+        try write { transaction in
+            try transaction.markPushed(settled)
+            let report = try transaction.merge(changes, options: RemoteMergeOptions()).report
+            try Meta.set(transaction.db, .upstreamCursor, cursor)
+            if completesSync {
+                try Meta.set(transaction.db, .lastSync, transaction.wallClock.iso8601)
+            }
+            return report
+        }
+    }
+
+    /// Records that a sync cycle finished with nothing to push or pull.
+    public func recordSync() throws {
+        try write { transaction in try Meta.set(transaction.db, .lastSync, transaction.wallClock.iso8601) }
+    }
+
+    /// Starts over with a server that lost history (restored from a backup): forgets the
+    /// cursor and queues every record again, so the server gets back whatever it lost.
+    /// Nothing local is dropped.
+    public func resetUpstream() throws {
+        try write { transaction in
+            try transaction.db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [Meta.upstreamCursor.rawValue])
+            if configuration.tracksUnpushed {
+                try transaction.db.execute(sql: "UPDATE record SET dirty = 1 WHERE dirty = 0")
+            }
+        }
+    }
+
+    /// Copies the replica, online, to `destination`, which gets a new epoch: clients that
+    /// synced with this database after the backup was taken must resync with the restored copy.
+    public func backup(to destination: String) throws {
+        do {
+            let target = try DatabaseQueue(path: destination)
+            try pool.backup(to: target)
+            try target.write { db in try Meta.set(db, .epoch, Replica.newEpoch()) }
+            try target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try target.close()
+        } catch let error as ReplicaError {
+            throw error
+        } catch {
+            throw ReplicaError(mapping: error, path: destination)
+        }
+    }
+}

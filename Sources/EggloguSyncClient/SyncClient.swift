@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import EggloguJSON
+import EggloguProtocol
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The agent's side of the delta protocol over HTTP(S).
+public final class SyncClient: Sendable {
+    /// Where the server is and how to trust it.
+    public struct Configuration: Sendable {
+        /// e.g. `http://127.0.0.1:8080` or `https://sync.example.org`.
+        public var serverURL: String
+        /// A PEM CA bundle trusted besides the system roots (`EGGLOGU_SERVER_CA_FILE`).
+        public var caFile: String?
+        /// How long one request may take.
+        public var timeoutSeconds: Int64 = 60
+
+        public init(serverURL: String, caFile: String? = nil) {
+            self.serverURL = serverURL
+            self.caFile = caFile
+        }
+    }
+
+    private let http: HTTPClient
+    private let base: String
+    private let timeout: TimeAmount
+    /// Responses above this are refused (a page of 5,000 records is far below it).
+    private static let maxResponseBytes = 256 << 20
+
+    public init(configuration: Configuration) throws {
+        var base = configuration.serverURL
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw SyncClientError(.refused, "the server URL must look like http://host:port or https://host")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = configuration.caFile {
+            do {
+                tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+            } catch {
+                throw SyncClientError(.refused, "cannot read the CA file \(caFile): \(error)")
+            }
+        }
+        self.http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10))))
+        self.base = base
+        self.timeout = .seconds(configuration.timeoutSeconds)
+    }
+
+    /// Releases connections; call once no request is in flight.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// `POST /api/v1/sync/delta`.
+    public func push(_ request: PushRequest, token: String) async throws(SyncClientError) -> SyncResponse {
+        let body = try await send(.POST, "/api/v1/sync/delta", token: token, body: request.json.serialized())
+        do {
+            return try SyncResponse(json: body)
+        } catch {
+            throw SyncClientError(.badResponse, error.message)
+        }
+    }
+
+    /// `GET /api/v1/sync/delta?farmId=F&since=CURSOR&limit=N`.
+    public func pull(farm: String, since: String?, limit: Int, token: String) async throws(SyncClientError) -> SyncResponse {
+        var query = "farmId=\(Self.escape(farm))&limit=\(limit)"
+        if let since { query += "&since=\(Self.escape(since))" }
+        let body = try await send(.GET, "/api/v1/sync/delta?" + query, token: token, body: nil)
+        do {
+            return try SyncResponse(json: body)
+        } catch {
+            throw SyncClientError(.badResponse, error.message)
+        }
+    }
+
+    /// `POST /api/v1/auth/renew`: a fresh token for a valid one.
+    public func renew(token: String) async throws(SyncClientError) -> String {
+        let body = try await send(.POST, "/api/v1/auth/renew", token: token, body: Array("{}".utf8))
+        guard case .string(let fresh)? = body.objectValue?["token"] else {
+            throw SyncClientError(.badResponse, "the renewal answer has no token")
+        }
+        return fresh
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, token: String, body: [UInt8]?) async throws(SyncClientError) -> JSONValue {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer " + token)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let status: Int
+        let buffer: ByteBuffer
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            status = Int(response.status.code)
+            buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
+        } catch {
+            throw SyncClientError(.unavailable, "cannot reach \(base): \(Self.describe(error))")
+        }
+        let json = try? JSONParser().parse(Array(buffer.readableBytesView))
+        guard status == 200 else {
+            let message = json?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
+            let kind: SyncClientError.Kind =
+                switch status {
+                case 401: .unauthorized
+                case 403: .forbidden
+                case 410: .resyncRequired
+                case 400..<500: .refused
+                default: .unavailable
+                }
+            throw SyncClientError(kind, status: status, "\(base) answered \(status): \(message)")
+        }
+        guard let json else { throw SyncClientError(.badResponse, "\(base) answered with malformed JSON") }
+        return json
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)" }
+        return String(describing: error)
+    }
+}

@@ -1,0 +1,37 @@
+/// Why a request to the sync server failed.
+public struct SyncClientError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong; compare with the static members.
+    public struct Kind: Sendable, Equatable {
+        private enum Value: Sendable, Equatable {
+            case unavailable, unauthorized, forbidden, resyncRequired, refused, badResponse
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The server cannot be reached, timed out, or failed (5xx): try again later.
+        public static var unavailable: Kind { Kind(.unavailable) }
+        /// 401: the token is missing, malformed, expired or revoked.
+        public static var unauthorized: Kind { Kind(.unauthorized) }
+        /// 403: the token does not grant this farm.
+        public static var forbidden: Kind { Kind(.forbidden) }
+        /// 410: the server was restored from a backup; resync from scratch.
+        public static var resyncRequired: Kind { Kind(.resyncRequired) }
+        /// Another 4xx: the server refused the request.
+        public static var refused: Kind { Kind(.refused) }
+        /// The answer is not the protocol's.
+        public static var badResponse: Kind { Kind(.badResponse) }
+    }
+
+    public let kind: Kind
+    /// The HTTP status, when there was one.
+    public let status: Int?
+    public let message: String
+
+    public init(_ kind: Kind, status: Int? = nil, _ message: String) {
+        self.kind = kind
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import EggloguAgentSync
+import EggloguJSON
+import EggloguStore
+import EggloguSyncClient
+import Foundation
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Run one full sync with the server: push what is queued, pull what changed.",
+        discussion: """
+            Exits 0 after a complete cycle. When the server cannot be reached (69) or refuses the token (77), \
+            nothing queued is lost: it goes out with the next sync. The token is renewed once two thirds of its \
+            lifetime have passed and stored where it was read.
+            """)
+
+    @OptionGroup var options: ReplicaOptions
+
+    @Option(name: .customLong("server-url"), help: "The sync server, e.g. http://127.0.0.1:8080 (EGGLOGU_SERVER_URL).")
+    var serverURL: String?
+
+    @Option(name: .customLong("token-file"), help: "A file holding the bearer token (EGGLOGU_TOKEN_FILE; or EGGLOGU_TOKEN).")
+    var tokenFile: String?
+
+    @Option(name: .customLong("ca-file"), help: "A PEM CA bundle to trust besides the system roots (EGGLOGU_SERVER_CA_FILE).")
+    var caFile: String?
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func run() async throws {
+        var settings = try reportingErrors { try options.settings() }
+        if let serverURL { settings["EGGLOGU_SERVER_URL"] = serverURL }
+        if let tokenFile { settings["EGGLOGU_TOKEN_FILE"] = tokenFile }
+        if let caFile { settings["EGGLOGU_SERVER_CA_FILE"] = caFile }
+        let (replica, engine, client) = try reportingErrors { () throws -> (Replica, AgentSync, SyncClient) in
+            guard let url = settings["EGGLOGU_SERVER_URL"] else {
+                throw CLIError(Sysexits.config, "no server: pass --server-url URL or set EGGLOGU_SERVER_URL")
+            }
+            guard let token = try settings.tokenStore() else {
+                throw CLIError(Sysexits.config, "no token: set EGGLOGU_TOKEN_FILE (or EGGLOGU_TOKEN)")
+            }
+            let replica = try options.open(create: true, settings: settings)
+            guard let farm = replica.farmID ?? settings["EGGLOGU_FARM_ID"] else {
+                throw CLIError(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
+            }
+            let client: SyncClient
+            do {
+                client = try SyncClient(configuration: .init(serverURL: url, caFile: settings["EGGLOGU_SERVER_CA_FILE"]))
+            } catch let error as SyncClientError {
+                throw CLIError(Sysexits.config, error.message)
+            }
+            return (replica, AgentSync(replica: replica, farm: farm, client: client, token: token), client)
+        }
+        let result: Result<SyncSummary, any Error>
+        do {
+            result = .success(try await engine.sync())
+        } catch {
+            result = .failure(error)
+        }
+        await client.shutdown()
+        try reportingErrors {
+            let summary: SyncSummary
+            do {
+                summary = try result.get()
+            } catch let error as SyncClientError {
+                let code: ExitCode =
+                    switch error.kind {
+                    case .unavailable: Sysexits.unavailable
+                    case .unauthorized, .forbidden: Sysexits.noPermission
+                    default: Sysexits.protocolError
+                    }
+                let queued = (try? replica.status().unpushed) ?? 0
+                throw CLIError(code, "\(error.message) (\(queued) changes stay queued)")
+            } catch let error as TokenStoreError {
+                throw CLIError(Sysexits.ioError, "the token was renewed but not stored: \(error.description)")
+            }
+            report(summary)
+        }
+    }
+
+    private func report(_ summary: SyncSummary) {
+        if json {
+            let value: JSONValue = [
+                "pushed": .number(JSONNumber(summary.pushed)), "pulled": .number(JSONNumber(summary.pulled)),
+                "rejected": .array(summary.rejected.map { ["collection": .string($0.collection), "id": $0.id.map(JSONValue.string) ?? .null, "reason": .string($0.reason)] }),
+                "conflicts": .number(JSONNumber(summary.conflicts)), "resynced": .bool(summary.resynced),
+                "renewed": .bool(summary.renewed), "cursor": summary.cursor.map(JSONValue.string) ?? .null,
+            ]
+            say(value.jsonText())
+            return
+        }
+        var line = "synced: \(summary.pushed) pushed, \(summary.pulled) pulled, \(summary.conflicts) conflicts"
+        if !summary.rejected.isEmpty {
+            line += ", \(summary.rejected.count) refused (" + summary.rejected.prefix(5).map { "\($0.collection)/\($0.id ?? "?"): \($0.reason)" }.joined(separator: ", ") + ")"
+        }
+        if summary.resynced { line += "; the server was restored from a backup, so everything was exchanged again" }
+        if summary.renewed { line += summary.renewalPersisted ? "; token renewed" : "; token renewed for this run only (use EGGLOGU_TOKEN_FILE to keep it)" }
+        say(line)
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import EggloguServer
+import EggloguStore
+import Foundation
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Mint a token for a device; prints the token alone.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(name: .customLong("farm"), help: "A farm the token grants (repeatable).")
+    var farms: [String]
+
+    @Option(help: "The device (the token's subject).")
+    var device: String
+
+    @Option(help: "Lifetime: 90d, 12h, 30m, 45s or seconds (default 90d).")
+    var ttl = "90d"
+
+    func run() async throws {
+        try await reportingFailures {
+            guard let lifetime = parseDuration(ttl) else { throw CommandFailure(64, "--ttl takes 90d, 12h, 30m, 45s or seconds") }
+            guard !farms.isEmpty, farms.allSatisfy(DataDirectory.isValidFarmID) else {
+                throw CommandFailure(64, "give --farm with ids of 1 to 64 letters, digits, '.', '_' or '-'")
+            }
+            guard !device.isEmpty, device.utf8.count <= 256 else { throw CommandFailure(64, "a device id is 1 to 256 bytes") }
+            let directory = DataOptions.setting(data.dataDir, "DATA_DIR") == nil ? nil : try data.directory(create: true)
+            let authority = try await TokenAuthority(secret: try data.secret(directory: directory))
+            let minted = try await authority.mint(subject: device, farms: farms, lifetime: lifetime)
+            if let directory {
+                try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: farms)
+            }
+            print(minted.token)
+        }
+    }
+}
+
+struct RevokeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Make every token of a device issued so far fail, at once.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The device.")
+    var device: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let directory = try data.directory(create: false)
+            try DeviceRegistry(path: directory.serverDatabase).revoke(device: device)
+            print("revoked the tokens of \(device)")
+        }
+    }
+}
+
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices", abstract: "List a farm's devices with when they were last seen.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The farm.")
+    var farm: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let directory = try data.directory(create: false)
+            let devices = try DeviceRegistry(path: directory.serverDatabase).devices(farm: farm)
+            if devices.isEmpty { print("no devices for farm \(farm)") }
+            let formatter = ISO8601DateFormatter()
+            for device in devices {
+                var line = device.device.padding(toLength: max(24, device.device.count), withPad: " ", startingAt: 0)
+                line += "  last seen " + (device.lastSeen.map(formatter.string(from:)) ?? "never")
+                if let revoked = device.revokedAt { line += "  (revoked \(formatter.string(from: revoked)))" }
+                print(line)
+            }
+        }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Take an online backup of the data directory into DEST.",
+        discussion: """
+            Each farm's replica is copied with SQLite's backup API while the server runs, and gets a new \
+            epoch: devices that synced after the backup get 410 resync-required from a restored server and \
+            push what it lost. To restore, stop the server and replace DATA_DIR with DEST.
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Argument(help: "The destination directory (must not exist).")
+    var destination: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let directory = try data.directory(create: false)
+            let farms: Int
+            do {
+                farms = try directory.backup(to: destination)
+            } catch let error as ServerSetupError {
+                throw CommandFailure(73, error.description)
+            }
+            print("backed up \(farms) farms to \(destination)")
+        }
+    }
+}
