@@ -125,6 +125,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "EggloguServerTests",
+            dependencies: [
+                "EggloguServer", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
+                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "egglogu-sync-server", "egglogu-agent",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),
     ]
 )

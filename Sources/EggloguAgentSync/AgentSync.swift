@@ -72,7 +72,16 @@ public final class AgentSync: Sendable {
         }
     }
 
+    /// Pushes and pulls until both sides are level. Merging what arrives can file conflict
+    /// entries here, which go out in another round (a few at most: an entry only ever grows).
     private func cycle(_ summary: inout SyncSummary) async throws {
+        for _ in 0..<4 {
+            try await round(&summary)
+            if try replica.unpushed(limit: 1).isEmpty { return }
+        }
+    }
+
+    private func round(_ summary: inout SyncSummary) async throws {
         var since = try replica.upstreamCursor()
         var pushedUpTo: Int64 = 0
         var complete = false

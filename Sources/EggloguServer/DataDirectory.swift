@@ -95,7 +95,7 @@ extension DataDirectory {
         for farm in farms {
             var configuration = ReplicaConfiguration()
             configuration.createIfMissing = false
-            configuration.tracksUnpushed = false
+            configuration.role = .server
             try Replica.open(path: farmReplica(farm), configuration: configuration).backup(to: target.farmReplica(farm))
         }
         if FileManager.default.fileExists(atPath: serverDatabase) {

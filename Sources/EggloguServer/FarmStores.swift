@@ -23,7 +23,7 @@ final class FarmStores: Sendable {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "server"
         configuration.farmID = farm
-        configuration.tracksUnpushed = false
+        configuration.role = .server
         configuration.maxClockSkewMilliseconds = maxClockSkewMilliseconds
         let replica = try Replica.open(path: directory.farmReplica(farm), configuration: configuration)
         return open.withLock { stores in

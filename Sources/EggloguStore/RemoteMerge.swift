@@ -32,7 +32,7 @@ public struct RemoteMergeReport: Sendable, Equatable {
     public var accepted = 0
     /// Records refused, with the reason.
     public var rejected: [Rejection] = []
-    /// Records that lost to a higher stored version.
+    /// Records that lost to a higher stored version, and archive entries the store knew better.
     public var superseded: [RecordRef] = []
     /// Rows written, conflict entries included.
     public var changed = 0

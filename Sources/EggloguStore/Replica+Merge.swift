@@ -38,8 +38,13 @@ extension ReplicaTransaction {
                 }
                 switch prepared {
                 case .entry(let entry):
+                    // An entry the store already knew better (a higher winner, a resolution) is
+                    // superseded like a losing version, so the sender gets the stored one back.
+                    let ref = RecordRef(collection: collection, id: entry.id)
                     if try file(entry, source: source) == entry {
-                        echoed.insert(RecordRef(collection: collection, id: entry.id))
+                        echoed.insert(ref)
+                    } else {
+                        report.superseded.append(ref)
                     }
                 case .version(let version):
                     let ref = RecordRef(collection: collection, id: version.id)

@@ -48,7 +48,7 @@ extension Replica {
     public func resetUpstream() throws {
         try write { transaction in
             try transaction.db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [Meta.upstreamCursor.rawValue])
-            if configuration.tracksUnpushed {
+            if configuration.role == .device {
                 try transaction.db.execute(sql: "UPDATE record SET dirty = 1 WHERE dirty = 0")
             }
         }

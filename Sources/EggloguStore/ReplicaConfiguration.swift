@@ -12,8 +12,15 @@ public struct ReplicaConfiguration: Sendable {
     public var maxClockSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds
     /// Create the replica file when it does not exist.
     public var createIfMissing = true
-    /// Whether local changes are queued for pushing. A server's store sets this to false.
-    public var tracksUnpushed = true
+    /// What the replica is for.
+    public enum Role: Sendable, Equatable {
+        /// A device's replica: local changes are queued for pushing, and local writes extend the blob layout.
+        case device
+        /// A server's store: it relays what devices push and queues nothing.
+        case server
+    }
+
+    public var role = Role.device
     /// How long to wait for another process's write lock.
     public var busyTimeoutSeconds: Double = 10
     /// The wall clock; tests substitute their own.

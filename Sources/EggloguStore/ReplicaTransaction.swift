@@ -182,7 +182,7 @@ struct ReplicaTransaction {
         try statement.execute(arguments: [
             collection, id, String(decoding: body, as: UTF8.self), info.contentHash, info.updatedAt.milliseconds,
             info.deletedAt?.milliseconds, info.origin, VectorColumn.encode(info.vector), info.generation, nextSeq,
-            dirty && configuration.tracksUnpushed,
+            dirty && configuration.role == .device,
         ])
         nextSeq += 1
         changes += 1
@@ -230,7 +230,9 @@ struct ReplicaTransaction {
             try note(collection, .collection)
         case .singleton?:
             try note(collection, .singleton)
-            if source == .local { layoutAdditions = layoutAdditions.extended(with: BlobLayout(fields: [collection: [id]])) }
+            if source == .local && configuration.role == .device {
+                layoutAdditions = layoutAdditions.extended(with: BlobLayout(fields: [collection: [id]]))
+            }
         case .auditLog?: try note(collection, .auditLog)
         case .values?:
             if let dot = id.firstIndex(of: "."), try knownShapes()[id] == nil {
@@ -243,7 +245,7 @@ struct ReplicaTransaction {
             }
         case .conflictArchive?, nil: break
         }
-        if source == .local && !added.isEmpty {
+        if source == .local && configuration.role == .device && !added.isEmpty {
             layoutAdditions = layoutAdditions.extended(with: BlobLayout(keys: added))
         }
     }

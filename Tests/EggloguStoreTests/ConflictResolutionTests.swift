@@ -11,7 +11,7 @@ import Testing
     func setUp() throws -> (a: Replica, b: Replica, server: Replica) {
         let a = try lab.open("a")
         let b = try lab.open("b")
-        let server = try lab.open("server", tracksUnpushed: false)
+        let server = try lab.open("server", role: .server)
         try a.put("flocks", ["id": "f1", "count": 1])
         try sync([a, b], server)
         return (a, b, server)

@@ -85,7 +85,7 @@ final class World {
             var configuration = ReplicaConfiguration()
             configuration.deviceID = name
             configuration.wallClock = clock.reading
-            configuration.tracksUnpushed = !server
+            configuration.role = server ? .server : .device
             return try Replica.open(path: directory.file(name + ".sqlite"), configuration: configuration)
         }
         let clocks = clocks

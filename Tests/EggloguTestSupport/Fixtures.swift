@@ -52,18 +52,18 @@ import EggloguStore
 import GRDB
 
 /// Helpers to open replicas on a fake clock and look inside their files.
-public struct ReplicaLab {
+public struct ReplicaLab: Sendable {
     public let directory = TemporaryDirectory()
     public let clock = FakeClock()
 
     public init() {}
 
     /// Opens (creating) the replica `name` for `device`.
-    public func open(_ name: String, device: String? = nil, tracksUnpushed: Bool = true, skewMilliseconds: Int64? = nil) throws -> Replica {
+    public func open(_ name: String, device: String? = nil, role: ReplicaConfiguration.Role = .device, skewMilliseconds: Int64? = nil) throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device ?? name
         configuration.wallClock = clock.reading
-        configuration.tracksUnpushed = tracksUnpushed
+        configuration.role = role
         if let skewMilliseconds { configuration.maxClockSkewMilliseconds = skewMilliseconds }
         return try Replica.open(path: directory.file(name + ".sqlite"), configuration: configuration)
     }

@@ -1,0 +1,81 @@
+import EggloguCore
+import EggloguJSON
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// Bad input gets a JSON error with the right status, never a 500, and the farm stays intact.
+@Suite struct ServerBadInputTests {
+    static let delta = "/api/v1/sync/delta"
+
+    @Test(arguments: [
+        (Array(#"{"farmId": "farm-1", "changes": [}"#.utf8), 400, "malformed-json"),
+        ([UInt8](repeating: UInt8(ascii: "["), count: 1_000_000), 400, "too-deep"),
+        (Array("[1,2]".utf8), 400, "bad-request"),
+        (Array(#"{"farmId":"farm-1","deviceId":"d1","since":5}"#.utf8), 400, "bad-request"),
+        (Array(#"{"farmId":"farm-1","deviceId":"d1","since":"yesterday"}"#.utf8), 400, "bad-request"),
+        (Array(#"{"farmId":"farm-1","deviceId":"d1","changes":{"x":1}}"#.utf8), 400, "bad-request"),
+        (Array(#"{"farmId":"../etc","deviceId":"d1"}"#.utf8), 403, "forbidden"),
+        (Array(#"{"farmId":"farm-1","deviceId":"d1","since":"0000000000000000:1"}"#.utf8), 410, "resync-required"),
+    ])
+    func badPushBodies(body: [UInt8], status: Int, code: String) async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "d1")
+            let result = try await server.request(.POST, Self.delta, token: token, body: body)
+            #expect(result.status == status)
+            #expect(result.json?.objectValue?["error"]?.stringValue == code)
+        }
+    }
+
+    @Test func bodiesOverTheLimitGet413() async throws {
+        try await TestServer.with(configure: { $0.maxBodyBytes = 1 << 20 }) { server in
+            let token = try await server.token(device: "d1")
+            let big = Array(#"{"farmId":"farm-1","deviceId":"d1","pad":""#.utf8) + [UInt8](repeating: 0x61, count: 2 << 20) + Array(#""}"#.utf8)
+            let result = try await server.request(.POST, Self.delta, token: token, body: big)
+            #expect(result.status == 413)
+            #expect(result.json?.objectValue?["error"] == "payload-too-large")
+        }
+    }
+
+    @Test func badRecordsAreRejectedOneByOneAndTheRestLands() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "d1")
+            let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            func record(_ id: String, _ t: Timestamp) -> JSONValue { ["id": .string(id), "_updatedAt": .string(t.iso8601)] }
+            let body: JSONValue = [
+                "farmId": "farm-1", "deviceId": "d1", "since": nil,
+                "changes": [
+                    ["collection": "flocks", "records": [
+                        record("ok", now), record("future", now.adding(milliseconds: 600_000)), 7, ["name": "no id"],
+                        ["id": "t", "_updatedAt": "noon"],
+                    ]],
+                    ["collection": "newFromNextAppVersion", "records": [record("n1", now)]],
+                    ["collection": "bad..name", "records": [record("b1", now), record("b2", now)]],
+                ],
+            ]
+            let result = try await server.request(.POST, Self.delta, token: token, body: body.serialized())
+            #expect(result.status == 200)
+            let answer = try #require(result.json?.objectValue)
+            #expect(answer["accepted"] == 2)
+            let reasons = answer["rejected"]?.arrayValue?.compactMap { $0.objectValue?["reason"]?.stringValue }
+            #expect(reasons == ["timestamp-in-future", "not-object", "missing-id", "bad-timestamp", "bad-collection", "bad-collection"])
+            let pull = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1", token: token)
+            let ids = pull.json?.objectValue?["changes"]?.arrayValue?.flatMap { $0.objectValue?["records"]?.arrayValue ?? [] }
+                .compactMap { $0.objectValue?["id"]?.stringValue }
+            #expect(Set(ids ?? []) == ["ok", "n1"])
+        }
+    }
+
+    @Test func unknownRoutesAndBadQueriesAnswerJSON() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "d1")
+            let missing = try await server.request(.GET, "/api/v2/whatever", token: token)
+            #expect(missing.status == 404)
+            #expect(missing.json?.objectValue?["error"] == "not-found")
+            let limit = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1&limit=0", token: token)
+            #expect(limit.status == 400)
+            let farm = try await server.request(.GET, "/api/v1/sync/delta", token: token)
+            #expect(farm.status == 400)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import EggloguAgentSync
+import EggloguJSON
+import EggloguServer
+import EggloguStore
+import EggloguSyncClient
+import EggloguTestSupport
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// A real sync server on a free loopback port, for the length of one test.
+struct TestServer: Sendable {
+    let port: Int
+    let directory: DataDirectory
+    let authority: TokenAuthority
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    static let secret = Array("test-secret-of-at-least-32-bytes-long!".utf8)
+
+    /// Runs `body` against a server on `dataDirectory` (a new one when nil), then shuts it down gracefully.
+    static func with<T: Sendable>(
+        dataDirectory: String? = nil, configure: (inout SyncServerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (TestServer) async throws -> T
+    ) async throws -> T {
+        let scratch = TemporaryDirectory()
+        let directory = try DataDirectory(dataDirectory ?? scratch.file("data"), create: true)
+        var configuration = SyncServerConfiguration(dataDirectory: directory)
+        configuration.port = 0
+        configure(&configuration)
+        let authority = try await TokenAuthority(secret: secret)
+        let server = try SyncServer(configuration: configuration, authority: authority)
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let application = try server.application(logger: logger) { continuation.yield($0) }
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next()!
+            do {
+                let result = try await body(TestServer(port: port, directory: directory, authority: authority))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                withExtendedLifetime(scratch) {}
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    func token(device: String, farms: [String] = ["farm-1"], lifetime: TimeInterval = 3_600, issuedAt: Date = Date()) async throws -> String {
+        try await authority.mint(subject: device, farms: farms, lifetime: lifetime, now: issuedAt).token
+    }
+
+    /// A raw request; returns the status and the parsed body (nil if it is not JSON).
+    func request(
+        _ method: NIOHTTP1.HTTPMethod, _ path: String, token: String? = nil, body: [UInt8]? = nil
+    ) async throws -> (status: Int, json: JSONValue?) {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let buffer = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), try? JSONParser().parse(Array(buffer.readableBytesView)))
+    }
+}
+
+/// An agent: a replica and a sync engine talking to a test server.
+struct TestAgent: Sendable {
+    let replica: Replica
+    let sync: AgentSync
+    let client: SyncClient
+
+    static func make(_ name: String, in lab: ReplicaLab, server: TestServer, farm: String = "farm-1", pageSize: Int = 500) async throws -> TestAgent {
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = name
+        configuration.farmID = farm
+        let replica = try Replica.open(path: lab.directory.file(name + ".sqlite"), configuration: configuration)
+        let client = try SyncClient(configuration: .init(serverURL: server.url))
+        let token = TokenStore(token: try await server.token(device: name, farms: [farm]), origin: .ephemeral)
+        return TestAgent(replica: replica, sync: AgentSync(replica: replica, farm: farm, client: client, token: token, pageSize: pageSize), client: client)
+    }
+
+    @discardableResult
+    func sync() async throws -> SyncSummary {
+        try await sync.sync()
+    }
+
+    func close() async {
+        await client.shutdown()
+    }
+}
+
+/// Plain-text GETs (for /metrics).
+struct HTTPClientRequestBuilder {
+    let url: String
+
+    static func get(_ url: String) -> HTTPClientRequestBuilder { HTTPClientRequestBuilder(url: url) }
+
+    mutating func text() async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+        let buffer = try await response.body.collect(upTo: 16 << 20)
+        return String(buffer: buffer)
+    }
+}
