@@ -32,7 +32,9 @@ extension Replica {
                 unresolvedConflicts: conflicts[0], resolvedConflicts: conflicts[1],
                 sequence: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
                 clockHigh: try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch,
-                now: configuration.wallClock(), lastImport: lastImport)
+                now: configuration.wallClock(), lastImport: lastImport,
+                upstreamCursor: try Meta.get(db, .upstreamCursor),
+                lastSync: try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)))
         }
     }
 }

@@ -28,6 +28,10 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var now: Timestamp
     /// The summary the last import left (`at`, `source`, and its counts).
     public var lastImport: JSONValue?
+    /// The server cursor the last applied page ended at.
+    public var upstreamCursor: String?
+    /// When the last full sync with the server finished.
+    public var lastSync: Timestamp?
 
     /// The status as JSON; see `docs/status.md` for the schema.
     public var json: JSONValue {
@@ -58,6 +62,10 @@ public struct ReplicaStatus: Sendable, Equatable {
                 "aheadOfWallClockMs": .number(JSONNumber(max(0, clockHigh.milliseconds - now.milliseconds))),
             ],
             "lastImport": lastImport ?? .null,
+            "sync": [
+                "cursor": upstreamCursor.map(JSONValue.string) ?? .null,
+                "lastSyncAt": lastSync.map { .string($0.iso8601) } ?? .null,
+            ],
         ]
     }
 }

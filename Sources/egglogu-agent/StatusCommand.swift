@@ -30,6 +30,7 @@ struct StatusCommand: ParsableCommand {
                 "conflicts  \(status.unresolvedConflicts) unresolved, \(status.resolvedConflicts) resolved",
                 "clock      \(status.clockHigh.iso8601) (wall clock \(status.now.iso8601))",
             ]
+            lines.append("last sync  " + (status.lastSync.map { "\($0.iso8601) (cursor \(status.upstreamCursor ?? "-"))" } ?? "never"))
             if case .object(let last)? = status.lastImport {
                 let source = last["source"]?.stringValue ?? "?"
                 let at = last["at"]?.stringValue ?? "?"

@@ -34,7 +34,7 @@ public enum Subprocess {
     public static func start(
         _ name: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
         in directory: TemporaryDirectory
-    ) throws -> (process: Process, finish: () -> Output) {
+    ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable(name))
         process.arguments = arguments
@@ -56,7 +56,7 @@ public enum Subprocess {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
-        return (process, {
+        return (process, out, {
             process.waitUntilExit()
             let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
             return Output(
