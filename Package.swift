@@ -58,8 +58,11 @@ let package = Package(
         .executableTarget(
             name: "egglogu-bench",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Benchmarks/egglogu-bench",
             swiftSettings: strict

@@ -6,11 +6,11 @@ import EggloguStore
 import Foundation
 
 @main
-struct EggloguBench: ParsableCommand {
+struct EggloguBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
-        subcommands: [Run.self, Generate.self],
+        subcommands: [Run.self, Sync.self, Generate.self],
         defaultSubcommand: Run.self)
 }
 
@@ -42,6 +42,27 @@ extension EggloguBench {
             } else {
                 FileHandle.standardOutput.write(Data(bytes))
             }
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure delta sync against a real server: edit size, initial sync, latency under load.")
+
+        @Option(help: "Concurrent devices in the load test.")
+        var devices = 50
+
+        @Option(name: .customLong("requests"), help: "Pushes per device in the load test.")
+        var requests = 40
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-sync-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            var figures = Figures()
+            try await SyncBenchmarks(work: work, products: products).run(into: &figures, devices: devices, requestsPerDevice: requests)
+            figures.print()
         }
     }
 
