@@ -1,0 +1,61 @@
+import EggloguAgentSync
+import EggloguStore
+import EggloguSyncClient
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// HTTPS with a private CA: the agent trusts it only through `EGGLOGU_SERVER_CA_FILE`.
+@Suite struct TLSTests {
+    /// A CA and a server certificate for 127.0.0.1, made with the openssl command.
+    static func makeCertificates(in dir: TemporaryDirectory) throws {
+        let script = """
+            set -e
+            cd '\(dir.path)'
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=egglogu test CA' \
+              -keyout ca.key -out ca.pem 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=127.0.0.1' \
+              -keyout server.key -out server.csr 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem 2>/dev/null
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CancellationError() }
+    }
+
+    @Test func theAgentSyncsOverHTTPSWithTheCAFileAndRefusesWithoutIt() async throws {
+        let certificates = TemporaryDirectory()
+        try Self.makeCertificates(in: certificates)
+        try await TestServer.with(configure: {
+            $0.tlsCertificateFile = certificates.file("server.pem")
+            $0.tlsKeyFile = certificates.file("server.key")
+        }) { server in
+            let url = "https://127.0.0.1:\(server.port)"
+            let lab = ReplicaLab()
+            var configuration = ReplicaConfiguration()
+            configuration.deviceID = "gw-tls"
+            let replica = try Replica.open(path: lab.directory.file("a.sqlite"), configuration: configuration)
+            try replica.put("flocks", ["id": "over-tls"])
+            let token = TokenStore(token: try await server.token(device: "gw-tls"), origin: .ephemeral)
+
+            let untrusting = try SyncClient(configuration: .init(serverURL: url))
+            await #expect {
+                try await AgentSync(replica: replica, farm: "farm-1", client: untrusting, token: token).sync()
+            } throws: { error in
+                (error as? SyncClientError)?.kind == .unavailable
+            }
+            await untrusting.shutdown()
+            #expect(try replica.status().unpushed == 2)
+
+            let trusting = try SyncClient(configuration: .init(serverURL: url, caFile: certificates.file("ca.pem")))
+            let summary = try await AgentSync(replica: replica, farm: "farm-1", client: trusting, token: token).sync()
+            await trusting.shutdown()
+            #expect(summary.pushed == 2)
+            #expect(try replica.status().unpushed == 0)
+        }
+    }
+}
