@@ -19,6 +19,8 @@ public struct SyncSummary: Sendable, Equatable {
     /// Whether the token was renewed, and whether the new one was stored.
     public var renewed = false
     public var renewalPersisted = false
+    /// Why a renewed token could not be stored (it is used for this run all the same).
+    public var renewalProblem: String?
     /// The cursor after the cycle.
     public var cursor: String?
 
@@ -63,12 +65,17 @@ public final class AgentSync: Sendable {
 
     private func renewIfDue(_ summary: inout SyncSummary) async throws {
         guard token.isDueForRenewal() else { return }
+        let fresh: String
         do {
-            let fresh = try await client.renew(token: token.current)
-            summary.renewalPersisted = try token.replace(with: fresh)
-            summary.renewed = true
-        } catch let error as SyncClientError where error.kind == .unavailable {
+            fresh = try await client.renew(token: token.current)
+        } catch where error.kind == .unavailable {
             return  // the old token is still valid: try again next cycle
+        }
+        summary.renewed = true
+        do {
+            summary.renewalPersisted = try token.replace(with: fresh)
+        } catch let error as TokenStoreError {
+            summary.renewalProblem = error.description  // in use for this run; stored next time
         }
     }
 
@@ -76,8 +83,9 @@ public final class AgentSync: Sendable {
     /// entries here, which go out in another round (a few at most: an entry only ever grows).
     private func cycle(_ summary: inout SyncSummary) async throws {
         for _ in 0..<4 {
+            let head = try replica.headSequence()
             try await round(&summary)
-            if try replica.unpushed(limit: 1).isEmpty { return }
+            if try replica.unpushed(after: head, limit: 1).isEmpty { return }
         }
     }
 

@@ -32,7 +32,8 @@ public final class TokenStore: Sendable {
 
     public var current: String { token.withLock { $0 } }
 
-    /// Takes a renewed token and stores it where the old one was read.
+    /// Takes a renewed token and stores it where the old one was read. The new token is in use
+    /// even when storing it fails (the error says why).
     ///
     /// - Returns: whether the token was persisted (false for an ephemeral origin).
     @discardableResult
