@@ -67,6 +67,13 @@ let package = Package(
             path: "Benchmarks/egglogu-bench",
             swiftSettings: strict
         ),
+        .systemLibrary(
+            name: "CMosquitto",
+            path: "Sources/CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(name: "EggloguMQTT", dependencies: ["CMosquitto"], swiftSettings: strict),
         .target(
             name: "EggloguProtocol",
             dependencies: ["EggloguJSON"],
@@ -141,6 +148,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EggloguMQTTTests",
+            dependencies: ["EggloguMQTT", "EggloguTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),

@@ -1,0 +1,181 @@
+import CMosquitto
+import Dispatch
+import Foundation
+import Synchronization
+
+/// An MQTT client on libmosquitto that owns its reconnect policy.
+///
+/// ``run()`` drives the connection on a thread of its own with `mosquitto_loop`, so no
+/// libmosquitto-owned thread ever runs Swift code or holds the last reference. It reconnects
+/// forever after every kind of failure (refused, DNS, TLS, bad credentials, a broker that is down
+/// at start), waiting 1 s doubling up to 2 min, with jitter, and re-subscribes on every connect.
+public final class MQTTClient: @unchecked Sendable {
+    public let configuration: MQTTConfiguration
+    /// Connection events and incoming messages, in order.
+    public let events: AsyncStream<MQTTEvent>
+    private let continuation: AsyncStream<MQTTEvent>.Continuation
+    private let handle: OpaquePointer
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var connected = false
+        var stopping = false
+        var refusal: String?
+        var running = false
+    }
+
+    private static let library: Void = { mosquitto_lib_init() }()
+
+    public init(configuration: MQTTConfiguration) throws(MQTTError) {
+        _ = MQTTClient.library
+        guard let handle = mosquitto_new(configuration.clientID, true, nil) else {
+            throw MQTTError(operation: "mosquitto_new", result: .errno)
+        }
+        self.handle = handle
+        self.configuration = configuration
+        (events, continuation) = AsyncStream<MQTTEvent>.makeStream(bufferingPolicy: .bufferingNewest(1_024))
+        do throws(MQTTError) {
+            try configure()
+        } catch {
+            mosquitto_destroy(handle)
+            throw error
+        }
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        mosquitto_connect_callback_set(handle) { _, context, rc in
+            MQTTClient.from(context).didConnect(rc)
+        }
+        mosquitto_disconnect_callback_set(handle) { _, context, _ in
+            MQTTClient.from(context).state.withLock { $0.connected = false }
+        }
+        mosquitto_message_callback_set(handle) { _, context, message in
+            guard let message = message?.pointee, let topic = message.topic else { return }
+            let payload = message.payloadlen > 0
+                ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
+            MQTTClient.from(context).continuation.yield(.message(topic: String(cString: topic), payload: payload))
+        }
+    }
+
+    deinit {
+        mosquitto_destroy(handle)
+        continuation.finish()
+    }
+
+    private static func from(_ context: UnsafeMutableRawPointer?) -> MQTTClient {
+        Unmanaged<MQTTClient>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    private func configure() throws(MQTTError) {
+        try check(mosquitto_threaded_set(handle, true), "mosquitto_threaded_set")
+        let version = configuration.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, Int32(version)), "protocol version")
+        if configuration.username != nil || configuration.password != nil {
+            try check(mosquitto_username_pw_set(handle, configuration.username, configuration.password), "username and password")
+        }
+        if let tls = configuration.tls {
+            try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil), "TLS files")
+        }
+        if let will = configuration.will {
+            let rc = will.payload.withUnsafeBytes {
+                mosquitto_will_set(handle, will.topic, Int32($0.count), $0.baseAddress, 1, will.retain)
+            }
+            try check(rc, "last will")
+        }
+    }
+
+    /// Whether the broker has accepted the current connection.
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Publishes at QoS 1. Throws when not connected (the caller decides whether that matters).
+    public func publish(topic: String, payload: [UInt8], retain: Bool = false) throws(MQTTError) {
+        let rc = payload.withUnsafeBytes {
+            mosquitto_publish(handle, nil, topic, Int32($0.count), $0.baseAddress, 1, retain)
+        }
+        try check(rc, "publish to \(topic)")
+    }
+
+    /// Connects, loops and reconnects until ``stop()``. Call it once.
+    public func run() async {
+        let alreadyRunning = state.withLock { state in
+            defer { state.running = true }
+            return state.running
+        }
+        guard !alreadyRunning else { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                connectionLoop()
+                done.resume()
+            }
+            thread.name = "mqtt-\(configuration.clientID)"
+            thread.start()
+        }
+        continuation.finish()
+    }
+
+    /// Sends what is queued (an offline status, say), disconnects, and ends ``run()``.
+    public func stop() {
+        state.withLock { $0.stopping = true }
+        mosquitto_disconnect(handle)
+        wakeup.signal()
+    }
+
+    private var stopping: Bool { state.withLock { $0.stopping } }
+
+    private func connectionLoop() {
+        var failures = 0
+        let timeout = Int32(max(1_000, Int(configuration.keepAliveSeconds) * 500))
+        while !stopping {
+            let connect = MosquittoResult(
+                mosquitto_connect(handle, configuration.host, Int32(configuration.port), configuration.keepAliveSeconds))
+            var reason = "cannot connect to \(configuration.host):\(configuration.port): \(describe(connect))"
+            if connect == .success {
+                var result = MosquittoResult.success
+                while !stopping, result == .success, state.withLock({ $0.refusal == nil }) {
+                    result = MosquittoResult(mosquitto_loop(handle, timeout, 1))
+                }
+                let (refusal, wasConnected) = state.withLock { state in
+                    defer {
+                        state.refusal = nil
+                        state.connected = false
+                    }
+                    return (state.refusal, state.connected)
+                }
+                if stopping {
+                    for _ in 0..<20 where mosquitto_loop(handle, 50, 1) == MosquittoResult.success.rawValue {}
+                    break
+                }
+                mosquitto_disconnect(handle)
+                failures = wasConnected ? 0 : failures
+                reason = refusal ?? "connection to \(configuration.host):\(configuration.port) lost: \(describe(result))"
+            }
+            failures += 1
+            let delay = backoff(failures)
+            continuation.yield(.disconnected(reason: reason, retryIn: delay))
+            _ = wakeup.wait(timeout: .now() + delay)
+        }
+    }
+
+    private func didConnect(_ rc: Int32) {
+        guard rc == 0 else {
+            let reason = "the broker refused the connection: " + String(cString: mosquitto_connack_string(rc))
+            state.withLock { $0.refusal = reason }
+            return
+        }
+        state.withLock { $0.connected = true }
+        for topic in configuration.subscriptions {
+            mosquitto_subscribe(handle, nil, topic, 1)
+        }
+        continuation.yield(.connected)
+    }
+
+    /// `floor · 2^(n-1)`, capped, then scaled by a random factor in [0.5, 1].
+    func backoff(_ failures: Int) -> Double {
+        let base = min(configuration.backoffCapSeconds, configuration.backoffFloorSeconds * pow(2, Double(min(failures, 30) - 1)))
+        return base * Double.random(in: 0.5...1.0)
+    }
+
+    private func describe(_ result: MosquittoResult) -> String {
+        if result == .errno { return String(cString: strerror(Foundation.errno)) }
+        return result.description
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real mosquitto on a free loopback port, started and stopped by pid.
+public final class Broker: @unchecked Sendable {
+    public let port: Int
+    private let directory: TemporaryDirectory
+    private let config: String
+    private var process: Process?
+
+    /// - Parameter users: username → password; when given, anonymous clients are refused.
+    public init(users: [String: String] = [:]) throws {
+        directory = TemporaryDirectory()
+        port = Broker.freePort()
+        // Stay the current user: started as root, mosquitto would switch to "mosquitto" and lose our files.
+        let user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"
+        var lines = ["listener \(port) 127.0.0.1", "persistence false", "log_dest none", "user \(user)"]
+        if users.isEmpty {
+            lines.append("allow_anonymous true")
+        } else {
+            let passwords = directory.file("passwords")
+            FileManager.default.createFile(atPath: passwords, contents: nil, attributes: [.posixPermissions: 0o600])
+            for (user, password) in users {
+                let tool = Process()
+                tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_passwd")
+                tool.arguments = ["-b", passwords, user, password]
+                try tool.run()
+                tool.waitUntilExit()
+            }
+            lines += ["allow_anonymous false", "password_file \(passwords)"]
+        }
+        config = directory.file("mosquitto.conf")
+        try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts mosquitto and waits until it accepts connections.
+    public func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
+        process.arguments = ["-c", config]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Broker.accepts(port) { return }
+            usleep(20_000)
+        }
+        throw CocoaError(.fileReadUnknown)
+    }
+
+    /// Stops mosquitto (SIGKILL: the clients see a dropped connection).
+    public func kill() {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit {
+        kill()
+    }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// A port the kernel just handed out (and released) on 127.0.0.1.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
