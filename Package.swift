@@ -40,6 +40,9 @@ let package = Package(
             name: "egglogu-agent",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguAgentSync", "EggloguSyncClient", "EggloguProtocol",
+                "EggloguAgentService", "EggloguMQTT",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -47,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "egglogu-sync-server",
             dependencies: [
-                "EggloguServer", "EggloguStore",
+                "EggloguServer", "EggloguStore", "EggloguMQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,13 +95,23 @@ let package = Package(
         ),
         .target(
             name: "EggloguAgentSync",
-            dependencies: ["EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguJSON"],
+            dependencies: ["EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguJSON", "EggloguCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EggloguAgentService",
+            dependencies: [
+                "EggloguAgentSync", "EggloguMQTT", "EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguCore",
+                "EggloguJSON",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "EggloguServer",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

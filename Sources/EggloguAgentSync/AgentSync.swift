@@ -23,6 +23,10 @@ public struct SyncSummary: Sendable, Equatable {
     public var renewalProblem: String?
     /// The cursor after the cycle.
     public var cursor: String?
+    /// The collections this device pushed records of.
+    public var pushedCollections: [String] = []
+    /// The server's clock in its last answer (ISO-8601).
+    public var serverTime: String?
 
     public init() {}
 }
@@ -107,6 +111,9 @@ public final class AgentSync: Sendable {
             try apply(response, settled: settled, completes: complete, into: &summary)
             summary.pushed += response.accepted
             summary.rejected += response.rejected.filter { $0.reason != "superseded" }
+            for collection in Set(batch.map(\.collection)) where !summary.pushedCollections.contains(collection) {
+                summary.pushedCollections.append(collection)
+            }
             since = response.cursor.description
         }
         while !complete {
@@ -126,6 +133,7 @@ public final class AgentSync: Sendable {
         let report = try replica.applyUpstream(changes, settled: settled, cursor: response.cursor.description, completesSync: completes)
         summary.pulled += response.changes.reduce(0) { $0 + $1.records.count }
         summary.conflicts += report.conflicts
+        summary.serverTime = response.serverTime
     }
 
     /// Changes grouped by collection, in order, as JSON.

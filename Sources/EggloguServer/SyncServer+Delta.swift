@@ -27,6 +27,13 @@ extension SyncServer {
         metrics.merged(
             farm: push.farmID, accepted: report.accepted - report.superseded.count,
             rejected: report.rejected.count + report.superseded.count, conflicts: report.conflicts, head: result.page.cursor)
+        if report.changed > 0 {
+            let collections = Array(Set(push.changes.map(\.collection))).sorted()
+            notifier?.announce(
+                Notice(
+                    farmID: push.farmID, deviceID: push.deviceID, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
+                    collections: collections, count: report.accepted - report.superseded.count, at: serverTime))
+        }
         let rejected =
             report.rejected.map { Rejection(collection: $0.collection, id: $0.id, reason: $0.reason.rawValue) }
             + report.superseded.map { Rejection(collection: $0.collection, id: $0.id, reason: "superseded") }

@@ -64,7 +64,15 @@ extension SyncServer {
 
     private func importing(_ blob: JSONValue, into replica: Replica, options: ImportOptions) async throws -> ImportReport {
         do {
-            return try await blocking { try replica.importBlob(blob, options: options) }
+            let report = try await blocking { try replica.importBlob(blob, options: options) }
+            if report.added + report.updated + report.deleted + report.conflicts > 0, case .legacyPush(let device) = options.policy {
+                let head = try await blocking { try replica.headSequence() }
+                notifier?.announce(
+                    Notice(
+                        farmID: replica.farmID ?? "", deviceID: device, cursor: Cursor(epoch: replica.epoch, seq: head).description,
+                        collections: [], count: report.added + report.updated, at: serverTime))
+            }
+            return report
         } catch let error as ReplicaError where error.code == .badData || error.code == .invalidName {
             throw APIError(.badRequest, "bad-data", error.message)
         }

@@ -35,9 +35,11 @@ public struct SyncServer: Sendable {
     let registry: DeviceRegistry
     let authority: TokenAuthority
     let metrics = ServerMetrics()
+    let notifier: ServerNotifier?
 
-    public init(configuration: SyncServerConfiguration, authority: TokenAuthority) throws {
+    public init(configuration: SyncServerConfiguration, authority: TokenAuthority, notifier: ServerNotifier? = nil) throws {
         self.configuration = configuration
+        self.notifier = notifier
         self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
         self.registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
         self.authority = authority

@@ -13,6 +13,8 @@ enum Meta: String {
     case upstreamCursor = "upstream_cursor"
     /// When the agent last completed a sync with its server.
     case lastSync = "last_sync"
+    /// What the running agent service reports about itself (JSON).
+    case serviceState = "service_state"
 
     static func get(_ db: Database, _ key: Meta) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key.rawValue])

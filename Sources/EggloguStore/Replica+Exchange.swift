@@ -8,6 +8,8 @@ public struct ExchangeResult: Sendable {
     /// Changes after the device's cursor, without the versions it just pushed, plus the stored
     /// winners of anything it pushed that lost.
     public var page: ChangePage
+    /// The newest sequence number once the push is merged.
+    public var head: Int64
 }
 
 extension Replica {
@@ -32,7 +34,7 @@ extension Replica {
                     arguments: [ref.collection, ref.id])
                 if let row { page.changes.append(Change(row: row)) }
             }
-            return ExchangeResult(report: merged.report, page: page)
+            return ExchangeResult(report: merged.report, page: page, head: transaction.headSequence)
         }
     }
 }

@@ -1,5 +1,6 @@
 import EggloguCore
 import EggloguJSON
+import Foundation
 import GRDB
 
 extension Replica {
@@ -34,7 +35,18 @@ extension Replica {
                 clockHigh: try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch,
                 now: configuration.wallClock(), lastImport: lastImport,
                 upstreamCursor: try Meta.get(db, .upstreamCursor),
-                lastSync: try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)))
+                lastSync: try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)),
+                service: try Meta.get(db, .serviceState).flatMap { try? JSONParser().parse($0) }.map(Replica.withLiveness))
         }
+    }
+}
+
+extension Replica {
+    /// The service state with `running`: whether its process still exists.
+    static func withLiveness(_ state: JSONValue) -> JSONValue {
+        guard case .object(var object) = state else { return state }
+        let pid = object["pid"]?.numberValue?.intValue ?? 0
+        object["running"] = .bool(pid > 0 && (kill(pid_t(pid), 0) == 0 || errno == EPERM))
+        return .object(object)
     }
 }

@@ -37,6 +37,17 @@ extension Replica {
         }
     }
 
+    /// Stores what a running service reports about itself (nil: it stopped), shown by ``status()``.
+    public func setServiceState(_ state: JSONValue?) throws {
+        try write { transaction in
+            if let state {
+                try Meta.set(transaction.db, .serviceState, state.jsonText())
+            } else {
+                try transaction.db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [Meta.serviceState.rawValue])
+            }
+        }
+    }
+
     /// Records that a sync cycle finished with nothing to push or pull.
     public func recordSync() throws {
         try write { transaction in try Meta.set(transaction.db, .lastSync, transaction.wallClock.iso8601) }

@@ -32,6 +32,9 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var upstreamCursor: String?
     /// When the last full sync with the server finished.
     public var lastSync: Timestamp?
+    /// What a running agent service reported (mode, broker and server reachability), with
+    /// `running` false when its process is gone; nil when no service ran on this replica.
+    public var service: JSONValue?
 
     /// The status as JSON; see `docs/status.md` for the schema.
     public var json: JSONValue {
@@ -66,6 +69,7 @@ public struct ReplicaStatus: Sendable, Equatable {
                 "cursor": upstreamCursor.map(JSONValue.string) ?? .null,
                 "lastSyncAt": lastSync.map { .string($0.iso8601) } ?? .null,
             ],
+            "service": service ?? .null,
         ]
     }
 }

@@ -1,4 +1,5 @@
 import EggloguAgentSync
+import EggloguMQTT
 import EggloguStore
 import Foundation
 
@@ -11,7 +12,15 @@ import Foundation
 struct AgentSettings {
     static let knownKeys: Set<String> = [
         "EGGLOGU_REPLICA", "EGGLOGU_DEVICE_ID", "EGGLOGU_FARM_ID", "EGGLOGU_MAX_CLOCK_SKEW", "EGGLOGU_SERVER_URL",
-        "EGGLOGU_TOKEN", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE",
+        "EGGLOGU_TOKEN", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE", "EGGLOGU_MQTT_HOST", "EGGLOGU_MQTT_PORT",
+        "EGGLOGU_MQTT_USERNAME", "EGGLOGU_MQTT_PASSWORD", "EGGLOGU_MQTT_PASSWORD_FILE", "EGGLOGU_MQTT_TLS_CA_FILE",
+        "EGGLOGU_MQTT_TLS_CERT_FILE", "EGGLOGU_MQTT_TLS_KEY_FILE", "EGGLOGU_POLL_INTERVAL", "EGGLOGU_SAFETY_POLL_INTERVAL",
+        "EGGLOGU_PUSH_DEBOUNCE", "EGGLOGU_LOG_LEVEL",
+    ]
+    /// Settings that name files: relative to the config file's directory when given there.
+    static let pathKeys: Set<String> = [
+        "EGGLOGU_REPLICA", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE", "EGGLOGU_MQTT_PASSWORD_FILE",
+        "EGGLOGU_MQTT_TLS_CA_FILE", "EGGLOGU_MQTT_TLS_CERT_FILE", "EGGLOGU_MQTT_TLS_KEY_FILE",
     ]
 
     /// Where a setting came from, in increasing precedence.
@@ -74,7 +83,7 @@ struct AgentSettings {
                 warnings.append("\(file):\(n + 1): unknown setting \(key) ignored")
                 continue
             }
-            if ["EGGLOGU_REPLICA", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE"].contains(key), !value.hasPrefix("/") {
+            if Self.pathKeys.contains(key), !value.hasPrefix("/") {
                 value = directory + "/" + value
             }
             values[key] = value
@@ -116,5 +125,42 @@ extension AgentSettings {
             return TokenStore(token: literal.0, origin: .configFile(configFile))
         }
         return TokenStore(token: literal.0, origin: .ephemeral)
+    }
+}
+
+extension AgentSettings {
+    /// A duration in seconds (decimals allowed) within `range`, or the default.
+    func seconds(_ key: String, default value: Double, in range: ClosedRange<Double>) throws -> Double {
+        guard let text = values[key] else { return value }
+        guard let seconds = Double(text), range.contains(seconds) else {
+            throw CLIError(Sysexits.config, "\(key) must be a number of seconds from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return seconds
+    }
+
+    /// The broker settings, or nil when no `EGGLOGU_MQTT_HOST` is set (poll-only mode).
+    func mqtt(device: String) throws -> MQTTConfiguration? {
+        guard let host = values["EGGLOGU_MQTT_HOST"], !host.isEmpty else { return nil }
+        var configuration = MQTTConfiguration(host: host, clientID: "egglogu-agent-" + device)
+        if let text = values["EGGLOGU_MQTT_PORT"] {
+            guard let port = Int(text), (1...65_535).contains(port) else {
+                throw CLIError(Sysexits.config, "EGGLOGU_MQTT_PORT must be a port number")
+            }
+            configuration.port = port
+        } else if values["EGGLOGU_MQTT_TLS_CA_FILE"] != nil {
+            configuration.port = 8883
+        }
+        configuration.username = values["EGGLOGU_MQTT_USERNAME"]
+        configuration.password = values["EGGLOGU_MQTT_PASSWORD"]
+        if let file = values["EGGLOGU_MQTT_PASSWORD_FILE"] {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIError(Sysexits.config, "cannot read the MQTT password file \(file)")
+            }
+            configuration.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let ca = values["EGGLOGU_MQTT_TLS_CA_FILE"] {
+            configuration.tls = .init(caFile: ca, certificateFile: values["EGGLOGU_MQTT_TLS_CERT_FILE"], keyFile: values["EGGLOGU_MQTT_TLS_KEY_FILE"])
+        }
+        return configuration
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EggloguCore
 import EggloguStore
 import Foundation
 
@@ -37,11 +38,12 @@ struct ReplicaOptions: ParsableArguments {
         return settings
     }
 
-    func open(create: Bool, settings: AgentSettings) throws -> Replica {
+    func open(create: Bool, settings: AgentSettings, wallClock: (@Sendable () -> Timestamp)? = nil) throws -> Replica {
         guard let path = settings["EGGLOGU_REPLICA"] else {
             throw CLIError(Sysexits.usage, "no replica: pass --replica PATH or --config FILE, or set EGGLOGU_REPLICA")
         }
-        let configuration = try settings.replicaConfiguration(create: create)
+        var configuration = try settings.replicaConfiguration(create: create)
+        if let wallClock { configuration.wallClock = wallClock }
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw CLIError(Sysexits.noInput, "no replica at \(path) (import or put something to create it)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EggloguMQTT
 import EggloguServer
 import Foundation
 import Hummingbird
@@ -29,6 +30,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-key"), help: "PEM public key of an external ES256/RS256 token issuer (repeatable).")
     var publicKeys: [String] = []
 
+    @Option(name: .customLong("mqtt-host"), help: "Publish change notices to this broker (EGGLOGU_SYNC_MQTT_HOST).")
+    var mqttHost: String?
+
+    @Option(name: .customLong("mqtt-port"), help: "The broker's port (EGGLOGU_SYNC_MQTT_PORT, default 1883).")
+    var mqttPort: Int?
+
+    @Option(name: .customLong("mqtt-username"), help: "Broker username (EGGLOGU_SYNC_MQTT_USERNAME).")
+    var mqttUsername: String?
+
+    @Option(name: .customLong("mqtt-password-file"), help: "A file holding the broker password (EGGLOGU_SYNC_MQTT_PASSWORD_FILE).")
+    var mqttPasswordFile: String?
+
+    @Option(name: .customLong("mqtt-ca-file"), help: "A CA file: connect to the broker over TLS (EGGLOGU_SYNC_MQTT_CA_FILE).")
+    var mqttCAFile: String?
+
     func run() async throws {
         try await reportingFailures {
             let directory = try data.directory(create: true)
@@ -52,19 +68,47 @@ struct ServeCommand: AsyncParsableCommand {
             let authority = try await TokenAuthority(secret: try data.secret(directory: directory), publicKeyFiles: publicKeys)
             var logger = Logger(label: "egglogu-sync-server")
             logger.logLevel = .info
-            let server = try SyncServer(configuration: configuration, authority: authority)
+            let notifier = try notices(logger: logger)
+            let server = try SyncServer(configuration: configuration, authority: authority, notifier: notifier)
             let scheme = configuration.tlsCertificateFile == nil ? "http" : "https"
             let host = configuration.host
             let application = try server.application(logger: logger) { port in
                 FileHandle.standardOutput.write(Data("egglogu-sync-server listening on \(scheme)://\(host):\(port)\n".utf8))
             }
+            let services: [any Service] = (notifier.map { [$0] } ?? []) + [application]
             let group = ServiceGroup(
-                configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
                 try await group.run()
             } catch {
                 throw CommandFailure(69, "the server stopped: \(error)")
             }
+        }
+    }
+
+    /// The notice publisher, when a broker is configured.
+    private func notices(logger: Logger) throws -> ServerNotifier? {
+        guard let host = DataOptions.setting(mqttHost, "MQTT_HOST") else { return nil }
+        var mqtt = MQTTConfiguration(host: host, clientID: "egglogu-sync-server-\(getpid())")
+        if let text = DataOptions.setting(mqttPort.map(String.init), "MQTT_PORT") {
+            guard let port = Int(text), (1...65_535).contains(port) else { throw CommandFailure(64, "the MQTT port must be 1 to 65535") }
+            mqtt.port = port
+        }
+        mqtt.username = DataOptions.setting(mqttUsername, "MQTT_USERNAME")
+        if let file = DataOptions.setting(mqttPasswordFile, "MQTT_PASSWORD_FILE") {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure(78, "cannot read the MQTT password file \(file)")
+            }
+            mqtt.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let ca = DataOptions.setting(mqttCAFile, "MQTT_CA_FILE") {
+            mqtt.tls = .init(caFile: ca)
+            if DataOptions.setting(mqttPort.map(String.init), "MQTT_PORT") == nil { mqtt.port = 8883 }
+        }
+        do {
+            return try ServerNotifier(configuration: mqtt, logger: logger)
+        } catch {
+            throw CommandFailure(78, "cannot set up the MQTT client: \(error)")
         }
     }
 }

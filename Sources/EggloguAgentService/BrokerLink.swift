@@ -1,0 +1,88 @@
+import EggloguAgentSync
+import EggloguCore
+import EggloguMQTT
+import EggloguProtocol
+import EggloguStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The service's MQTT side: presence, notices in (hints to pull) and out (after a push).
+final class BrokerLink: Service {
+    private let client: MQTTClient
+    private let replica: Replica
+    private let farm: String
+    private let state: AgentState
+    private let wakeup: Wakeup
+    private let filter: NoticeFilter
+    private let logger: Logger
+    private let ignored: RateLimitedLog
+
+    init(client: MQTTClient, replica: Replica, farm: String, state: AgentState, wakeup: Wakeup, logger: Logger) {
+        self.client = client
+        self.replica = replica
+        self.farm = farm
+        self.state = state
+        self.wakeup = wakeup
+        self.filter = NoticeFilter(farm: farm, device: replica.deviceID)
+        self.logger = logger
+        self.ignored = RateLimitedLog(logger: logger)
+    }
+
+    /// The MQTT settings of a device: notices of its farm at QoS 1, a retained Last Will of `offline`.
+    static func configure(_ configuration: inout MQTTConfiguration, farm: String, device: String) {
+        configuration.subscriptions = [Notice.topic(farm: farm)]
+        configuration.will = .init(topic: Notice.presenceTopic(farm: farm, device: device), payload: Array("offline".utf8), retain: true)
+    }
+
+    func run() async throws {
+        let client = self.client
+        async let connection: Void = client.run()
+        await withGracefulShutdownHandler {
+            for await event in client.events { handle(event) }
+        } onGracefulShutdown: { [self] in
+            try? client.publish(topic: presenceTopic, payload: Array("offline".utf8), retain: true)
+            client.stop()
+        }
+        await connection
+        state.broker(connected: false)
+    }
+
+    private var presenceTopic: String { Notice.presenceTopic(farm: farm, device: replica.deviceID) }
+
+    private func handle(_ event: MQTTEvent) {
+        switch event {
+        case .connected:
+            logger.info("broker connected", metadata: ["host": "\(client.configuration.host):\(client.configuration.port)"])
+            try? client.publish(topic: presenceTopic, payload: Array("online".utf8), retain: true)
+            state.broker(connected: true)
+            wakeup.signal(.sync)
+        case .disconnected(let reason, let retryIn):
+            let wasConnected = state.brokerConnected
+            state.broker(connected: false, error: reason)
+            if wasConnected { wakeup.signal(.reschedule) }
+            ignored.notice("broker unreachable; polling meanwhile", reason: "broker", metadata: ["error": "\(reason)", "retryIn": "\(retryIn)"])
+        case .message(_, let payload):
+            switch filter.evaluate(payload, cursor: try? replica.upstreamCursor()) {
+            case .pull:
+                wakeup.signal(.sync)
+            case .ignore(let reason) where reason == "own notice" || reason == "cursor already reached":
+                logger.debug("notice ignored", metadata: ["reason": "\(reason)"])  // the expected duplicates
+            case .ignore(let reason):
+                ignored.notice("notice ignored", reason: reason, metadata: ["bytes": "\(payload.count)"])
+            }
+        }
+    }
+
+    /// Tells the farm's other devices that this one pushed: they pull.
+    func announce(_ summary: SyncSummary) {
+        let notice = Notice(
+            farmID: farm, deviceID: replica.deviceID, cursor: summary.cursor, collections: summary.pushedCollections,
+            count: summary.pushed, at: Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601)
+        do {
+            try client.publish(topic: Notice.topic(farm: farm), payload: notice.bytes)
+        } catch {
+            ignored.notice("notice not published", reason: "publish", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import EggloguStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Wakes the sync loop when anything writes the replica (`egglogu-agent put` from a shell,
+/// an import, any other process): inotify on the replica's files, so an idle agent sleeps.
+final class LocalChangeWatcher: Service {
+    private let replica: Replica
+    private let wakeup: Wakeup
+    private let logger: Logger
+
+    init(replica: Replica, wakeup: Wakeup, logger: Logger) {
+        self.replica = replica
+        self.wakeup = wakeup
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let inotify = inotify_init1(Int32(IN_CLOEXEC))
+        guard inotify >= 0 else {
+            logger.warning("cannot watch the replica; local writes wait for the next poll", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return
+        }
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else {
+            close(inotify)
+            return
+        }
+        let directory = URL(fileURLWithPath: replica.path).deletingLastPathComponent().path
+        let names: Set<String> = [URL(fileURLWithPath: replica.path).lastPathComponent, URL(fileURLWithPath: replica.path).lastPathComponent + "-wal"]
+        let mask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)
+        guard inotify_add_watch(inotify, directory, mask) >= 0 else {
+            close(inotify)
+            close(pipeEnds[0])
+            close(pipeEnds[1])
+            logger.warning("cannot watch the replica's directory; local writes wait for the next poll", metadata: ["directory": "\(directory)"])
+            return
+        }
+        let stopReader = pipeEnds[0]
+        let stopWriter = pipeEnds[1]
+        await withGracefulShutdownHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    watch(inotify: inotify, stop: stopReader, names: names)
+                    done.resume()
+                }
+                thread.name = "replica-watch"
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            var byte: UInt8 = 1
+            _ = write(stopWriter, &byte, 1)
+        }
+        close(inotify)
+        close(stopReader)
+        close(stopWriter)
+    }
+
+    private func watch(inotify: Int32, stop: Int32, names: Set<String>) {
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
+        while true {
+            guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { return }
+            if fds[1].revents != 0 { return }
+            guard fds[0].revents != 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
+            guard count > 0 else { continue }
+            var relevant = false
+            var offset = 0
+            buffer.withUnsafeBytes { bytes in
+                while offset + MemoryLayout<inotify_event>.size <= count {
+                    let event = bytes.load(fromByteOffset: offset, as: inotify_event.self)
+                    if event.len > 0 {
+                        let start = offset + MemoryLayout<inotify_event>.size
+                        let raw = bytes[start..<(start + Int(event.len))].prefix { $0 != 0 }
+                        if names.contains(String(decoding: raw, as: UTF8.self)) { relevant = true }
+                    }
+                    offset += MemoryLayout<inotify_event>.size + Int(event.len)
+                }
+            }
+            // The service's own merges write the replica too; only queued changes need a push.
+            if relevant, let queued = try? replica.unpushed(limit: 1), !queued.isEmpty {
+                wakeup.signal(.sync)
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import EggloguAgentSync
+import EggloguCore
+import EggloguProtocol
+import EggloguStore
+import EggloguSyncClient
+import Logging
+import ServiceLifecycle
+
+/// Runs sync cycles, one at a time: on start, on every wake (a notice, a (re)connect, a local
+/// write) and on its poll timer, backing off while the server cannot be reached.
+final class SyncLoop: Service {
+    private let sync: AgentSync
+    private let state: AgentState
+    private let wakeup: Wakeup
+    private let clock: ClockCorrection
+    private let configuration: AgentServiceConfiguration
+    private let announce: @Sendable (SyncSummary) -> Void
+    private let logger: Logger
+
+    init(
+        sync: AgentSync, state: AgentState, wakeup: Wakeup, clock: ClockCorrection,
+        configuration: AgentServiceConfiguration, logger: Logger, announce: @escaping @Sendable (SyncSummary) -> Void
+    ) {
+        self.sync = sync
+        self.state = state
+        self.wakeup = wakeup
+        self.clock = clock
+        self.configuration = configuration
+        self.announce = announce
+        self.logger = logger
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await loop()
+        } onGracefulShutdown: { [wakeup] in
+            wakeup.signal(.shutdown)
+        }
+    }
+
+    private func loop() async {
+        let debounce = Duration.seconds(configuration.pushDebounce)
+        var lastStart: ContinuousClock.Instant?
+        var failures = 0
+        var deadline = ContinuousClock.now
+        while true {
+            let reason = await wakeup.wait(for: max(.zero, deadline - .now))
+            if reason == .shutdown { return }
+            if reason == .reschedule {
+                deadline = min(deadline, .now + pollDelay())
+                continue
+            }
+            // Writes within the debounce of the last start go out together in the next cycle.
+            if let lastStart, ContinuousClock.now - lastStart < debounce {
+                try? await Task.sleep(until: lastStart + debounce)
+            }
+            lastStart = .now
+            do {
+                let summary = try await sync.sync()
+                failures = 0
+                state.server(reachable: true)
+                observeClock(summary)
+                if summary.pushed > 0 { announce(summary) }
+                if summary.pushed + summary.pulled > 0 || summary.resynced {
+                    logger.info(
+                        "synced",
+                        metadata: ["pushed": "\(summary.pushed)", "pulled": "\(summary.pulled)", "conflicts": "\(summary.conflicts)", "cursor": "\(summary.cursor ?? "-")"])
+                }
+                if !summary.rejected.isEmpty {
+                    logger.warning("the server refused records", metadata: ["count": "\(summary.rejected.count)", "first": "\(summary.rejected[0].collection)/\(summary.rejected[0].id ?? "?"): \(summary.rejected[0].reason)"])
+                }
+                if let problem = summary.renewalProblem {
+                    logger.warning("the renewed token was not stored", metadata: ["error": "\(problem)"])
+                }
+                deadline = .now + pollDelay()
+            } catch {
+                failures += 1
+                let delay = backoff(failures)
+                let message = (error as? SyncClientError)?.message ?? "\(error)"
+                if let error = error as? SyncClientError, error.kind == .unavailable {
+                    state.server(reachable: false, error: message)
+                } else {
+                    state.server(reachable: true, error: message)
+                }
+                logger.warning("sync failed; changes stay queued", metadata: ["error": "\(message)", "retryIn": "\(Int(delay.components.seconds))s"])
+                deadline = .now + delay
+            }
+        }
+    }
+
+    /// The poll interval: the safety interval while notices can arrive, else the poll interval ±10%.
+    private func pollDelay() -> Duration {
+        if state.brokerConnected { return .seconds(configuration.safetyPollInterval) }
+        return .seconds(configuration.pollInterval * Double.random(in: 0.9...1.1))
+    }
+
+    /// Full jitter: anywhere between 0 and floor·2ⁿ⁻¹, capped.
+    private func backoff(_ failures: Int) -> Duration {
+        let ceiling = min(configuration.serverBackoffCap, configuration.serverBackoffFloor * pow2(failures - 1))
+        return .seconds(Double.random(in: 0...ceiling))
+    }
+
+    private func pow2(_ n: Int) -> Double {
+        Double(1 << min(max(n, 0), 30))
+    }
+
+    private func observeClock(_ summary: SyncSummary) {
+        guard let text = summary.serverTime, let serverTime = Timestamp(iso8601: text) else { return }
+        let before = clock.milliseconds
+        let offset = clock.observe(serverTime: serverTime, limit: configuration.maxClockSkewMilliseconds)
+        if clock.milliseconds != before {
+            state.clock(offsetMilliseconds: clock.milliseconds)
+            if clock.milliseconds != 0 {
+                logger.warning("this clock is off from the server's; stamps follow server time", metadata: ["offsetMs": "\(offset)"])
+            }
+        }
+    }
+}

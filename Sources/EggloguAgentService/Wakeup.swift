@@ -1,0 +1,87 @@
+import Synchronization
+
+/// Why the sync loop wakes.
+enum WakeReason: Sendable, Hashable {
+    /// Something to exchange: start, a (re)connect, a notice, a local write.
+    case sync
+    /// The schedule changed (the broker went away): recompute the next poll, do not sync now.
+    case reschedule
+    /// Graceful shutdown (or cancellation).
+    case shutdown
+}
+
+/// A coalescing signal between the parts of the service and the sync loop: however many
+/// signals arrive while a sync runs, one more sync follows ("one in flight, one queued").
+/// Waiting costs nothing but a timer: no loop spins.
+final class Wakeup: Sendable {
+    private struct State {
+        var pending: Set<WakeReason> = []
+        var waiter: CheckedContinuation<WakeReason?, Never>?
+        var timer: Task<Void, Never>?
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
+
+    func signal(_ reason: WakeReason) {
+        let (waiter, timer) = state.withLock { state in
+            state.pending.insert(reason)
+            defer {
+                state.waiter = nil
+                state.timer = nil
+            }
+            return (state.waiter, state.timer)
+        }
+        timer?.cancel()
+        waiter?.resume(returning: takePending())
+    }
+
+    /// The most urgent pending reason, or nil once `duration` passed without one.
+    func wait(for duration: Duration) async -> WakeReason? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason?, Never>) in
+                let generation: Int? = state.withLock { state in
+                    guard state.pending.isEmpty else { return nil }
+                    state.generation += 1
+                    state.waiter = continuation
+                    return state.generation
+                }
+                guard let generation else {
+                    continuation.resume(returning: takePending())
+                    return
+                }
+                let timer = Task { [weak self] in
+                    do { try await Task.sleep(for: duration) } catch { return }
+                    self?.expire(generation)
+                }
+                state.withLock { state in
+                    if state.generation == generation && state.waiter != nil { state.timer = timer } else { timer.cancel() }
+                }
+            }
+        } onCancel: {
+            signal(.shutdown)
+        }
+    }
+
+    private func expire(_ generation: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<WakeReason?, Never>? in
+            guard state.generation == generation else { return nil }
+            defer {
+                state.waiter = nil
+                state.timer = nil
+            }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    private func takePending() -> WakeReason? {
+        state.withLock { state in
+            for reason in [WakeReason.shutdown, .sync, .reschedule] where state.pending.contains(reason) {
+                state.pending.remove(reason)
+                return reason
+            }
+            return nil
+        }
+    }
+}
