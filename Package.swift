@@ -168,6 +168,11 @@ let package = Package(
             dependencies: ["EggloguMQTT", "EggloguTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "EggloguRealtimeTests",
+            dependencies: ["EggloguStore", "EggloguJSON", "EggloguTestSupport", "egglogu-agent", "egglogu-sync-server"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),
     ]
 )

@@ -85,7 +85,7 @@ final class LocalChangeWatcher: Service {
             }
             // The service's own merges write the replica too; only queued changes need a push.
             if relevant, let queued = try? replica.unpushed(limit: 1), !queued.isEmpty {
-                wakeup.signal(.sync)
+                wakeup.signal(.push)
             }
         }
     }

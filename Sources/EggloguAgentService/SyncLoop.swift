@@ -40,7 +40,7 @@ final class SyncLoop: Service {
 
     private func loop() async {
         let debounce = Duration.seconds(configuration.pushDebounce)
-        var lastStart: ContinuousClock.Instant?
+        var lastPush: ContinuousClock.Instant?
         var failures = 0
         var deadline = ContinuousClock.now
         while true {
@@ -50,11 +50,14 @@ final class SyncLoop: Service {
                 deadline = min(deadline, .now + pollDelay())
                 continue
             }
-            // Writes within the debounce of the last start go out together in the next cycle.
-            if let lastStart, ContinuousClock.now - lastStart < debounce {
-                try? await Task.sleep(until: lastStart + debounce)
+            // Leading edge: the first write after a quiet period goes out at once; writes that follow
+            // within the debounce wait for its end and go out together.
+            if reason == .push {
+                if let lastPush, ContinuousClock.now - lastPush < debounce {
+                    try? await Task.sleep(until: lastPush + debounce)
+                }
+                lastPush = .now
             }
-            lastStart = .now
             do {
                 let summary = try await sync.sync()
                 failures = 0

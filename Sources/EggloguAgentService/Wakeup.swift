@@ -2,8 +2,10 @@ import Synchronization
 
 /// Why the sync loop wakes.
 enum WakeReason: Sendable, Hashable {
-    /// Something to exchange: start, a (re)connect, a notice, a local write.
+    /// Something to pull: start, a (re)connect, a notice.
     case sync
+    /// A local write to push (grouped with the writes that follow within the push debounce).
+    case push
     /// The schedule changed (the broker went away): recompute the next poll, do not sync now.
     case reschedule
     /// Graceful shutdown (or cancellation).
@@ -77,8 +79,9 @@ final class Wakeup: Sendable {
 
     private func takePending() -> WakeReason? {
         state.withLock { state in
-            for reason in [WakeReason.shutdown, .sync, .reschedule] where state.pending.contains(reason) {
+            for reason in [WakeReason.shutdown, .push, .sync, .reschedule] where state.pending.contains(reason) {
                 state.pending.remove(reason)
+                if reason == .push { state.pending.remove(.sync) }  // one cycle pushes and pulls
                 return reason
             }
             return nil

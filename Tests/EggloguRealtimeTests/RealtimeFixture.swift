@@ -1,0 +1,97 @@
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+
+/// A broker, a server and agent services, all real, on loopback.
+final class RealtimeFixture: @unchecked Sendable {
+    let directory = TemporaryDirectory()
+    let broker: Broker
+    let serverPort = Broker.freePort()
+    private(set) var server: ChildService!
+    private(set) var agents: [String: ChildService] = [:]
+    var serverURL: String { "http://127.0.0.1:\(serverPort)" }
+
+    init(broker: Broker? = nil) throws {
+        self.broker = try broker ?? Broker()
+        try self.broker.start()
+        try startServer()
+    }
+
+    func startServer() throws {
+        server = ChildService(
+            "egglogu-sync-server",
+            ["serve", "--data-dir", directory.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1",
+             "--mqtt-port", "\(broker.port)"],
+            in: directory)
+        try server.start(waitingFor: "listening on")
+    }
+
+    func stopServer() {
+        server.stop()
+    }
+
+    /// Starts `egglogu-agent run` for `device`, with a config file of its own.
+    @discardableResult
+    func startAgent(_ device: String, pollInterval: Double = 30, broker: Bool = true, extra: [String: String] = [:]) throws -> ChildService {
+        let tokenFile = directory.file("\(device).token")
+        if !FileManager.default.fileExists(atPath: tokenFile) {
+            let token = try Subprocess.run(
+                "egglogu-sync-server", ["token", "--data-dir", directory.file("server"), "--farm", "farm-rt", "--device", device],
+                in: directory)
+            try token.stdout.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        }
+        var lines = [
+            "EGGLOGU_REPLICA=\(device).sqlite", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=farm-rt",
+            "EGGLOGU_SERVER_URL=\(serverURL)", "EGGLOGU_TOKEN_FILE=\(device).token", "EGGLOGU_POLL_INTERVAL=\(pollInterval)",
+            "EGGLOGU_LOG_LEVEL=info",
+        ]
+        if broker { lines += ["EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=\(self.broker.port)"] }
+        lines += extra.map { "\($0.key)=\($0.value)" }
+        try lines.joined(separator: "\n").write(toFile: config(device), atomically: true, encoding: .utf8)
+        let agent = ChildService("egglogu-agent", ["run", "--config", config(device)], in: directory)
+        try agent.start()
+        agents[device] = agent
+        return agent
+    }
+
+    func config(_ device: String) -> String { directory.file("\(device).conf") }
+    func replicaPath(_ device: String) -> String { directory.file("\(device).sqlite") }
+
+    /// The device's replica, opened by this test process (a local write "from another path").
+    func replica(_ device: String) throws -> Replica {
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = device
+        return try Replica.open(path: replicaPath(device), configuration: configuration)
+    }
+
+    /// The service block of `egglogu-agent status --json`.
+    func service(_ device: String) throws -> JSONObject? {
+        let output = try Subprocess.run("egglogu-agent", ["status", "--config", config(device), "--json"], in: directory)
+        return try? JSONParser().parse(output.stdout).objectValue?["service"]?.objectValue
+    }
+
+    /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`.
+    func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> TimeInterval? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
+            if try condition() { return Date().timeIntervalSince(start) }
+            usleep(5_000)
+        }
+        return nil
+    }
+
+    func has(_ device: String, _ collection: String, _ id: String) -> Bool {
+        (try? replica(device).get(collection, id: id)) != nil
+    }
+
+    func mode(_ device: String) -> String? {
+        (try? service(device))?["mode"]?.stringValue
+    }
+
+    func stopAll() {
+        for agent in agents.values { agent.stop() }
+        server?.stop()
+        broker.kill()
+    }
+}

@@ -1,0 +1,128 @@
+import EggloguJSON
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// Two `egglogu-agent run` services, a real mosquitto and a real `egglogu-sync-server`.
+@Suite(.serialized) struct RealtimeSyncTests {
+    @Test func aPutOnOneAgentAppearsOnTheOtherWithinAFractionOfASecond() throws {
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        try fixture.startAgent("gw-a")
+        try fixture.startAgent("gw-b")
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        var delays: [TimeInterval] = []
+        for n in 0..<10 {
+            try fixture.replica("gw-a").put("flocks", ["id": .string("f\(n)"), "count": .number(JSONNumber(n))])
+            let delay = fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "f\(n)") }
+            #expect(delay != nil, "f\(n) did not arrive")
+            delays.append(delay ?? 5)
+        }
+        let sorted = delays.sorted()
+        print("propagation a→b over \(sorted.count) puts (debug build): median \(Int(sorted[sorted.count / 2] * 1000)) ms, max \(Int(sorted.last! * 1000)) ms")
+        #expect(sorted[sorted.count / 2] < 1.0, "realtime, not polling (poll interval is 30 s)")
+        let cli = try Subprocess.run("egglogu-agent", ["put", "--config", fixture.config("gw-b"), "clients", #"{"id":"from-the-shell"}"#], in: fixture.directory)
+        #expect(cli.status == 0)
+        #expect(fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "clients", "from-the-shell") } != nil, "a CLI write is noticed without a poll")
+    }
+
+    @Test func withoutTheBrokerAgentsPollAndGoBackToRealtimeWhenItReturns() throws {
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        try fixture.startAgent("gw-a", pollInterval: 1)
+        try fixture.startAgent("gw-b", pollInterval: 1)
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        fixture.broker.kill()
+        #expect(fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "polling" } != nil)
+        try fixture.replica("gw-a").put("flocks", ["id": "while-polling"])
+        let delay = fixture.waitUntil(timeout: 10) { fixture.has("gw-b", "flocks", "while-polling") }
+        #expect(delay != nil)
+        #expect((delay ?? 10) <= 1.1 * 1 + 1, "within 1.1 × pollInterval + 1 s")
+        try fixture.broker.start()
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        try fixture.replica("gw-b").put("flocks", ["id": "back-to-realtime"])
+        #expect(fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "flocks", "back-to-realtime") } != nil)
+    }
+
+    @Test func withTheServerDownChangesQueueAndThenLandWithNoneLost() throws {
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        try fixture.startAgent("gw-a", pollInterval: 1)
+        try fixture.startAgent("gw-b", pollInterval: 1)
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        fixture.stopServer()
+        for n in 0..<5 {
+            try fixture.replica("gw-a").put("flocks", ["id": .string("a\(n)")])
+            try fixture.replica("gw-b").put("clients", ["id": .string("b\(n)")])
+        }
+        #expect(fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "offline" } != nil)
+        #expect(try fixture.replica("gw-a").status().unpushed >= 5)
+        try fixture.startServer()
+        let landed = fixture.waitUntil(timeout: 60) {
+            (0..<5).allSatisfy { fixture.has("gw-b", "flocks", "a\($0)") && fixture.has("gw-a", "clients", "b\($0)") }
+        }
+        #expect(landed != nil, "every queued change arrives once the server is back")
+        #expect(fixture.waitUntil(timeout: 30) { (try? fixture.replica("gw-a").status().unpushed) == 0 } != nil)
+        #expect(try fixture.replica("gw-a").exportBlob() == fixture.replica("gw-b").exportBlob())
+    }
+
+    @Test func garbageOversizedForeignAndEchoNoticesAreIgnored() throws {
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        let b = try fixture.startAgent("gw-b")
+        try fixture.startAgent("gw-a")
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        let topic = "egglogu/farm-rt/sync"
+        func publish(_ payload: String) throws {
+            let file = fixture.directory.file("payload")
+            try payload.write(toFile: file, atomically: true, encoding: .utf8)
+            let tool = Process()
+            tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
+            tool.arguments = ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-f", file]
+            try tool.run()
+            tool.waitUntilExit()
+        }
+        for _ in 0..<20 { try publish("{not json") }
+        try publish(String(repeating: "x", count: 70_000))
+        try publish(#"{"v":1,"farmId":"another-farm","deviceId":"x","cursor":"e:1"}"#)
+        try publish(#"{"v":1,"farmId":"farm-rt","deviceId":"gw-b","cursor":"e:1"}"#)
+        try publish("[1,2,3]")
+        try fixture.replica("gw-a").put("flocks", ["id": "after-the-garbage"])
+        #expect(fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "after-the-garbage") } != nil, "still working")
+        let log = b.stderr
+        #expect(log.components(separatedBy: "reason=malformed").count - 1 == 1, "rate-limited to one line: \(log)")
+        #expect(log.contains("reason=oversized"))
+        #expect(log.contains("reason=another farm") || log.contains("reason=\"another farm\""))
+        #expect(b.isRunning)
+    }
+
+    @Test func withoutABrokerTheAgentPollsAndPresenceFollowsTheService() throws {
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        try fixture.startAgent("gw-a", pollInterval: 0.5, broker: false)
+        let b = try fixture.startAgent("gw-b")
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "realtime" } != nil)
+        try fixture.replica("gw-b").put("flocks", ["id": "to-a-by-polling"])
+        #expect(fixture.waitUntil(timeout: 1.1 * 0.5 + 1) { fixture.has("gw-a", "flocks", "to-a-by-polling") } != nil)
+        let presence = Process()
+        presence.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
+        presence.arguments = ["-p", "\(fixture.broker.port)", "-t", "egglogu/farm-rt/devices/gw-b/status", "-C", "1", "-W", "5"]
+        let pipe = Pipe()
+        presence.standardOutput = pipe
+        try presence.run()
+        presence.waitUntilExit()
+        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "online\n")
+        let ended = b.stop()
+        #expect(ended?.status == 0, "SIGTERM ends the service cleanly")
+        #expect(ended?.stderr.contains("agent stopped") == true)
+        let after = Process()
+        after.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
+        after.arguments = ["-p", "\(fixture.broker.port)", "-t", "egglogu/farm-rt/devices/gw-b/status", "-C", "1", "-W", "5"]
+        let out = Pipe()
+        after.standardOutput = out
+        try after.run()
+        after.waitUntilExit()
+        #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "offline\n")
+        #expect(try fixture.service("gw-b") == nil, "a stopped service leaves no stale state")
+    }
+}
