@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "egglogu-bench",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguProtocol",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguProtocol", "EggloguMQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -166,6 +166,11 @@ let package = Package(
         .testTarget(
             name: "EggloguMQTTTests",
             dependencies: ["EggloguMQTT", "EggloguTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EggloguAgentServiceTests",
+            dependencies: ["EggloguAgentService", "EggloguProtocol", "EggloguCore"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -10,7 +10,7 @@ struct EggloguBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
-        subcommands: [Run.self, Sync.self, Generate.self],
+        subcommands: [Run.self, Sync.self, Realtime.self, Generate.self],
         defaultSubcommand: Run.self)
 }
 
@@ -62,6 +62,30 @@ extension EggloguBench {
             let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             var figures = Figures()
             try await SyncBenchmarks(work: work, products: products).run(into: &figures, devices: devices, requestsPerDevice: requests)
+            figures.print()
+        }
+    }
+
+    struct Realtime: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure propagation between two agent services over MQTT, and an idle agent's cost.")
+
+        @Option(help: "Edits to time.")
+        var edits = 200
+
+        @Option(name: .customLong("idle-seconds"), help: "How long to watch the idle agent.")
+        var idleSeconds = 600.0
+
+        @Option(name: .customLong("idle-agent"), help: "The egglogu-agent binary to watch idle (default: the one next to this).")
+        var idleAgent: String?
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-rt-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            var figures = Figures()
+            try await RealtimeBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+                .run(into: &figures, edits: edits, idleSeconds: idleSeconds, idleAgent: idleAgent)
             figures.print()
         }
     }

@@ -43,7 +43,13 @@ final class SyncLoop: Service {
         var lastPush: ContinuousClock.Instant?
         var failures = 0
         var deadline = ContinuousClock.now
+        var lastTrim: ContinuousClock.Instant?
         while true {
+            // Going idle for a while: hand back what start-up and the last bursts touched (once per 10 min at most).
+            if deadline - .now > .seconds(5), lastTrim.map({ ContinuousClock.now - $0 > .seconds(600) }) ?? true {
+                MemoryTrim.release()
+                lastTrim = .now
+            }
             let reason = await wakeup.wait(for: max(.zero, deadline - .now))
             if reason == .shutdown { return }
             if reason == .reschedule {

@@ -7,6 +7,7 @@ public struct Notice: Sendable, Equatable {
     /// The largest notice a device reads; anything bigger is ignored unread.
     public static let maxBytes = 64 << 10
 
+    /// The notice format; readers pull on any version.
     public var version: Int
     public var farmID: String
     public var deviceID: String

@@ -31,6 +31,20 @@ struct StatusCommand: ParsableCommand {
                 "clock      \(status.clockHigh.iso8601) (wall clock \(status.now.iso8601))",
             ]
             lines.append("last sync  " + (status.lastSync.map { "\($0.iso8601) (cursor \(status.upstreamCursor ?? "-"))" } ?? "never"))
+            if case .object(let service)? = status.service {
+                let running = service["running"] == .bool(true)
+                let mode = running ? service["mode"]?.stringValue ?? "?" : "stopped"
+                let broker = service["broker"]?.objectValue
+                let server = service["server"]?.objectValue
+                var line = "service    \(mode)"
+                if running {
+                    line += broker?["configured"] == .bool(true)
+                        ? (broker?["connected"] == .bool(true) ? ", broker connected" : ", broker unreachable") : ", no broker (polling)"
+                    line += server?["reachable"] == .bool(true) ? ", server reachable" : ", server unreachable"
+                    if let error = server?["error"]?.stringValue { line += " (\(error))" }
+                }
+                lines.append(line)
+            }
             if case .object(let last)? = status.lastImport {
                 let source = last["source"]?.stringValue ?? "?"
                 let at = last["at"]?.stringValue ?? "?"

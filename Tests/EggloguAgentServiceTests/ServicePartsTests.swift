@@ -1,0 +1,81 @@
+@testable import EggloguAgentService
+import EggloguCore
+import EggloguProtocol
+import Foundation
+import Testing
+
+@Suite struct NoticeFilterTests {
+    let filter = NoticeFilter(farm: "farm-1", device: "gw-b")
+
+    func notice(farm: String = "farm-1", device: String = "gw-a", cursor: String? = "e1:10", v: Int = 1) -> [UInt8] {
+        var n = Notice(farmID: farm, deviceID: device, cursor: cursor, collections: ["flocks"], count: 1, at: "2026-01-01T00:00:00.000Z")
+        n.version = v
+        return n.bytes
+    }
+
+    @Test func aNoticeFromAnotherDeviceOfTheFarmIsAHintToPull() {
+        #expect(filter.evaluate(notice(), cursor: "e1:9") == .pull)
+        #expect(filter.evaluate(notice(), cursor: nil) == .pull)
+        #expect(filter.evaluate(notice(cursor: "e2:3"), cursor: "e1:99") == .pull, "another epoch: pull")
+        #expect(filter.evaluate(notice(v: 7), cursor: "e1:9") == .pull, "an unknown version still triggers a pull")
+        #expect(filter.evaluate(notice(cursor: nil), cursor: "e1:9") == .pull)
+    }
+
+    @Test func selfEchoForeignFarmsReachedCursorsGarbageAndGiantsAreIgnored() {
+        #expect(filter.evaluate(notice(device: "gw-b"), cursor: nil) == .ignore(reason: "own notice"))
+        #expect(filter.evaluate(notice(farm: "farm-2"), cursor: nil) == .ignore(reason: "another farm"))
+        #expect(filter.evaluate(notice(cursor: "e1:10"), cursor: "e1:10") == .ignore(reason: "cursor already reached"))
+        #expect(filter.evaluate(Array("{oops".utf8), cursor: nil) == .ignore(reason: "malformed"))
+        #expect(filter.evaluate(Array(#"{"farmId":"farm-1"}"#.utf8), cursor: nil) == .ignore(reason: "malformed"))
+        #expect(filter.evaluate(Array("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]".utf8), cursor: nil) == .ignore(reason: "malformed"))
+        #expect(filter.evaluate([UInt8](repeating: 0x20, count: Notice.maxBytes + 1), cursor: nil) == .ignore(reason: "oversized"))
+    }
+}
+
+@Suite struct ClockCorrectionTests {
+    @Test func stampsFollowServerTimeOnlyBeyondTheAllowedSkew() {
+        let clock = ClockCorrection()
+        let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        #expect(clock.observe(serverTime: now.adding(milliseconds: 60_000), limit: 300_000) > 50_000)
+        #expect(clock.milliseconds == 0, "a minute off is within the skew")
+        clock.observe(serverTime: now.adding(milliseconds: 3_600_000), limit: 300_000)
+        #expect(abs(clock.milliseconds - 3_600_000) < 5_000)
+        #expect(abs(clock.now.milliseconds - now.milliseconds - 3_600_000) < 5_000, "stamps follow the server")
+        clock.observe(serverTime: Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), limit: 300_000)
+        #expect(clock.milliseconds == 0)
+    }
+}
+
+@Suite struct WakeupTests {
+    @Test func signalsCoalesceAndTheMostUrgentComesFirst() async {
+        let wakeup = Wakeup()
+        wakeup.signal(.sync)
+        wakeup.signal(.sync)
+        wakeup.signal(.reschedule)
+        wakeup.signal(.push)
+        #expect(await wakeup.wait(for: .seconds(1)) == .push, "one cycle serves the push and the pull")
+        #expect(await wakeup.wait(for: .seconds(1)) == .reschedule)
+        #expect(await wakeup.wait(for: .milliseconds(20)) == nil)
+        wakeup.signal(.sync)
+        wakeup.signal(.shutdown)
+        #expect(await wakeup.wait(for: .seconds(1)) == .shutdown)
+    }
+
+    @Test func aWaiterWakesOnASignalBeforeItsDeadline() async {
+        let wakeup = Wakeup()
+        let start = ContinuousClock.now
+        async let woken = wakeup.wait(for: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(50))
+        wakeup.signal(.sync)
+        #expect(await woken == .sync)
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func cancellationEndsTheWait() async {
+        let wakeup = Wakeup()
+        let task = Task { await wakeup.wait(for: .seconds(60)) }
+        try? await Task.sleep(for: .milliseconds(20))
+        task.cancel()
+        #expect(await task.value == .shutdown)
+    }
+}
