@@ -82,10 +82,15 @@ extension EggloguBench {
         func run() async throws {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-rt-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: work) }
             var figures = Figures()
-            try await RealtimeBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-                .run(into: &figures, edits: edits, idleSeconds: idleSeconds, idleAgent: idleAgent)
+            do {
+                try await RealtimeBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+                    .run(into: &figures, edits: edits, idleSeconds: idleSeconds, idleAgent: idleAgent)
+            } catch {
+                print("failed; the logs are in \(work)")
+                throw error
+            }
+            try? FileManager.default.removeItem(atPath: work)
             figures.print()
         }
     }

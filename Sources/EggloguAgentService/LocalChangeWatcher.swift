@@ -64,29 +64,49 @@ final class LocalChangeWatcher: Service {
     private func watch(inotify: Int32, stop: Int32, names: Set<String>) {
         var buffer = [UInt8](repeating: 0, count: 16 << 10)
         var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
+        // A writer appends its commit to the WAL before it publishes it in the shared index (an
+        // mmap write, which inotify does not see): a check right after the last event can miss
+        // the commit. So a write that shows nothing queued is checked again a little later.
+        let rechecks: [Int32] = [10, 40, 150]
+        var pendingRechecks: ArraySlice<Int32> = []
         while true {
-            guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { return }
+            let timeout = pendingRechecks.first ?? -1
+            let ready = poll(&fds, 2, timeout)
+            if ready < 0 && errno != EINTR { return }
             if fds[1].revents != 0 { return }
+            if ready == 0 {
+                pendingRechecks = pendingRechecks.dropFirst()
+                if queued() { pendingRechecks = [] }
+                continue
+            }
             guard fds[0].revents != 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
-            guard count > 0 else { continue }
-            var relevant = false
-            var offset = 0
-            buffer.withUnsafeBytes { bytes in
-                while offset + MemoryLayout<inotify_event>.size <= count {
-                    let event = bytes.load(fromByteOffset: offset, as: inotify_event.self)
-                    if event.len > 0 {
-                        let start = offset + MemoryLayout<inotify_event>.size
-                        let raw = bytes[start..<(start + Int(event.len))].prefix { $0 != 0 }
-                        if names.contains(String(decoding: raw, as: UTF8.self)) { relevant = true }
-                    }
-                    offset += MemoryLayout<inotify_event>.size + Int(event.len)
+            guard count > 0, touches(names, in: buffer, count: count) else { continue }
+            pendingRechecks = queued() ? [] : rechecks[...]
+        }
+    }
+
+    /// Wakes the loop when changes are queued; the service's own merges write the replica too,
+    /// and only queued changes need a push.
+    private func queued() -> Bool {
+        let queued = (try? replica.unpushed(limit: 1))?.isEmpty == false
+        if queued { wakeup.signal(.push) }
+        return queued
+    }
+
+    private func touches(_ names: Set<String>, in buffer: [UInt8], count: Int) -> Bool {
+        var offset = 0
+        return buffer.withUnsafeBytes { bytes in
+            while offset + MemoryLayout<inotify_event>.size <= count {
+                let event = bytes.load(fromByteOffset: offset, as: inotify_event.self)
+                if event.len > 0 {
+                    let start = offset + MemoryLayout<inotify_event>.size
+                    let raw = bytes[start..<(start + Int(event.len))].prefix { $0 != 0 }
+                    if names.contains(String(decoding: raw, as: UTF8.self)) { return true }
                 }
+                offset += MemoryLayout<inotify_event>.size + Int(event.len)
             }
-            // The service's own merges write the replica too; only queued changes need a push.
-            if relevant, let queued = try? replica.unpushed(limit: 1), !queued.isEmpty {
-                wakeup.signal(.push)
-            }
+            return false
         }
     }
 }

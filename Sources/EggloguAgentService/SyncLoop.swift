@@ -51,6 +51,7 @@ final class SyncLoop: Service {
                 lastTrim = .now
             }
             let reason = await wakeup.wait(for: max(.zero, deadline - .now))
+            logger.debug("woke", metadata: ["reason": "\(reason.map { "\($0)" } ?? "timer")"])
             if reason == .shutdown { return }
             if reason == .reschedule {
                 deadline = min(deadline, .now + pollDelay())

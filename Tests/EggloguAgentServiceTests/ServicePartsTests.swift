@@ -63,12 +63,10 @@ import Testing
 
     @Test func aWaiterWakesOnASignalBeforeItsDeadline() async {
         let wakeup = Wakeup()
-        let start = ContinuousClock.now
-        async let woken = wakeup.wait(for: .seconds(30))
+        async let woken = wakeup.wait(for: .seconds(3_600))
         try? await Task.sleep(for: .milliseconds(50))
         wakeup.signal(.sync)
-        #expect(await woken == .sync)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(await woken == .sync, "the deadline would have answered nil")
     }
 
     @Test func cancellationEndsTheWait() async {
