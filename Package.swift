@@ -175,7 +175,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguRealtimeTests",
-            dependencies: ["EggloguStore", "EggloguJSON", "EggloguTestSupport", "egglogu-agent", "egglogu-sync-server"],
+            dependencies: ["EggloguStore", "EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "egglogu-agent", "egglogu-sync-server"],
             swiftSettings: strict
         ),
         .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),

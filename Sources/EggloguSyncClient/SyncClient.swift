@@ -43,9 +43,11 @@ public final class SyncClient: Sendable {
                 throw SyncClientError(.refused, "cannot read the CA file \(caFile): \(error)")
             }
         }
-        self.http = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10))))
+        var client = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10)))
+        // A refused or failed connection fails the request at once: the agent has its own backoff,
+        // and a sync must not hang until the request deadline while the server is down.
+        client.connectionPool.retryConnectionEstablishment = false
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: client)
         self.base = base
         self.timeout = .seconds(configuration.timeoutSeconds)
     }

@@ -15,7 +15,7 @@ struct AgentSettings {
         "EGGLOGU_TOKEN", "EGGLOGU_TOKEN_FILE", "EGGLOGU_SERVER_CA_FILE", "EGGLOGU_MQTT_HOST", "EGGLOGU_MQTT_PORT",
         "EGGLOGU_MQTT_USERNAME", "EGGLOGU_MQTT_PASSWORD", "EGGLOGU_MQTT_PASSWORD_FILE", "EGGLOGU_MQTT_TLS_CA_FILE",
         "EGGLOGU_MQTT_TLS_CERT_FILE", "EGGLOGU_MQTT_TLS_KEY_FILE", "EGGLOGU_POLL_INTERVAL", "EGGLOGU_SAFETY_POLL_INTERVAL",
-        "EGGLOGU_PUSH_DEBOUNCE", "EGGLOGU_LOG_LEVEL",
+        "EGGLOGU_PUSH_DEBOUNCE", "EGGLOGU_LOG_LEVEL", "EGGLOGU_MQTT_KEEPALIVE",
     ]
     /// Settings that name files: relative to the config file's directory when given there.
     static let pathKeys: Set<String> = [
@@ -158,6 +158,7 @@ extension AgentSettings {
             }
             configuration.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        configuration.keepAliveSeconds = Int32(try seconds("EGGLOGU_MQTT_KEEPALIVE", default: 30, in: 5...3_600))
         if let ca = values["EGGLOGU_MQTT_TLS_CA_FILE"] {
             configuration.tls = .init(caFile: ca, certificateFile: values["EGGLOGU_MQTT_TLS_CERT_FILE"], keyFile: values["EGGLOGU_MQTT_TLS_KEY_FILE"])
         }

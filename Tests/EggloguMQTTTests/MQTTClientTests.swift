@@ -131,3 +131,58 @@ import Testing
         #expect(throws: MQTTError.self) { try client.publish(topic: "t", payload: [1]) }
     }
 }
+
+/// TLS and MQTT 5 against a real mosquitto.
+@Suite struct MQTTTransportTests {
+    @Test func tlsWithTheCAConnectsAndWithoutItKeepsRetrying() async throws {
+        let certificates = TemporaryDirectory()
+        try Certificates.make(in: certificates)
+        let broker = try Broker(tls: (certificates.file("ca.pem"), certificates.file("server.pem"), certificates.file("server.key")))
+        try broker.start()
+        var trusting = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "tls-ok")
+        trusting.tls = .init(caFile: certificates.file("ca.pem"))
+        let good = try MQTTClient(configuration: trusting)
+        async let a: Void = good.run()
+        var connected = false
+        for await event in good.events {
+            if event == .connected { connected = true; break }
+        }
+        #expect(connected)
+        good.stop()
+        await a
+        var plain = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "plain")
+        plain.backoffFloorSeconds = 0.05
+        plain.backoffCapSeconds = 0.1
+        let bad = try MQTTClient(configuration: plain)
+        async let b: Void = bad.run()
+        var failures = 0
+        for await event in bad.events {
+            if event == .connected { Issue.record("a plain client must not get through a TLS listener") }
+            if case .disconnected = event { failures += 1 }
+            if failures == 2 { break }
+        }
+        bad.stop()
+        await b
+    }
+
+    @Test func mqtt5Works() async throws {
+        let broker = try Broker()
+        try broker.start()
+        var configuration = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "v5")
+        configuration.protocolVersion = .v5
+        configuration.subscriptions = ["v5/topic"]
+        let client = try MQTTClient(configuration: configuration)
+        async let running: Void = client.run()
+        for await event in client.events where event == .connected { break }
+        try await Task.sleep(for: .milliseconds(100))
+        try client.publish(topic: "v5/topic", payload: [42])
+        for await event in client.events {
+            if case .message(let topic, let payload) = event {
+                #expect(topic == "v5/topic" && payload == [42])
+                break
+            }
+        }
+        client.stop()
+        await running
+    }
+}

@@ -96,7 +96,7 @@ import Testing
         #expect(b.isRunning)
     }
 
-    @Test func withoutABrokerTheAgentPollsAndPresenceFollowsTheService() throws {
+    @Test func withoutABrokerTheAgentPollsAndPresenceFollowsTheService() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         try fixture.startAgent("gw-a", pollInterval: 0.5, broker: false)
@@ -104,25 +104,28 @@ import Testing
         #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "realtime" } != nil)
         try fixture.replica("gw-b").put("flocks", ["id": "to-a-by-polling"])
         #expect(fixture.waitUntil(timeout: 1.1 * 0.5 + 1) { fixture.has("gw-a", "flocks", "to-a-by-polling") } != nil)
-        let presence = Process()
-        presence.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
-        presence.arguments = ["-p", "\(fixture.broker.port)", "-t", "egglogu/farm-rt/devices/gw-b/status", "-C", "1", "-W", "5"]
-        let pipe = Pipe()
-        presence.standardOutput = pipe
-        try presence.run()
-        presence.waitUntilExit()
-        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "online\n")
+        let topic = "egglogu/farm-rt/devices/gw-b/status"
+        #expect(try await retainedMessage(topic: topic, port: fixture.broker.port) == "online")
         let ended = b.stop()
         #expect(ended?.status == 0, "SIGTERM ends the service cleanly")
         #expect(ended?.stderr.contains("agent stopped") == true)
-        let after = Process()
-        after.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
-        after.arguments = ["-p", "\(fixture.broker.port)", "-t", "egglogu/farm-rt/devices/gw-b/status", "-C", "1", "-W", "5"]
-        let out = Pipe()
-        after.standardOutput = out
-        try after.run()
-        after.waitUntilExit()
-        #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "offline\n")
+        #expect(try await retainedMessage(topic: topic, port: fixture.broker.port) == "offline")
         #expect(try fixture.service("gw-b") == nil, "a stopped service leaves no stale state")
+    }
+
+    @Test func aVanishedAgentIsMarkedOfflineByItsLastWill() async throws {
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        let agent = try fixture.startAgent("gw-w", extra: ["EGGLOGU_MQTT_KEEPALIVE": "5"])
+        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-w") == "realtime" } != nil)
+        #expect(try await retainedMessage(topic: "egglogu/farm-rt/devices/gw-w/status", port: fixture.broker.port) == "online")
+        agent.stop(graceful: false)
+        var presence: String?
+        for _ in 0..<20 where presence != "offline" {
+            try await Task.sleep(for: .seconds(1))
+            presence = try await retainedMessage(topic: "egglogu/farm-rt/devices/gw-w/status", port: fixture.broker.port)
+        }
+        #expect(presence == "offline", "the broker publishes the Last Will about 1.5 keep-alives after the agent vanished")
+        #expect(try fixture.service("gw-w")?["running"] == .bool(false), "status tells a crashed service")
     }
 }

@@ -7,29 +7,9 @@ import Testing
 
 /// HTTPS with a private CA: the agent trusts it only through `EGGLOGU_SERVER_CA_FILE`.
 @Suite struct TLSTests {
-    /// A CA and a server certificate for 127.0.0.1, made with the openssl command.
-    static func makeCertificates(in dir: TemporaryDirectory) throws {
-        let script = """
-            set -e
-            cd '\(dir.path)'
-            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=egglogu test CA' \
-              -keyout ca.key -out ca.pem 2>/dev/null
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=127.0.0.1' \
-              -keyout server.key -out server.csr 2>/dev/null
-            printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem 2>/dev/null
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CancellationError() }
-    }
-
     @Test func theAgentSyncsOverHTTPSWithTheCAFileAndRefusesWithoutIt() async throws {
         let certificates = TemporaryDirectory()
-        try Self.makeCertificates(in: certificates)
+        try Certificates.make(in: certificates)
         try await TestServer.with(configure: {
             $0.tlsCertificateFile = certificates.file("server.pem")
             $0.tlsKeyFile = certificates.file("server.key")

@@ -11,13 +11,16 @@ public final class Broker: @unchecked Sendable {
     private let config: String
     private var process: Process?
 
-    /// - Parameter users: username → password; when given, anonymous clients are refused.
-    public init(users: [String: String] = [:]) throws {
+    /// - Parameters:
+    ///   - users: username → password; when given, anonymous clients are refused.
+    ///   - tls: CA, certificate and key files: the listener speaks TLS only.
+    public init(users: [String: String] = [:], tls: (ca: String, certificate: String, key: String)? = nil) throws {
         directory = TemporaryDirectory()
         port = Broker.freePort()
         // Stay the current user: started as root, mosquitto would switch to "mosquitto" and lose our files.
         let user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"
         var lines = ["listener \(port) 127.0.0.1", "persistence false", "log_dest none", "user \(user)"]
+        if let tls { lines += ["cafile \(tls.ca)", "certfile \(tls.certificate)", "keyfile \(tls.key)"] }
         if users.isEmpty {
             lines.append("allow_anonymous true")
         } else {
@@ -47,7 +50,10 @@ public final class Broker: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Broker.accepts(port) { return }
+            if Broker.accepts(port) {
+                usleep(50_000)
+                return
+            }
             usleep(20_000)
         }
         throw CocoaError(.fileReadUnknown)
