@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A local tour: builds in release mode, starts egglogu-sync-server on a free loopback port,
 # imports the shared sample farm on one gateway, syncs it to a second gateway, edits the same
-# flock on both, shows the conflict on both sides, resolves it, and syncs again.
-# Everything lands in ./demo/ (recreated on each run); the server is stopped on exit.
+# flock on both, shows the conflict on both sides and resolves it; then starts mosquitto and both
+# gateways as services and shows an edit on one arriving on the other, with the measured delay.
+# Everything lands in ./demo/ (recreated on each run); every process it started is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/install-deps.sh
@@ -18,15 +19,23 @@ if [ ! -f "$sample" ]; then
   sample=demo/farm.json
 fi
 
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "start the sync server (embedded SQLite in demo/server)"
-"$bin/egglogu-sync-server" serve --data-dir demo/server --port 0 > demo/server.log 2> demo/server.err &
+mqtt_port=$(free_port)
+"$bin/egglogu-sync-server" serve --data-dir demo/server --port 0 --mqtt-host 127.0.0.1 --mqtt-port "$mqtt_port" \
+  > demo/server.log 2> demo/server.err &
 server_pid=$!
+pids+=("$server_pid")
 for _ in $(seq 100); do grep -q "listening on" demo/server.log 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' demo/server.log | head -1)
 echo "server $url (pid $server_pid)"
@@ -86,3 +95,23 @@ step "status of gateway-2"
 step "the server's view"
 "$bin/egglogu-sync-server" devices --data-dir demo/server --farm farm-demo
 cmp <("$agent" export "${g1[@]}") <("$agent" export "${g2[@]}") && echo "both gateways export the same blob"
+
+step "real time: mosquitto on port $mqtt_port, both gateways as services (egglogu-agent run)"
+mosquitto -p "$mqtt_port" > demo/mosquitto.log 2>&1 &
+pids+=($!)
+for gw in gateway-1 gateway-2; do
+  printf 'EGGLOGU_MQTT_HOST=127.0.0.1\nEGGLOGU_MQTT_PORT=%s\n' "$mqtt_port" >> "demo/$gw.conf"
+  "$agent" run --config "demo/$gw.conf" 2> "demo/$gw.service.log" &
+  pids+=($!)
+done
+for _ in $(seq 100); do
+  "$agent" status "${g1[@]}" | grep -q "service    realtime" && "$agent" status "${g2[@]}" | grep -q "service    realtime" && break
+  sleep 0.1
+done
+"$agent" status "${g1[@]}" | grep service
+"$agent" status "${g2[@]}" | grep service
+start=$(date +%s%N)
+"$agent" put "${g1[@]}" logbook '{"id":"demo-realtime","category":"note","entry":"typed on gateway-1"}'
+until "$agent" get "${g2[@]}" logbook demo-realtime > /dev/null 2>&1; do sleep 0.005; done
+echo "gateway-2 has it after $(( ($(date +%s%N) - start) / 1000000 )) ms (two short-lived CLI processes included)"
+step "stopping every process this demo started"
