@@ -26,6 +26,20 @@ let package = Package(
     ],
     targets: [
         .target(name: "EggloguJSON", swiftSettings: strict),
+        .target(name: "EggloguSettings", dependencies: ["EggloguJSON"], swiftSettings: strict),
+        .target(
+            name: "EggloguProvisioning",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(
+            name: "EggloguSystemd",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "EggloguCore",
             dependencies: ["EggloguJSON", .product(name: "Crypto", package: "swift-crypto")],
@@ -40,7 +54,7 @@ let package = Package(
             name: "egglogu-agent",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguAgentSync", "EggloguSyncClient", "EggloguProtocol",
-                "EggloguAgentService", "EggloguMQTT",
+                "EggloguAgentService", "EggloguMQTT", "EggloguSettings", "EggloguSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "egglogu-sync-server",
             dependencies: [
-                "EggloguServer", "EggloguStore", "EggloguMQTT",
+                "EggloguServer", "EggloguStore", "EggloguMQTT", "EggloguSettings", "EggloguSystemd", "EggloguProvisioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -176,6 +190,14 @@ let package = Package(
         .testTarget(
             name: "EggloguRealtimeTests",
             dependencies: ["EggloguStore", "EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "egglogu-agent", "egglogu-sync-server"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EggloguDeployTests",
+            dependencies: [
+                "EggloguSystemd", "EggloguSettings", "EggloguProvisioning", "EggloguMQTT", "EggloguTestSupport",
+                "egglogu-agent", "egglogu-sync-server",
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),

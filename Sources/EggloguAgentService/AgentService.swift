@@ -5,9 +5,9 @@ import EggloguSyncClient
 import Logging
 import ServiceLifecycle
 
-/// `egglogu-agent run`: the sync loop, the broker link and the local-write watcher in one
-/// `ServiceGroup` that shuts down on SIGTERM or SIGINT. Shutdown goes in reverse: the watcher
-/// stops, the sync in flight finishes, then the offline status is published and the broker left.
+/// `egglogu-agent run`: the sync loop, the broker link and the local-write watcher, as services
+/// for one `ServiceGroup`. Shutdown goes in reverse: the watcher stops, the sync in flight
+/// finishes, the offline status is published and the broker left, then the HTTP client closes.
 public struct AgentService: Sendable {
     public let replica: Replica
     public let farm: String
@@ -15,10 +15,11 @@ public struct AgentService: Sendable {
     public let token: TokenStore
     public let clock: ClockCorrection
     public let configuration: AgentServiceConfiguration
+    public let hooks: AgentHooks
 
     public init(
         replica: Replica, farm: String, client: SyncClient, token: TokenStore, clock: ClockCorrection,
-        configuration: AgentServiceConfiguration
+        configuration: AgentServiceConfiguration, hooks: AgentHooks = AgentHooks()
     ) {
         self.replica = replica
         self.farm = farm
@@ -26,31 +27,62 @@ public struct AgentService: Sendable {
         self.token = token
         self.clock = clock
         self.configuration = configuration
+        self.hooks = hooks
     }
 
-    /// Runs until SIGTERM or SIGINT.
-    public func run(logger: Logger) async throws {
+    /// The services, in start order. A broker that cannot even be set up (unreadable TLS files,
+    /// say) is logged and left out: the agent polls instead.
+    public func services(logger: Logger) -> [any Service] {
         let wakeup = Wakeup()
-        let state = AgentState(replica: replica, brokerConfigured: configuration.mqtt != nil)
-        state.publish()
-        defer { state.stopped() }
+        let state = AgentState(replica: replica, brokerConfigured: configuration.mqtt != nil, onChange: hooks.status)
         var broker: BrokerLink?
         if var mqtt = configuration.mqtt {
             BrokerLink.configure(&mqtt, farm: farm, device: replica.deviceID)
-            broker = BrokerLink(client: try MQTTClient(configuration: mqtt), replica: replica, farm: farm, state: state, wakeup: wakeup, logger: logger)
+            do {
+                broker = BrokerLink(client: try MQTTClient(configuration: mqtt), replica: replica, farm: farm, state: state, wakeup: wakeup, logger: logger)
+            } catch {
+                logger.error("broker settings unusable; polling only", metadata: ["host": "\(mqtt.host):\(mqtt.port)", "error": "\(error)"])
+                state.broker(connected: false, error: "\(error)")
+            }
         } else {
             logger.info("no broker configured: polling only", metadata: ["interval": "\(configuration.pollInterval)s"])
         }
         let link = broker
         let loop = SyncLoop(
             sync: AgentSync(replica: replica, farm: farm, client: client, token: token), state: state, wakeup: wakeup,
-            clock: clock, configuration: configuration, logger: logger, announce: { link?.announce($0) })
+            clock: clock, configuration: configuration, hooks: hooks, logger: logger, announce: { link?.announce($0) })
         let watcher = LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger)
-        let services: [any Service] = (broker.map { [$0] } ?? []) + [loop, watcher]
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        logger.info("agent running", metadata: ["farm": "\(farm)", "device": "\(replica.deviceID)", "replica": "\(replica.path)"])
-        try await group.run()
-        await client.shutdown()
-        logger.info("agent stopped")
+        let resources = Resources(client: client, state: state, logger: logger, farm: farm, replica: replica)
+        return [resources] + (broker.map { [$0] } ?? []) + [loop, watcher]
     }
+
+    /// First to start, last to stop: publishes the state at start, and closes the HTTP client and
+    /// marks the service stopped once everything else has.
+    private struct Resources: Service {
+        let client: SyncClient
+        let state: AgentState
+        let logger: Logger
+        let farm: String
+        let replica: Replica
+
+        func run() async throws {
+            state.publish()
+            logger.info("agent running", metadata: ["farm": "\(farm)", "device": "\(replica.deviceID)", "replica": "\(replica.path)"])
+            try? await gracefulShutdown()
+            await client.shutdown()
+            state.stopped()
+            logger.info("agent stopped")
+        }
+    }
+}
+
+/// What the agent tells its supervisor: a heartbeat from the sync loop, and a one-line status.
+public struct AgentHooks: Sendable {
+    /// The sync loop wakes at least this often to call ``heartbeat``.
+    public var heartbeatInterval: Duration?
+    public var heartbeat: @Sendable () -> Void = {}
+    /// Called with a one-line summary (mode, queued changes) whenever it changes.
+    public var status: @Sendable (String) -> Void = { _ in }
+
+    public init() {}
 }

@@ -22,6 +22,7 @@ final class AgentState: Sendable {
         var serverReachable = true
         var serverError: String?
         var clockOffsetMilliseconds: Int64 = 0
+        var queued = 0
 
         var mode: Mode {
             if !serverReachable { return .offline }
@@ -31,10 +32,13 @@ final class AgentState: Sendable {
 
     private let replica: Replica
     private let snapshot: Mutex<Snapshot>
+    private let onChange: @Sendable (String) -> Void
+    private let lastSummary = Mutex("")
 
-    init(replica: Replica, brokerConfigured: Bool) {
+    init(replica: Replica, brokerConfigured: Bool, onChange: @escaping @Sendable (String) -> Void = { _ in }) {
         self.replica = replica
         self.snapshot = Mutex(Snapshot(brokerConfigured: brokerConfigured))
+        self.onChange = onChange
     }
 
     var mode: Mode { snapshot.withLock { $0.mode } }
@@ -50,6 +54,26 @@ final class AgentState: Sendable {
 
     func clock(offsetMilliseconds: Int64) {
         update { $0.clockOffsetMilliseconds = offsetMilliseconds }
+    }
+
+    /// Re-counts the changes waiting to be pushed.
+    func countQueued() {
+        guard let queued = try? replica.unpushedCount() else { return }
+        update { $0.queued = queued }
+    }
+
+    /// One line for a supervisor: `realtime, 0 queued changes`, with the reason when not realtime.
+    var summary: String {
+        let current = snapshot.withLock { $0 }
+        var line = current.mode.rawValue
+        switch current.mode {
+        case .realtime: break
+        case .polling:
+            line += current.brokerConfigured ? " (broker: \(current.brokerError ?? "connecting"))" : " (no broker configured)"
+        case .offline:
+            line += " (server: \(current.serverError ?? "unreachable"))"
+        }
+        return line + ", \(current.queued) queued change\(current.queued == 1 ? "" : "s")"
     }
 
     /// Marks the service as stopped in the replica.
@@ -72,14 +96,32 @@ final class AgentState: Sendable {
             "updatedAt": .string(Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601),
         ]
         try? replica.setServiceState(value)
+        announce()
     }
 
-    private func update(_ change: (inout Snapshot) -> Void) {
-        let changed = snapshot.withLock { snapshot in
-            let before = snapshot
-            change(&snapshot)
-            return before != snapshot
+    /// Tells the supervisor when the one-line summary changed.
+    private func announce() {
+        let line = summary
+        let changed = lastSummary.withLock { last in
+            defer { last = line }
+            return last != line
         }
-        if changed { publish() }
+        if changed { onChange(line) }
+    }
+
+    /// Applies a change; the replica's copy is rewritten only when more than the queue count changed.
+    private func update(_ change: (inout Snapshot) -> Void) {
+        let (changed, queueOnly) = snapshot.withLock { snapshot in
+            var before = snapshot
+            change(&snapshot)
+            let changed = before != snapshot
+            before.queued = snapshot.queued
+            return (changed, changed && before == snapshot)
+        }
+        if queueOnly {
+            announce()
+        } else if changed {
+            publish()
+        }
     }
 }

@@ -15,17 +15,22 @@ final class SyncLoop: Service {
     private let clock: ClockCorrection
     private let configuration: AgentServiceConfiguration
     private let announce: @Sendable (SyncSummary) -> Void
+    private let hooks: AgentHooks
     private let logger: Logger
+    /// A sync longer than this stops the heartbeat, so a supervisor restarts a hung process.
+    private let longestSync = Duration.seconds(600)
 
     init(
         sync: AgentSync, state: AgentState, wakeup: Wakeup, clock: ClockCorrection,
-        configuration: AgentServiceConfiguration, logger: Logger, announce: @escaping @Sendable (SyncSummary) -> Void
+        configuration: AgentServiceConfiguration, hooks: AgentHooks, logger: Logger,
+        announce: @escaping @Sendable (SyncSummary) -> Void
     ) {
         self.sync = sync
         self.state = state
         self.wakeup = wakeup
         self.clock = clock
         self.configuration = configuration
+        self.hooks = hooks
         self.announce = announce
         self.logger = logger
     }
@@ -50,7 +55,11 @@ final class SyncLoop: Service {
                 MemoryTrim.release()
                 lastTrim = .now
             }
-            let reason = await wakeup.wait(for: max(.zero, deadline - .now))
+            var wait = max(.zero, deadline - .now)
+            if let beat = hooks.heartbeatInterval { wait = min(wait, beat) }
+            let reason = await wakeup.wait(for: wait)
+            hooks.heartbeat()
+            if reason == nil, ContinuousClock.now < deadline { continue }
             logger.debug("woke", metadata: ["reason": "\(reason.map { "\($0)" } ?? "timer")"])
             if reason == .shutdown { return }
             if reason == .reschedule {
@@ -64,9 +73,11 @@ final class SyncLoop: Service {
                     try? await Task.sleep(until: lastPush + debounce)
                 }
                 lastPush = .now
+                state.countQueued()
             }
             do {
-                let summary = try await sync.sync()
+                let summary = try await withHeartbeat { try await sync.sync() }
+                state.countQueued()
                 failures = 0
                 state.server(reachable: true)
                 observeClock(summary)
@@ -84,6 +95,7 @@ final class SyncLoop: Service {
                 }
                 deadline = .now + pollDelay()
             } catch {
+                state.countQueued()
                 failures += 1
                 let delay = backoff(failures)
                 let message = (error as? SyncClientError)?.message ?? "\(error)"
@@ -96,6 +108,20 @@ final class SyncLoop: Service {
                 deadline = .now + delay
             }
         }
+    }
+
+    /// Runs `body` with heartbeats at the usual interval, for at most ``longestSync``.
+    private func withHeartbeat<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        guard let interval = hooks.heartbeatInterval else { return try await body() }
+        let ticker = Task { [hooks, longestSync] in
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < longestSync {
+                do { try await Task.sleep(for: interval) } catch { return }
+                hooks.heartbeat()
+            }
+        }
+        defer { ticker.cancel() }
+        return try await body()
     }
 
     /// The poll interval: the safety interval while notices can arrive, else the poll interval ±10%.

@@ -2,7 +2,8 @@ import EggloguJSON
 import Foundation
 import Synchronization
 
-/// The agent's bearer token, and where to put a renewed one: the place it was read from.
+/// The agent's bearer token, and where to put a renewed one: the place it was read from, or a
+/// separate renewal file when that place is read-only (a systemd credential).
 public final class TokenStore: Sendable {
     /// Where the token came from.
     public enum Origin: Sendable, Equatable {
@@ -15,19 +16,33 @@ public final class TokenStore: Sendable {
     }
 
     public let origin: Origin
+    /// Where renewed tokens are written instead of the origin.
+    public let renewalFile: String?
     private let token: Mutex<String>
 
-    public init(token: String, origin: Origin) {
-        self.token = Mutex(token.trimmingCharacters(in: .whitespacesAndNewlines))
+    /// - Parameter renewalFile: when it holds a token of the same subject issued later than
+    ///   `token` and not expired, that one is used; renewed tokens are written there.
+    public init(token: String, origin: Origin, renewalFile: String? = nil) {
+        var current = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let renewalFile, let data = FileManager.default.contents(atPath: renewalFile) {
+            let renewed = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let a = UnverifiedClaims(current), let b = UnverifiedClaims(renewed), a.subject == b.subject,
+                b.issuedAt > a.issuedAt, b.expiresAt > Date()
+            {
+                current = renewed
+            }
+        }
+        self.token = Mutex(current)
         self.origin = origin
+        self.renewalFile = renewalFile
     }
 
     /// Reads a token file.
-    public convenience init(file: String) throws {
+    public convenience init(file: String, renewalFile: String? = nil) throws {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw TokenStoreError("cannot read the token file \(file)")
         }
-        self.init(token: String(decoding: data, as: UTF8.self), origin: .file(file))
+        self.init(token: String(decoding: data, as: UTF8.self), origin: .file(file), renewalFile: renewalFile)
     }
 
     public var current: String { token.withLock { $0 } }
@@ -39,6 +54,10 @@ public final class TokenStore: Sendable {
     @discardableResult
     public func replace(with fresh: String) throws -> Bool {
         token.withLock { $0 = fresh }
+        if let renewalFile {
+            try Self.writeAtomically(Data((fresh + "\n").utf8), to: renewalFile)
+            return true
+        }
         switch origin {
         case .ephemeral:
             return false
@@ -77,14 +96,7 @@ public final class TokenStore: Sendable {
 
     /// When the current token was issued and expires, read without verifying (the server verifies).
     public var lifetime: (issuedAt: Date, expiresAt: Date)? {
-        let parts = current.split(separator: ".")
-        guard parts.count == 3 else { return nil }
-        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), case .object(let claims)? = try? JSONParser().parse([UInt8](data)),
-            let iat = claims["iat"]?.numberValue?.doubleValue, let exp = claims["exp"]?.numberValue?.doubleValue
-        else { return nil }
-        return (Date(timeIntervalSince1970: iat), Date(timeIntervalSince1970: exp))
+        UnverifiedClaims(current).map { ($0.issuedAt, $0.expiresAt) }
     }
 
     /// Whether two thirds of the token's lifetime have passed.

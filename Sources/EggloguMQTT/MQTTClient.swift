@@ -23,6 +23,8 @@ public final class MQTTClient: @unchecked Sendable {
         var stopping = false
         var refusal: String?
         var running = false
+        /// libmosquitto's last error log line (OpenSSL's reason for a failed handshake, say).
+        var libraryError: String?
     }
 
     private static let library: Void = { mosquitto_lib_init() }()
@@ -47,6 +49,10 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_disconnect_callback_set(handle) { _, context, _ in
             MQTTClient.from(context).state.withLock { $0.connected = false }
+        }
+        mosquitto_log_callback_set(handle) { _, context, level, text in
+            guard level == MOSQ_LOG_ERR, let text else { return }
+            MQTTClient.from(context).state.withLock { $0.libraryError = String(cString: text) }
         }
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let message = message?.pointee, let topic = message.topic else { return }
@@ -127,7 +133,7 @@ public final class MQTTClient: @unchecked Sendable {
         while !stopping {
             let connect = MosquittoResult(
                 mosquitto_connect(handle, configuration.host, Int32(configuration.port), configuration.keepAliveSeconds))
-            var reason = "cannot connect to \(configuration.host):\(configuration.port): \(describe(connect))"
+            var reason = "cannot connect to \(configuration.host):\(configuration.port): \(describe(connect))" + detail(connect)
             if connect == .success {
                 var result = MosquittoResult.success
                 while !stopping, result == .success, state.withLock({ $0.refusal == nil }) {
@@ -146,7 +152,7 @@ public final class MQTTClient: @unchecked Sendable {
                 }
                 mosquitto_disconnect(handle)
                 failures = wasConnected ? 0 : failures
-                reason = refusal ?? "connection to \(configuration.host):\(configuration.port) lost: \(describe(result))"
+                reason = refusal ?? "connection to \(configuration.host):\(configuration.port) lost: \(describe(result))" + detail(result)
             }
             failures += 1
             let delay = backoff(failures)
@@ -172,6 +178,20 @@ public final class MQTTClient: @unchecked Sendable {
     func backoff(_ failures: Int) -> Double {
         let base = min(configuration.backoffCapSeconds, configuration.backoffFloorSeconds * pow(2, Double(min(failures, 30) - 1)))
         return base * Double.random(in: 0.5...1.0)
+    }
+
+    /// What libmosquitto logged about a failure, with a hint for TLS: a certificate that does not
+    /// chain to the configured CA, or does not name the host, is the usual cause.
+    private func detail(_ result: MosquittoResult) -> String {
+        let logged = state.withLock { state in
+            defer { state.libraryError = nil }
+            return state.libraryError
+        }
+        var text = logged.map { " (\($0))" } ?? ""
+        if result == .tls {
+            text += "; the broker's certificate must be signed by the CA in \(configuration.tls?.caFile ?? "the CA file") and name \(configuration.host)"
+        }
+        return text
     }
 
     private func describe(_ result: MosquittoResult) -> String {

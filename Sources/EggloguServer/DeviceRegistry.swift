@@ -42,6 +42,11 @@ public final class DeviceRegistry: Sendable {
         try migrator.migrate(pool)
     }
 
+    /// Whether the registry answers a read (the watchdog's health check).
+    public func isReadable() -> Bool {
+        (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM revocation") }) != nil
+    }
+
     /// Remembers that `device` may use `farms` (called when a token is minted).
     public func register(device: String, farms: [String]) throws {
         try pool.write { db in

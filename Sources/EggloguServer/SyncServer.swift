@@ -45,6 +45,11 @@ public struct SyncServer: Sendable {
         self.authority = authority
     }
 
+    /// Whether the server's own database answers; a supervisor restarts a server that stops answering.
+    public func isHealthy() -> Bool {
+        registry.isReadable()
+    }
+
     /// The HTTP application, ready to run in a `ServiceGroup`.
     public func application(
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }

@@ -66,6 +66,11 @@ extension Replica {
         }
     }
 
+    /// How many local changes wait to be pushed (an index count).
+    public func unpushedCount() throws -> Int {
+        try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE dirty = 1")) ?? 0 }
+    }
+
     /// Marks pushed changes as delivered, unless the record changed again since.
     public func markPushed(_ changes: [Change]) throws {
         try write { transaction in try transaction.markPushed(changes) }

@@ -50,7 +50,7 @@ public final class Replica: Sendable {
             if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
                 throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
             }
-            try migrator.migrate(pool)
+            try migrate(migrator, pool)
             let identity = try pool.write { db in
                 try Replica.settleIdentity(db, configuration: configuration, path: path)
             }
@@ -61,6 +61,20 @@ public final class Replica: Sendable {
             throw error
         } catch {
             throw ReplicaError(mapping: error, path: path)
+        }
+    }
+
+    /// Two processes creating the same replica at once (the service starting while a CLI command
+    /// writes) both find an empty schema; the loser's `CREATE` fails once the winner commits, and
+    /// a second run finds every migration applied.
+    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool) throws {
+        for attempt in 1... {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch is DatabaseError where attempt < 3 {
+                usleep(50_000)
+            }
         }
     }
 

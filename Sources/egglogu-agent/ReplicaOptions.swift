@@ -1,6 +1,8 @@
 import ArgumentParser
 import EggloguCore
+import EggloguSettings
 import EggloguStore
+import EggloguSystemd
 import Foundation
 
 /// The options every subcommand takes to find its replica.
@@ -8,7 +10,7 @@ struct ReplicaOptions: ParsableArguments {
     @Option(help: "The replica file (EGGLOGU_REPLICA).")
     var replica: String?
 
-    @Option(help: "A config file of EGGLOGU_*=value lines; the environment and flags override it.")
+    @Option(help: "A config file of EGGLOGU_*=value lines; the environment and flags override it (default: EGGLOGU_CONFIG, else /etc/egglogu-agent/agent.conf when no replica is named).")
     var config: String?
 
     @Option(name: .customLong("device-id"), help: "This device's id, fixed when the replica is created (EGGLOGU_DEVICE_ID).")
@@ -22,30 +24,59 @@ struct ReplicaOptions: ParsableArguments {
 
     /// Opens the replica, creating it only for commands that write.
     func open(create: Bool) throws -> Replica {
-        try open(create: create, settings: settings())
+        try open(create: create, config: config(for: .local))
     }
 
-    /// The layered settings, with this command's flags on top.
-    func settings() throws -> AgentSettings {
-        var settings = try AgentSettings(configFile: config, environment: ProcessInfo.processInfo.environment)
-        for warning in settings.warnings {
-            FileHandle.standardError.write(Data("egglogu-agent: \(warning)\n".utf8))
-        }
-        if let replica { settings["EGGLOGU_REPLICA"] = replica }
-        if let deviceID { settings["EGGLOGU_DEVICE_ID"] = deviceID }
-        if let farmID { settings["EGGLOGU_FARM_ID"] = farmID }
-        if let maxClockSkew { settings["EGGLOGU_MAX_CLOCK_SKEW"] = String(maxClockSkew) }
+    /// The layered settings, with this command's flags (and `flags`, set by the subcommand) on top.
+    func settings(flags: [String: String?] = [:]) throws -> Settings {
+        let environment = ProcessInfo.processInfo.environment
+        let replicaGiven = replica != nil || environment["EGGLOGU_REPLICA"].map { !$0.isEmpty } == true
+        let file = AgentSettings.configFile(flag: config, replicaGiven: replicaGiven, environment: environment)
+        var settings = try AgentSettings.load(configFile: file, environment: environment)
+        settings["EGGLOGU_REPLICA"] = replica
+        settings["EGGLOGU_DEVICE_ID"] = deviceID
+        settings["EGGLOGU_FARM_ID"] = farmID
+        settings["EGGLOGU_MAX_CLOCK_SKEW"] = maxClockSkew.map { String($0) }
+        for (key, value) in flags { settings[key] = value }
         return settings
     }
 
-    func open(create: Bool, settings: AgentSettings, wallClock: (@Sendable () -> Timestamp)? = nil) throws -> Replica {
-        guard let path = settings["EGGLOGU_REPLICA"] else {
+    /// The checked configuration for `purpose`. Warnings go to stderr; fatal problems are all
+    /// printed, then the command exits 78.
+    func config(for purpose: AgentConfig.Purpose, flags: [String: String?] = [:]) throws -> AgentConfig {
+        let config = AgentConfig(try settings(flags: flags), for: purpose)
+        for problem in config.problems where problem.scope == .warning {
+            FileHandle.standardError.write(Data("egglogu-agent: warning: \(problem)\n".utf8))
+        }
+        let fatal = config.fatalProblems
+        guard let last = fatal.last else { return config }
+        for problem in fatal.dropLast() {
+            FileHandle.standardError.write(Data("egglogu-agent: \(problem)\n".utf8))
+        }
+        throw CLIError(Sysexits.config, last.description)
+    }
+
+    /// Opens the replica a configuration names. Run as root on a replica the service account
+    /// owns, the command becomes that account first, so the files SQLite creates stay the service's.
+    func open(create: Bool, config: AgentConfig, wallClock: (@Sendable () -> Timestamp)? = nil) throws -> Replica {
+        guard let path = config.settings["EGGLOGU_REPLICA"] else {
             throw CLIError(Sysexits.usage, "no replica: pass --replica PATH or --config FILE, or set EGGLOGU_REPLICA")
         }
-        var configuration = try settings.replicaConfiguration(create: create)
+        var configuration = config.replica
+        configuration.createIfMissing = create
         if let wallClock { configuration.wallClock = wallClock }
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw CLIError(Sysexits.noInput, "no replica at \(path) (import or put something to create it)")
+        }
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError(Sysexits.cannotCreate, "cannot create \(path): the directory \(parent) does not exist (create it, or point EGGLOGU_REPLICA elsewhere)")
+        }
+        do {
+            try ServiceAccount.adoptOwner(of: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        } catch {
+            throw CLIError(Sysexits.noPermission, "\(error)")
         }
         return try Replica.open(path: path, configuration: configuration)
     }

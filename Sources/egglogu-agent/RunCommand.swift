@@ -1,8 +1,10 @@
 import ArgumentParser
 import EggloguAgentService
 import EggloguAgentSync
+import EggloguSettings
 import EggloguStore
 import EggloguSyncClient
+import EggloguSystemd
 import Foundation
 import Logging
 
@@ -13,8 +15,10 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Pulls on start and whenever a notice arrives on egglogu/<farm>/sync, pushes local writes (from this \
             service or from egglogu-agent put/delete/import in a shell) at once, and polls every \
-            EGGLOGU_POLL_INTERVAL seconds while no broker is reachable. SIGTERM or SIGINT stop it cleanly. \
-            Without EGGLOGU_MQTT_HOST it only polls.
+            EGGLOGU_POLL_INTERVAL seconds while no broker is reachable. Without EGGLOGU_MQTT_HOST it only polls; \
+            broker settings that cannot be used are logged and the agent polls. SIGHUP reloads the config file \
+            (queued changes stay queued; a bad file is refused and the service carries on); SIGTERM or SIGINT \
+            stop it cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings.
             """)
 
     @OptionGroup var options: ReplicaOptions
@@ -31,46 +35,136 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("mqtt-port"), help: "The broker's port (EGGLOGU_MQTT_PORT, default 1883, 8883 with TLS).")
     var mqttPort: Int?
 
+    /// Everything one generation of the service runs with; SIGHUP makes a new one.
+    struct Plan: Sendable {
+        let service: AgentService
+        let logger: Logger
+    }
+
     func run() async throws {
-        var settings = try reportingErrors { try options.settings() }
-        if let serverURL { settings["EGGLOGU_SERVER_URL"] = serverURL }
-        if let tokenFile { settings["EGGLOGU_TOKEN_FILE"] = tokenFile }
-        if let mqttHost { settings["EGGLOGU_MQTT_HOST"] = mqttHost }
-        if let mqttPort { settings["EGGLOGU_MQTT_PORT"] = String(mqttPort) }
+        let notifier = SystemdNotifier()
         let clock = ClockCorrection()
-        let service = try reportingErrors { () throws -> AgentService in
-            guard let url = settings["EGGLOGU_SERVER_URL"] else {
-                throw CLIError(Sysexits.config, "no server: pass --server-url URL or set EGGLOGU_SERVER_URL")
-            }
-            guard let token = try settings.tokenStore() else {
-                throw CLIError(Sysexits.config, "no token: set EGGLOGU_TOKEN_FILE (or EGGLOGU_TOKEN)")
-            }
-            let replica = try options.open(create: true, settings: settings, wallClock: clock.reading)
-            guard let farm = replica.farmID ?? settings["EGGLOGU_FARM_ID"] else {
-                throw CLIError(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
-            }
-            var configuration = AgentServiceConfiguration()
-            configuration.mqtt = try settings.mqtt(device: replica.deviceID)
-            configuration.pollInterval = try settings.seconds("EGGLOGU_POLL_INTERVAL", default: 30, in: 0.1...86_400)
-            configuration.safetyPollInterval = try settings.seconds("EGGLOGU_SAFETY_POLL_INTERVAL", default: 900, in: 1...604_800)
-            configuration.pushDebounce = try settings.seconds("EGGLOGU_PUSH_DEBOUNCE", default: 0.05, in: 0...60)
-            configuration.maxClockSkewMilliseconds = replica.configuration.maxClockSkewMilliseconds
-            let client: SyncClient
-            do {
-                client = try SyncClient(configuration: .init(serverURL: url, caFile: settings["EGGLOGU_SERVER_CA_FILE"]))
-            } catch let error as SyncClientError {
-                throw CLIError(Sysexits.config, error.message)
-            }
-            return AgentService(replica: replica, farm: farm, client: client, token: token, clock: clock, configuration: configuration)
-        }
-        let level = settings["EGGLOGU_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        var logger = Logger(label: "egglogu-agent") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = level
-        do {
-            try await service.run(logger: logger)
+        let config: AgentConfig
+        do throws(ConfigProblems) {
+            config = try loadConfig()
         } catch {
-            FileHandle.standardError.write(Data("egglogu-agent: the service stopped: \(error)\n".utf8))
+            let logger = Logger(label: "egglogu-agent") { JournalLogHandler(label: $0) }
+            for problem in error.problems { logger.error("cannot start", metadata: ["problem": "\(problem)"]) }
+            throw Sysexits.config
+        }
+        let logger = makeLogger(config)
+        let replica: Replica
+        let initial: Plan
+        do {
+            replica = try options.open(create: true, config: config, wallClock: clock.reading)
+            initial = try plan(config, replica: replica, clock: clock, notifier: notifier, logger: logger)
+        } catch let error as CLIError {
+            logger.error("cannot start", metadata: ["problem": "\(error.message)"])
+            throw error.exitCode
+        } catch let error as ReplicaError {
+            logger.error("cannot start", metadata: ["problem": "\(error.message)"])
+            throw CLIError(error).exitCode
+        }
+        let runner = ServiceRunner<Plan>(
+            notifier: notifier, logger: logger,
+            reload: { [self] in
+                let config: AgentConfig
+                do throws(ConfigProblems) {
+                    config = try loadConfig()
+                } catch {
+                    throw ReloadError(error.problems.map(\.description).joined(separator: "; "))
+                }
+                let logger = makeLogger(config)
+                guard config.settings["EGGLOGU_REPLICA"] == replica.path else {
+                    throw ReloadError("EGGLOGU_REPLICA changed: restart the service to switch replicas")
+                }
+                do {
+                    return try plan(config, replica: replica, clock: clock, notifier: notifier, logger: logger)
+                } catch let error as CLIError {
+                    throw ReloadError(error.message)
+                }
+            },
+            makeServices: { plan, _ in plan.service.services(logger: plan.logger) })
+        do {
+            try await runner.run(initial)
+        } catch {
+            logger.critical("the service stopped", metadata: ["error": "\(error)"])
             throw Sysexits.software
         }
+    }
+
+    /// The configuration, or every fatal problem in it.
+    private func loadConfig() throws(ConfigProblems) -> AgentConfig {
+        let config: AgentConfig
+        do {
+            config = AgentConfig(try options.settings(flags: flags), for: .run)
+        } catch let error as CLIError {
+            throw ConfigProblems(problems: [SettingProblem(key: nil, error.message)])
+        } catch {
+            throw ConfigProblems(problems: [SettingProblem(key: nil, "\(error)")])
+        }
+        guard config.fatalProblems.isEmpty else { throw ConfigProblems(problems: config.fatalProblems) }
+        return config
+    }
+
+    private var flags: [String: String?] {
+        ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_MQTT_HOST": mqttHost, "EGGLOGU_MQTT_PORT": mqttPort.map(String.init)]
+    }
+
+    private func makeLogger(_ config: AgentConfig) -> Logger {
+        var logger = Logger(label: "egglogu-agent") { JournalLogHandler(label: $0) }
+        logger.logLevel = config.logLevel
+        return logger
+    }
+
+    /// Builds one generation: checks what needs the open replica, logs broker problems (the agent
+    /// polls instead), and wires systemd's status and watchdog.
+    private func plan(
+        _ config: AgentConfig, replica: Replica, clock: ClockCorrection, notifier: SystemdNotifier, logger: Logger
+    ) throws -> Plan {
+        guard let url = config.serverURL, let token = config.token else {
+            throw CLIError(Sysexits.config, "no server or token")
+        }
+        guard let farm = replica.farmID ?? config.replica.farmID else {
+            throw CLIError(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
+        }
+        if let configured = config.replica.farmID, configured != farm {
+            throw CLIError(Sysexits.config, "EGGLOGU_FARM_ID is \(configured) but the replica holds farm \(farm)")
+        }
+        for problem in config.problems where problem.scope == .broker {
+            logger.error("broker setting unusable; polling instead", metadata: ["problem": "\(problem)"])
+        }
+        for problem in config.problems where problem.scope == .warning {
+            logger.warning("config warning", metadata: ["problem": "\(problem)"])
+        }
+        var configuration = config.service
+        configuration.mqtt = config.broker?.configuration(device: replica.deviceID)
+        let client: SyncClient
+        do {
+            client = try SyncClient(configuration: .init(serverURL: url, caFile: config.serverCAFile))
+        } catch let error as SyncClientError {
+            throw CLIError(Sysexits.config, error.message)
+        }
+        var hooks = AgentHooks()
+        hooks.heartbeatInterval = notifier.watchdogInterval.map { $0 / 2 }
+        hooks.heartbeat = { notifier.watchdog() }
+        hooks.status = { notifier.status($0) }
+        let service = AgentService(
+            replica: replica, farm: farm, client: client, token: token, clock: clock, configuration: configuration, hooks: hooks)
+        return Plan(service: service, logger: logger)
+    }
+}
+
+/// Why a configuration cannot be used.
+struct ConfigProblems: Error {
+    let problems: [SettingProblem]
+}
+
+/// A reload that was refused; the service carries on with what it had.
+struct ReloadError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

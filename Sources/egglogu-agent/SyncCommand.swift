@@ -30,24 +30,19 @@ struct SyncCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        var settings = try reportingErrors { try options.settings() }
-        if let serverURL { settings["EGGLOGU_SERVER_URL"] = serverURL }
-        if let tokenFile { settings["EGGLOGU_TOKEN_FILE"] = tokenFile }
-        if let caFile { settings["EGGLOGU_SERVER_CA_FILE"] = caFile }
         let (replica, engine, client) = try reportingErrors { () throws -> (Replica, AgentSync, SyncClient) in
-            guard let url = settings["EGGLOGU_SERVER_URL"] else {
-                throw CLIError(Sysexits.config, "no server: pass --server-url URL or set EGGLOGU_SERVER_URL")
+            let flags = ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_SERVER_CA_FILE": caFile]
+            let config = try options.config(for: .sync, flags: flags)
+            guard let url = config.serverURL, let token = config.token else {
+                throw CLIError(Sysexits.config, "no server or token")
             }
-            guard let token = try settings.tokenStore() else {
-                throw CLIError(Sysexits.config, "no token: set EGGLOGU_TOKEN_FILE (or EGGLOGU_TOKEN)")
-            }
-            let replica = try options.open(create: true, settings: settings)
-            guard let farm = replica.farmID ?? settings["EGGLOGU_FARM_ID"] else {
+            let replica = try options.open(create: true, config: config)
+            guard let farm = replica.farmID ?? config.replica.farmID else {
                 throw CLIError(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
             }
             let client: SyncClient
             do {
-                client = try SyncClient(configuration: .init(serverURL: url, caFile: settings["EGGLOGU_SERVER_CA_FILE"]))
+                client = try SyncClient(configuration: .init(serverURL: url, caFile: config.serverCAFile))
             } catch let error as SyncClientError {
                 throw CLIError(Sysexits.config, error.message)
             }
@@ -97,7 +92,7 @@ struct SyncCommand: AsyncParsableCommand {
             line += ", \(summary.rejected.count) refused (" + summary.rejected.prefix(5).map { "\($0.collection)/\($0.id ?? "?"): \($0.reason)" }.joined(separator: ", ") + ")"
         }
         if summary.resynced { line += "; the server was restored from a backup, so everything was exchanged again" }
-        if summary.renewed { line += summary.renewalPersisted ? "; token renewed" : "; token renewed for this run only (use EGGLOGU_TOKEN_FILE to keep it)" }
+        if summary.renewed { line += summary.renewalPersisted ? "; token renewed" : "; token renewed for this run only (set EGGLOGU_TOKEN_FILE or EGGLOGU_RENEWED_TOKEN_FILE to keep it)" }
         say(line)
     }
 }

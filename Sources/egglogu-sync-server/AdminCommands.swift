@@ -25,8 +25,10 @@ struct TokenCommand: AsyncParsableCommand {
                 throw CommandFailure(64, "give --farm with ids of 1 to 64 letters, digits, '.', '_' or '-'")
             }
             guard !device.isEmpty, device.utf8.count <= 256 else { throw CommandFailure(64, "a device id is 1 to 256 bytes") }
-            let directory = DataOptions.setting(data.dataDir, "DATA_DIR") == nil ? nil : try data.directory(create: true)
-            let authority = try await TokenAuthority(secret: try data.secret(directory: directory))
+            let config = try data.config(for: .admin, needsData: false)
+            let directory = config.dataDirectory == nil ? nil : try DataOptions.directory(config, create: true)
+            let authority = try await TokenAuthority(secret: try DataOptions.secret(config, directory: directory))
+            if let directory { try DataOptions.adoptOwner(of: directory) }
             let minted = try await authority.mint(subject: device, farms: farms, lifetime: lifetime)
             if let directory {
                 try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: farms)
@@ -47,7 +49,7 @@ struct RevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let directory = try data.directory(create: false)
+            let directory = try data.adminDirectory()
             try DeviceRegistry(path: directory.serverDatabase).revoke(device: device)
             print("revoked the tokens of \(device)")
         }
@@ -65,7 +67,7 @@ struct DevicesCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let directory = try data.directory(create: false)
+            let directory = try data.adminDirectory()
             let devices = try DeviceRegistry(path: directory.serverDatabase).devices(farm: farm)
             if devices.isEmpty { print("no devices for farm \(farm)") }
             let formatter = ISO8601DateFormatter()
@@ -96,7 +98,7 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let directory = try data.directory(create: false)
+            let directory = try data.adminDirectory()
             let farms: Int
             do {
                 farms = try directory.backup(to: destination)

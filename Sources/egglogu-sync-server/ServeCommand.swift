@@ -1,6 +1,6 @@
 import ArgumentParser
-import EggloguMQTT
 import EggloguServer
+import EggloguSystemd
 import Foundation
 import Hummingbird
 import Logging
@@ -8,7 +8,13 @@ import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the sync server until SIGTERM or SIGINT.")
+        commandName: "serve", abstract: "Run the sync server until SIGTERM or SIGINT; SIGHUP reloads the config.",
+        discussion: """
+            Under systemd (Type=notify) it sends READY=1 once it listens, STATUS= lines and watchdog pings \
+            while its database answers. SIGHUP re-reads the config file: requests in flight finish, then the \
+            server listens again with the new settings; a bad file is refused and the server carries on. \
+            A broker that cannot be used is logged, and the server serves without sending notices.
+            """)
 
     @OptionGroup var data: DataOptions
 
@@ -27,13 +33,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert (EGGLOGU_SYNC_TLS_KEY).")
     var tlsKey: String?
 
-    @Option(name: .customLong("public-key"), help: "PEM public key of an external ES256/RS256 token issuer (repeatable).")
+    @Option(name: .customLong("public-key"), help: "PEM public key of an external ES256/RS256 token issuer (repeatable; EGGLOGU_SYNC_PUBLIC_KEYS).")
     var publicKeys: [String] = []
 
     @Option(name: .customLong("mqtt-host"), help: "Publish change notices to this broker (EGGLOGU_SYNC_MQTT_HOST).")
     var mqttHost: String?
 
-    @Option(name: .customLong("mqtt-port"), help: "The broker's port (EGGLOGU_SYNC_MQTT_PORT, default 1883).")
+    @Option(name: .customLong("mqtt-port"), help: "The broker's port (EGGLOGU_SYNC_MQTT_PORT, default 1883, 8883 with TLS).")
     var mqttPort: Int?
 
     @Option(name: .customLong("mqtt-username"), help: "Broker username (EGGLOGU_SYNC_MQTT_USERNAME).")
@@ -45,70 +51,126 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("mqtt-ca-file"), help: "A CA file: connect to the broker over TLS (EGGLOGU_SYNC_MQTT_CA_FILE).")
     var mqttCAFile: String?
 
+    /// Everything one generation of the server runs with; SIGHUP makes a new one.
+    struct Plan: Sendable {
+        let server: SyncServer
+        let notifier: ServerNotifier?
+        let logger: Logger
+        let scheme: String
+    }
+
+    private var flags: [String: String?] {
+        [
+            "EGGLOGU_SYNC_HOST": host, "EGGLOGU_SYNC_PORT": port.map(String.init), "EGGLOGU_SYNC_MAX_CLOCK_SKEW": maxClockSkew.map { String($0) },
+            "EGGLOGU_SYNC_TLS_CERT": tlsCert, "EGGLOGU_SYNC_TLS_KEY": tlsKey,
+            "EGGLOGU_SYNC_PUBLIC_KEYS": publicKeys.isEmpty ? nil : publicKeys.joined(separator: ","),
+            "EGGLOGU_SYNC_MQTT_HOST": mqttHost, "EGGLOGU_SYNC_MQTT_PORT": mqttPort.map(String.init),
+            "EGGLOGU_SYNC_MQTT_USERNAME": mqttUsername, "EGGLOGU_SYNC_MQTT_PASSWORD_FILE": mqttPasswordFile,
+            "EGGLOGU_SYNC_MQTT_CA_FILE": mqttCAFile,
+        ]
+    }
+
     func run() async throws {
-        try await reportingFailures {
-            let directory = try data.directory(create: true)
-            var configuration = SyncServerConfiguration(dataDirectory: directory)
-            configuration.host = DataOptions.setting(host, "HOST") ?? "127.0.0.1"
-            if let text = DataOptions.setting(port.map(String.init), "PORT") {
-                guard let value = Int(text), (0...65_535).contains(value) else { throw CommandFailure(64, "the port must be 0 to 65535") }
-                configuration.port = value
-            }
-            if let text = DataOptions.setting(maxClockSkew.map { String($0) }, "MAX_CLOCK_SKEW") {
-                guard let seconds = Double(text), seconds >= 1, seconds <= 86_400 else {
-                    throw CommandFailure(64, "the clock skew must be 1 to 86400 seconds")
+        let systemd = SystemdNotifier()
+        let startup = Logger(label: "egglogu-sync-server") { JournalLogHandler(label: $0) }
+        let initial: Plan
+        do {
+            initial = try await plan(try data.config(for: .serve, flags: flags))
+        } catch let failure as CommandFailure {
+            startup.error("cannot start", metadata: ["problem": "\(failure.message)"])
+            throw ExitCode(failure.code)
+        }
+        let dataDirectory = initial.server.configuration.dataDirectory.path
+        let runner = ServiceRunner<Plan>(
+            notifier: systemd, logger: initial.logger,
+            reload: { [self] in
+                do {
+                    let next = try await plan(try reloadedConfig())
+                    guard next.server.configuration.dataDirectory.path == dataDirectory else {
+                        throw ReloadError("EGGLOGU_SYNC_DATA_DIR changed: restart the server to switch data directories")
+                    }
+                    return next
+                } catch let failure as CommandFailure {
+                    throw ReloadError(failure.message)
                 }
-                configuration.maxClockSkewMilliseconds = Int64(seconds * 1000)
-            }
-            configuration.tlsCertificateFile = DataOptions.setting(tlsCert, "TLS_CERT")
-            configuration.tlsKeyFile = DataOptions.setting(tlsKey, "TLS_KEY")
-            guard (configuration.tlsCertificateFile == nil) == (configuration.tlsKeyFile == nil) else {
-                throw CommandFailure(64, "--tls-cert and --tls-key go together")
-            }
-            let authority = try await TokenAuthority(secret: try data.secret(directory: directory), publicKeyFiles: publicKeys)
-            var logger = Logger(label: "egglogu-sync-server")
-            logger.logLevel = .info
-            let notifier = try notices(logger: logger)
-            let server = try SyncServer(configuration: configuration, authority: authority, notifier: notifier)
-            let scheme = configuration.tlsCertificateFile == nil ? "http" : "https"
-            let host = configuration.host
-            let application = try server.application(logger: logger) { port in
-                FileHandle.standardOutput.write(Data("egglogu-sync-server listening on \(scheme)://\(host):\(port)\n".utf8))
-            }
-            let services: [any Service] = (notifier.map { [$0] } ?? []) + [application]
-            let group = ServiceGroup(
-                configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            do {
-                try await group.run()
-            } catch {
-                throw CommandFailure(69, "the server stopped: \(error)")
-            }
+            },
+            makeServices: { plan, ready in
+                let host = plan.server.configuration.host
+                let application = try plan.server.application(logger: plan.logger) { port in
+                    FileHandle.standardOutput.write(Data("egglogu-sync-server listening on \(plan.scheme)://\(host):\(port)\n".utf8))
+                    plan.logger.notice("listening", metadata: ["url": "\(plan.scheme)://\(host):\(port)"])
+                    systemd.status("serving on \(plan.scheme)://\(host):\(port)" + (plan.notifier == nil ? ", no broker" : ""))
+                    ready.ready()
+                }
+                let watchdog = WatchdogService(notifier: systemd) { plan.server.isHealthy() }
+                return (plan.notifier.map { [$0] } ?? []) + [application, watchdog]
+            })
+        do {
+            try await runner.run(initial, readyWhenStarted: false)
+        } catch {
+            initial.logger.critical("the server stopped", metadata: ["error": "\(error)"])
+            throw ExitCode(69)
         }
     }
 
-    /// The notice publisher, when a broker is configured.
-    private func notices(logger: Logger) throws -> ServerNotifier? {
-        guard let host = DataOptions.setting(mqttHost, "MQTT_HOST") else { return nil }
-        var mqtt = MQTTConfiguration(host: host, clientID: "egglogu-sync-server-\(getpid())")
-        if let text = DataOptions.setting(mqttPort.map(String.init), "MQTT_PORT") {
-            guard let port = Int(text), (1...65_535).contains(port) else { throw CommandFailure(64, "the MQTT port must be 1 to 65535") }
-            mqtt.port = port
+    /// The configuration again, for a reload: every fatal problem in one error.
+    private func reloadedConfig() throws -> ServerConfig {
+        let config = ServerConfig(try data.settings(flags: flags), for: .serve)
+        let fatal = config.fatalProblems
+        guard fatal.isEmpty else { throw CommandFailure(78, fatal.map(\.description).joined(separator: "; ")) }
+        return config
+    }
+
+    /// One generation: the data directory, the token authority, and the notice publisher when a
+    /// usable broker is configured.
+    private func plan(_ config: ServerConfig) async throws -> Plan {
+        var logger = Logger(label: "egglogu-sync-server") { JournalLogHandler(label: $0) }
+        logger.logLevel = config.logLevel
+        for problem in config.problems where problem.scope == .warning {
+            logger.warning("config warning", metadata: ["problem": "\(problem)"])
         }
-        mqtt.username = DataOptions.setting(mqttUsername, "MQTT_USERNAME")
-        if let file = DataOptions.setting(mqttPasswordFile, "MQTT_PASSWORD_FILE") {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandFailure(78, "cannot read the MQTT password file \(file)")
+        for problem in config.problems where problem.scope == .broker {
+            logger.error("broker setting unusable; serving without notices", metadata: ["problem": "\(problem)"])
+        }
+        let directory = try DataOptions.directory(config, create: true)
+        var configuration = SyncServerConfiguration(dataDirectory: directory)
+        configuration.host = config.host
+        configuration.port = config.port
+        configuration.maxClockSkewMilliseconds = config.maxClockSkewMilliseconds
+        configuration.tlsCertificateFile = config.tlsCertificate
+        configuration.tlsKeyFile = config.tlsKey
+        let authority: TokenAuthority
+        do {
+            authority = try await TokenAuthority(secret: try DataOptions.secret(config, directory: directory), publicKeyFiles: config.publicKeys)
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure(78, "\(error)")
+        }
+        var notifier: ServerNotifier?
+        if let mqtt = config.mqtt {
+            do {
+                notifier = try ServerNotifier(configuration: mqtt, logger: logger)
+            } catch {
+                logger.error("broker settings unusable; serving without notices", metadata: ["error": "\(error)"])
             }
-            mqtt.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        if let ca = DataOptions.setting(mqttCAFile, "MQTT_CA_FILE") {
-            mqtt.tls = .init(caFile: ca)
-            if DataOptions.setting(mqttPort.map(String.init), "MQTT_PORT") == nil { mqtt.port = 8883 }
         }
         do {
-            return try ServerNotifier(configuration: mqtt, logger: logger)
+            let server = try SyncServer(configuration: configuration, authority: authority, notifier: notifier)
+            return Plan(server: server, notifier: notifier, logger: logger, scheme: config.tlsCertificate == nil ? "http" : "https")
+        } catch let error as ServerSetupError {
+            throw CommandFailure(78, error.description)
         } catch {
-            throw CommandFailure(78, "cannot set up the MQTT client: \(error)")
+            throw CommandFailure(73, "cannot open the server's database: \(error)")
         }
+    }
+}
+
+/// A reload that was refused; the server carries on with what it had.
+struct ReloadError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

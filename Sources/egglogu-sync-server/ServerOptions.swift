@@ -1,23 +1,58 @@
 import ArgumentParser
 import EggloguServer
+import EggloguSettings
+import EggloguSystemd
 import Foundation
 
-/// Where the server keeps its data, and where its secret comes from.
+/// Where the server finds its settings, its data and its secret.
 struct DataOptions: ParsableArguments {
+    @Option(help: "A config file of EGGLOGU_SYNC_*=value lines; the environment and flags override it (default: EGGLOGU_SYNC_CONFIG, else /etc/egglogu-sync-server/server.conf when no data directory is named).")
+    var config: String?
+
     @Option(name: .customLong("data-dir"), help: "The data directory (EGGLOGU_SYNC_DATA_DIR).")
     var dataDir: String?
 
     @Option(name: .customLong("jwt-secret-file"), help: "The HS256 secret, at least 32 bytes (EGGLOGU_SYNC_JWT_SECRET_FILE; default: DATA_DIR/jwt-secret, created if missing).")
     var jwtSecretFile: String?
 
-    /// A flag, else its `EGGLOGU_SYNC_*` variable.
-    static func setting(_ flag: String?, _ variable: String) -> String? {
-        flag ?? ProcessInfo.processInfo.environment["EGGLOGU_SYNC_" + variable].flatMap { $0.isEmpty ? nil : $0 }
+    /// The layered settings with these flags, and the subcommand's `flags`, on top.
+    func settings(flags: [String: String?] = [:]) throws -> Settings {
+        let environment = ProcessInfo.processInfo.environment
+        let dataGiven = dataDir != nil || environment["EGGLOGU_SYNC_DATA_DIR"].map { !$0.isEmpty } == true
+        let file = ServerSettings.configFile(flag: config, dataDirectoryGiven: dataGiven, environment: environment)
+        var settings = try ServerSettings.load(configFile: file, environment: environment)
+        settings["EGGLOGU_SYNC_DATA_DIR"] = dataDir
+        settings["EGGLOGU_SYNC_JWT_SECRET_FILE"] = jwtSecretFile
+        for (key, value) in flags { settings[key] = value }
+        return settings
     }
 
-    func directory(create: Bool) throws -> DataDirectory {
-        guard let path = Self.setting(dataDir, "DATA_DIR") else {
-            throw CommandFailure(64, "pass --data-dir DIR (or set EGGLOGU_SYNC_DATA_DIR)")
+    /// The checked configuration. Warnings go to stderr; fatal problems are all printed, then the
+    /// command exits 78.
+    func config(for purpose: ServerConfig.Purpose, needsData: Bool = true, flags: [String: String?] = [:]) throws -> ServerConfig {
+        let config = ServerConfig(try settings(flags: flags), for: purpose, needsData: needsData)
+        for problem in config.problems where problem.scope == .warning {
+            FileHandle.standardError.write(Data("egglogu-sync-server: warning: \(problem)\n".utf8))
+        }
+        let fatal = config.fatalProblems
+        guard let last = fatal.last else { return config }
+        for problem in fatal.dropLast() {
+            FileHandle.standardError.write(Data("egglogu-sync-server: \(problem)\n".utf8))
+        }
+        throw CommandFailure(78, last.description)
+    }
+
+    /// For administrative commands on an existing data directory, entered as its owner.
+    func adminDirectory() throws -> DataDirectory {
+        let directory = try Self.directory(try config(for: .admin), create: false)
+        try Self.adoptOwner(of: directory)
+        return directory
+    }
+
+    /// The data directory a configuration names.
+    static func directory(_ config: ServerConfig, create: Bool) throws -> DataDirectory {
+        guard let path = config.dataDirectory else {
+            throw CommandFailure(78, "EGGLOGU_SYNC_DATA_DIR: missing (pass --data-dir DIR or --config FILE)")
         }
         do {
             return try DataDirectory(path, create: create)
@@ -26,16 +61,24 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    /// The secret: the named file, or the data directory's (created on first use).
-    func secret(directory: DataDirectory?) throws -> [UInt8] {
+    /// The secret: the configured file, or the data directory's (created on first use).
+    static func secret(_ config: ServerConfig, directory: DataDirectory?) throws -> [UInt8] {
         do {
-            if let file = Self.setting(jwtSecretFile, "JWT_SECRET_FILE") {
-                return try DataDirectory.readSecret(file)
-            }
-            guard let directory else { throw CommandFailure(64, "pass --data-dir DIR or --jwt-secret-file FILE") }
+            if let file = config.secretFile { return try DataDirectory.readSecret(file) }
+            guard let directory else { throw CommandFailure(78, "pass --data-dir DIR or --jwt-secret-file FILE") }
             return try directory.secret()
         } catch let error as ServerSetupError {
             throw CommandFailure(78, error.description)
+        }
+    }
+
+    /// For administrative commands: the data directory, entered as its owner when run as root,
+    /// so the files SQLite creates stay the service's. Read secrets before calling this.
+    static func adoptOwner(of directory: DataDirectory) throws {
+        do {
+            try ServiceAccount.adoptOwner(of: directory.path)
+        } catch {
+            throw CommandFailure(77, "\(error)")
         }
     }
 }

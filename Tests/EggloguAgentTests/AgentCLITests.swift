@@ -104,7 +104,7 @@ import Testing
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let fromFile = try agent(["put", "--config", config, "flocks", #"{"id":"a"}"#])
         #expect(fromFile.status == 0)
-        #expect(fromFile.stderr.contains("unknown setting EGGLOGU_SOMETHING_NEW ignored"))
+        #expect(fromFile.stderr.contains("EGGLOGU_SOMETHING_NEW: unknown setting, ignored"))
         #expect(FileManager.default.fileExists(atPath: dir.file("etc/replica-from-file.sqlite")))
         let status = try JSONParser().parse(try agent(["status", "--config", config, "--json"]).stdout).objectValue!
         #expect(status["deviceId"] == "from-file")

@@ -39,7 +39,7 @@ final class RealtimeFixture: @unchecked Sendable {
             let token = try Subprocess.run(
                 "egglogu-sync-server", ["token", "--data-dir", directory.file("server"), "--farm", "farm-rt", "--device", device],
                 in: directory)
-            try token.stdout.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            try directory.writeSecret(token.stdout, to: "\(device).token")
         }
         var lines = [
             "EGGLOGU_REPLICA=\(device).sqlite", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=farm-rt",

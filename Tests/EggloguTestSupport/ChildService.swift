@@ -46,6 +46,12 @@ public final class ChildService: @unchecked Sendable {
 
     public var isRunning: Bool { child?.process.isRunning ?? false }
 
+    /// Sends `signal` (SIGHUP, say) to the running program.
+    public func send(_ signal: Int32) {
+        guard let child, child.process.isRunning else { return }
+        kill(child.process.processIdentifier, signal)
+    }
+
     /// SIGTERM (graceful) or SIGKILL; returns how it ended.
     @discardableResult
     public func stop(graceful: Bool = true) -> Subprocess.Output? {

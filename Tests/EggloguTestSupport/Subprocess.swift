@@ -8,6 +8,13 @@ public enum Subprocess {
         public let stderr: String
         /// Whether the process ended by a signal rather than by exiting.
         public let signaled: Bool
+
+        public init(status: Int32, stdout: String, stderr: String, signaled: Bool) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+            self.signaled = signaled
+        }
     }
 
     /// The directory holding the built products (next to the test bundle).
@@ -35,10 +42,25 @@ public enum Subprocess {
         _ name: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
         in directory: TemporaryDirectory
     ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
+        try start(path: executable(name), arguments, stdin: stdin, environment: environment, in: directory)
+    }
+
+    /// Runs a program that is not this project's (a system tool, a script) to completion.
+    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let directory = TemporaryDirectory()
+        return try start(path: path, arguments, stdin: nil, environment: environment, in: directory).finish()
+    }
+
+    private static func start(
+        path: String, _ arguments: [String], stdin: String?, environment: [String: String], in directory: TemporaryDirectory
+    ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable(name))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EGGLOGU_") }
+        // Never the installed /etc config of a machine that has the packages.
+        env["EGGLOGU_CONFIG"] = ""
+        env["EGGLOGU_SYNC_CONFIG"] = ""
         env.merge(environment) { _, b in b }
         process.environment = env
         let tag = UUID().uuidString

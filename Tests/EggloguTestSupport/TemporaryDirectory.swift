@@ -18,6 +18,15 @@ public final class TemporaryDirectory: Sendable {
         path + "/" + name
     }
 
+    /// Writes a secret (a token, a password) as the programs require it: mode 0600.
+    @discardableResult
+    public func writeSecret(_ text: String, to name: String) throws -> String {
+        let target = file(name)
+        try text.write(toFile: target, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
+        return target
+    }
+
     deinit {
         try? FileManager.default.removeItem(atPath: path)
     }

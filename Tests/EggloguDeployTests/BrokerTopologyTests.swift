@@ -1,0 +1,159 @@
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// The brokers of mosquitto/, rendered onto loopback ports and run for real, with users made by
+/// `egglogu-sync-server provision`.
+@Suite(.serialized) struct BrokerTopologyTests {
+    /// A central broker plus a server data directory to provision devices from.
+    final class Topology: @unchecked Sendable {
+        let central: RenderedBroker
+        let work = TemporaryDirectory()
+        let serverPassword = "server-secret-\(UUID().uuidString.prefix(8))"
+
+        init() throws {
+            central = try RenderedBroker.central()
+            try central.addUser("egglogu-sync-server", password: serverPassword)
+            try central.start(ports: [central.mqttPort, central.tlsPort, central.webSocketsPort])
+        }
+
+        /// Provisions `device` of `farm` straight onto the central broker's files; returns the bundle.
+        func provision(_ device: String, of farm: String, gatewayBroker: Bool = false) throws -> String {
+            let out = work.file("bundle-\(device)")
+            var arguments = [
+                "provision", "--data-dir", work.file("server"), "--farm", farm, "--device", device, "--out", out,
+                "--server-url", "http://127.0.0.1:9", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(central.tlsPort)",
+                "--mqtt-ca-file", central.caFile, "--broker-dir", central.path, "--state-dir", work.path,
+            ]
+            if gatewayBroker { arguments.append("--gateway-broker") }
+            let provisioned = try Subprocess.run("egglogu-sync-server", arguments, in: work)
+            guard provisioned.status == 0 else { throw RenderError(output: provisioned.stderr) }
+            central.reload()
+            return out
+        }
+
+        func password(_ bundle: String) throws -> String {
+            try String(contentsOfFile: bundle + "/agent/mqtt-password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// A device's client on the central TLS listener, as its bundle configures it.
+        func device(_ bundle: String, _ user: String, subscribe: [String] = []) throws -> MQTTProbe {
+            try MQTTProbe(port: central.tlsPort, username: user, password: try password(bundle), caFile: central.caFile, subscribe: subscribe)
+        }
+    }
+
+    @Test func aDeviceOfOneFarmCanNeitherReadNorWriteAnotherFarmsTopics() async throws {
+        let topology = try Topology()
+        let a1 = try topology.provision("a1", of: "farmA")
+        let a2 = try topology.provision("a2", of: "farmA")
+        let b1 = try topology.provision("b1", of: "farmB")
+        let intruder = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmB/sync", "egglogu/farmB/#", "egglogu/#", "egglogu/farmA/sync"])
+        let neighbour = try topology.device(a2, "a2@farmA", subscribe: ["egglogu/farmA/sync", "egglogu/farmA/sensors/#", "egglogu/farmA/devices/+/status"])
+        let victim = try topology.device(b1, "b1@farmB", subscribe: ["egglogu/farmB/sync"])
+        #expect(await intruder.connected())
+        #expect(await neighbour.connected())
+        #expect(await victim.connected())
+
+        // Reading: farm B's notice reaches farm B (the control) and never farm A.
+        try victim.publish("b-notice", to: "egglogu/farmB/sync")
+        #expect(await victim.received("b-notice", on: "egglogu/farmB/sync"))
+        #expect(await !intruder.received("b-notice", on: "egglogu/farmB/sync", within: 0.5))
+
+        // Writing: a forged notice for farm B goes nowhere; the same client's own-farm notice,
+        // published after it, arrives (the control), so the forged one had its chance.
+        try intruder.publish("forged", to: "egglogu/farmB/sync")
+        try intruder.publish("a-notice", to: "egglogu/farmA/sync")
+        #expect(await neighbour.received("a-notice", on: "egglogu/farmA/sync"))
+        #expect(await !victim.received("forged", on: "egglogu/farmB/sync", within: 0.5))
+
+        // Within the farm: sensors are shared, presence is each device's own.
+        try intruder.publish("21.5", to: "egglogu/farmA/sensors/house-1/temperature")
+        #expect(await neighbour.received("21.5", on: "egglogu/farmA/sensors/house-1/temperature"))
+        try intruder.publish("offline", to: "egglogu/farmA/devices/a2/status")
+        try intruder.publish("online", to: "egglogu/farmA/devices/a1/status")
+        #expect(await neighbour.received("online", on: "egglogu/farmA/devices/a1/status"))
+        #expect(await !neighbour.received("offline", on: "egglogu/farmA/devices/a2/status", within: 0.3))
+
+        // The sync server may write every farm's notices and read none.
+        let server = try MQTTProbe(port: topology.central.mqttPort, username: "egglogu-sync-server", password: topology.serverPassword, subscribe: ["egglogu/#"])
+        #expect(await server.connected())
+        try server.publish("from-server", to: "egglogu/farmB/sync")
+        #expect(await victim.received("from-server", on: "egglogu/farmB/sync"))
+        try victim.publish("b-again", to: "egglogu/farmB/sync")
+        #expect(await victim.received("b-again", on: "egglogu/farmB/sync"))
+        #expect(await !server.received("b-again", on: "egglogu/farmB/sync", within: 0.3))
+        for probe in [intruder, neighbour, victim, server] { await probe.stop() }
+    }
+
+    @Test func anonymousAndWrongPasswordClientsAreRefused() async throws {
+        let topology = try Topology()
+        let a1 = try topology.provision("a1", of: "farmA")
+        let anonymous = try MQTTProbe(port: topology.central.mqttPort)
+        let refusal = await anonymous.failure()
+        #expect(refusal?.contains("refused") == true, "\(refusal ?? "no failure")")
+        #expect(!anonymous.wasEverConnected)
+        let wrong = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmA", password: "not-the-password", caFile: topology.central.caFile)
+        #expect(await wrong.failure()?.contains("refused") == true)
+        #expect(!wrong.wasEverConnected)
+        let otherFarm = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmB", password: try topology.password(a1), caFile: topology.central.caFile)
+        #expect(await otherFarm.failure() != nil)
+        let right = try topology.device(a1, "a1@farmA")
+        #expect(await right.connected(), "the control: the provisioned password works")
+        for probe in [anonymous, wrong, otherFarm, right] { await probe.stop() }
+    }
+
+    @Test func tlsWorksWithTheGeneratedCAAndAMismatchIsNamed() async throws {
+        let topology = try Topology()
+        let a1 = try topology.provision("a1", of: "farmA")
+        let password = try topology.password(a1)
+        let trusting = try topology.device(a1, "a1@farmA")
+        #expect(await trusting.connected())
+        let mismatched = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmA", password: password, caFile: topology.central.otherCAFile)
+        let reason = await mismatched.failure()
+        #expect(reason?.contains("certificate verify failed") == true, "\(reason ?? "no failure")")
+        #expect(reason?.contains("must be signed by the CA in") == true)
+        #expect(!mismatched.wasEverConnected)
+        let plain = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmA", password: password)
+        #expect(await plain.failure() != nil)
+        #expect(!plain.wasEverConnected)
+        for probe in [trusting, mismatched, plain] { await probe.stop() }
+    }
+
+    /// Browsers: MQTT over secure WebSockets, as mqtt.js does it, checked by mosquitto/ws-probe.py.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
+    func browsersConnectOverSecureWebSocketsWithTheSamePasswordsAndACL() throws {
+        let topology = try Topology()
+        let a1 = try topology.provision("a1", of: "farmA")
+        let base = ["--port", "\(topology.central.webSocketsPort)", "--cafile", topology.central.caFile, "-u", "a1@farmA", "--timeout", "5"]
+        let echo = try Subprocess.runTool(
+            "/usr/bin/python3",
+            [DeployFixture.path("mosquitto/ws-probe.py")] + base + ["-P", try topology.password(a1), "--subscribe", "egglogu/farmA/sync", "--publish", "egglogu/farmA/sync", "--message", "hello"])
+        #expect(echo.status == 0, "\(echo.stderr)")
+        #expect(echo.stdout.contains("egglogu/farmA/sync hello"))
+        let wrong = try Subprocess.runTool("/usr/bin/python3", [DeployFixture.path("mosquitto/ws-probe.py")] + base + ["-P", "wrong"])
+        #expect(wrong.status == 1, "\(wrong.stdout) \(wrong.stderr)")
+    }
+
+    /// A gateway broker bridges its farm's topics to the central broker over TLS, both ways.
+    @Test func noticesCrossTheGatewayBridgeInBothDirections() async throws {
+        let topology = try Topology()
+        let a1 = try topology.provision("a1", of: "farmA")
+        let g1 = try topology.provision("g1", of: "farmA", gatewayBroker: true)
+        let gateway = try RenderedBroker.gateway(bundle: g1 + "/gateway-broker")
+        try gateway.start(ports: [gateway.mqttPort])
+        let local = try MQTTProbe(port: gateway.mqttPort, username: "g1@farmA", password: try topology.password(g1), subscribe: ["egglogu/farmA/sync"])
+        let remote = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmA/sync"])
+        #expect(await local.connected())
+        #expect(await remote.connected())
+        // The bridge connects on its own schedule: wait until a notice from the centre gets through.
+        var crossed = false
+        for attempt in 0..<40 where !crossed {
+            try remote.publish("down-\(attempt)", to: "egglogu/farmA/sync")
+            crossed = await local.received("down-\(attempt)", on: "egglogu/farmA/sync", within: 0.25)
+        }
+        #expect(crossed, "central → gateway; gateway log:\n\(gateway.log)")
+        try local.publish("up", to: "egglogu/farmA/sync")
+        #expect(await remote.received("up", on: "egglogu/farmA/sync"), "gateway → central")
+        for probe in [local, remote] { await probe.stop() }
+    }
+}
