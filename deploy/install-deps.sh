@@ -3,7 +3,7 @@
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 
-packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto mosquitto-clients python3 systemd)
+packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto mosquitto-clients python3 systemd dpkg-dev)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -54,6 +54,8 @@ public struct GatewayBundle: Sendable {
         /// The central broker's new lines and blocks, by username.
         public var centralUsers: [(username: String, passwdLine: String, aclBlock: String)] = []
         public var files: [String] = []
+
+        public init() {}
     }
 
     /// Writes the bundle into `directory`, which must not exist or be empty.

@@ -26,9 +26,8 @@ struct TokenCommand: AsyncParsableCommand {
             }
             guard !device.isEmpty, device.utf8.count <= 256 else { throw CommandFailure(64, "a device id is 1 to 256 bytes") }
             let config = try data.config(for: .admin, needsData: false)
-            let directory = config.dataDirectory == nil ? nil : try DataOptions.directory(config, create: true)
-            let authority = try await TokenAuthority(secret: try DataOptions.secret(config, directory: directory))
-            if let directory { try DataOptions.adoptOwner(of: directory) }
+            let (secret, directory) = try await DataOptions.mintingSetup(config)
+            let authority = try await TokenAuthority(secret: secret)
             let minted = try await authority.mint(subject: device, farms: farms, lifetime: lifetime)
             if let directory {
                 try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: farms)

@@ -77,24 +77,25 @@ struct ProvisionCommand: AsyncParsableCommand {
             } else if gatewayBroker || brokerDirectory != nil {
                 throw CommandFailure(64, "--gateway-broker and --broker-dir need --mqtt-host: the central broker as gateways reach it")
             }
-            let directory = try DataOptions.directory(config, create: true)
-            let authority = try await TokenAuthority(secret: try DataOptions.secret(config, directory: directory))
-            let minted = try await authority.mint(subject: device, farms: [farm], lifetime: lifetime)
-
-            var bundle = GatewayBundle(farm: farm, device: device, token: minted.token, serverURL: url)
+            var bundle = GatewayBundle(farm: farm, device: device, token: "", serverURL: url)
             bundle.serverCAFile = serverCAFile
             bundle.broker = broker
             bundle.gatewayBroker = gatewayBroker
             bundle.stateDirectory = stateDirectory
-            let result: GatewayBundle.Result
-            do {
-                result = try bundle.write(to: out)
-                if let brokerDirectory { try BrokerFiles(directory: brokerDirectory).apply(result.centralUsers) }
-            } catch let error as ProvisioningError {
-                throw CommandFailure(73, error.description)
+            var result = GatewayBundle.Result()
+            // The bundle and the broker's files are written as the invoking user (root, on a
+            // server); the device registry as the data directory's owner.
+            let (_, directory) = try await DataOptions.mintingSetup(config) { secret in
+                let authority = try await TokenAuthority(secret: secret)
+                bundle.token = try await authority.mint(subject: device, farms: [farm], lifetime: lifetime).token
+                do {
+                    result = try bundle.write(to: out)
+                    if let brokerDirectory { try BrokerFiles(directory: brokerDirectory).apply(result.centralUsers) }
+                } catch let error as ProvisioningError {
+                    throw CommandFailure(73, error.description)
+                }
             }
-            try DataOptions.adoptOwner(of: directory)
-            try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: [farm])
+            if let directory { try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: [farm]) }
 
             print("provisioned \(device) of farm \(farm) into \(out) (see INSTALL.txt)")
             for file in result.files { print("  " + file) }

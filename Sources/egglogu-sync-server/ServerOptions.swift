@@ -44,9 +44,9 @@ struct DataOptions: ParsableArguments {
 
     /// For administrative commands on an existing data directory, entered as its owner.
     func adminDirectory() throws -> DataDirectory {
-        let directory = try Self.directory(try config(for: .admin), create: false)
-        try Self.adoptOwner(of: directory)
-        return directory
+        let config = try config(for: .admin)
+        if let path = config.dataDirectory, FileManager.default.fileExists(atPath: path) { try Self.adoptOwner(of: path) }
+        return try Self.directory(config, create: false)
     }
 
     /// The data directory a configuration names.
@@ -72,11 +72,44 @@ struct DataOptions: ParsableArguments {
         }
     }
 
+    /// For commands that mint tokens as root: the secret is read first (it is root's), then the
+    /// command becomes the data directory's owner, so what it creates there stays the service's.
+    /// `beforeAdopting` runs as the invoking user (writing a bundle, say).
+    static func mintingSetup(
+        _ config: ServerConfig, beforeAdopting: ([UInt8]) async throws -> Void = { _ in }
+    ) async throws -> ([UInt8], DataDirectory?) {
+        guard let path = config.dataDirectory else {
+            let secret = try Self.secret(config, directory: nil)
+            try await beforeAdopting(secret)
+            return (secret, nil)
+        }
+        let defaultSecret = path + "/jwt-secret"
+        if config.secretFile != nil || FileManager.default.fileExists(atPath: defaultSecret) {
+            let secret = try config.secretFile.map { _ in try Self.secret(config, directory: nil) } ?? readSecret(defaultSecret)
+            try await beforeAdopting(secret)
+            if FileManager.default.fileExists(atPath: path) { try adoptOwner(of: path) }
+            return (secret, try directory(config, create: true))
+        }
+        let directory = try directory(config, create: true)
+        try adoptOwner(of: path)
+        let secret = try Self.secret(config, directory: directory)
+        try await beforeAdopting(secret)
+        return (secret, directory)
+    }
+
+    private static func readSecret(_ file: String) throws -> [UInt8] {
+        do {
+            return try DataDirectory.readSecret(file)
+        } catch let error as ServerSetupError {
+            throw CommandFailure(78, error.description)
+        }
+    }
+
     /// For administrative commands: the data directory, entered as its owner when run as root,
     /// so the files SQLite creates stay the service's. Read secrets before calling this.
-    static func adoptOwner(of directory: DataDirectory) throws {
+    static func adoptOwner(of directory: String) throws {
         do {
-            try ServiceAccount.adoptOwner(of: directory.path)
+            try ServiceAccount.adoptOwner(of: directory)
         } catch {
             throw CommandFailure(77, "\(error)")
         }

@@ -68,6 +68,26 @@ import Glibc
         #expect(run.stderr.contains("error"), "a level on every line: \(run.stderr)")
     }
 
+    /// Under systemd (stderr is the journal stream) each line carries its syslog level and no
+    /// timestamp of its own: journald adds one.
+    @Test func underJournaldLinesCarryALevelAndNoTimestamp() throws {
+        let setup = try Setup(startServer: false)
+        let log = setup.directory.file("journal.log")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        var info = stat()
+        stat(log, &info)
+        let run = try Subprocess.runTool(
+            "/bin/sh", ["-c", #"exec "$0" run --config "$1" 2>>"$2""#, Subprocess.executable("egglogu-agent"), setup.directory.file("nope.conf"), log],
+            environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)", "EGGLOGU_CONFIG": ""])
+        #expect(run.status == 78)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            #expect(line.hasPrefix("<3>"), "\(line)")
+            #expect(!line.contains("\(Calendar.current.component(.year, from: Date()))-"), "\(line)")
+        }
+    }
+
     @Test func aTokenFileOpenToOthersIsRefusedAtStart() throws {
         let setup = try Setup(startServer: false)
         try setup.writeConfig()

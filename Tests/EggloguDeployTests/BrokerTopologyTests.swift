@@ -156,4 +156,69 @@ import Testing
         #expect(await remote.received("up", on: "egglogu/farmA/sync"), "gateway → central")
         for probe in [local, remote] { await probe.stop() }
     }
+
+    /// The whole deployment: a server publishing notices as its broker user, one gateway on the
+    /// central broker over TLS and one behind its own bridged broker, both configured by nothing
+    /// but their provisioning bundles. An edit reaches the other gateway through the notice path
+    /// (polling is 30 s, so arriving within seconds means a notice crossed the bridge).
+    @Test func provisionedGatewaysSyncInRealTimeThroughTheBridge() async throws {
+        let topology = try Topology()
+        let passwordFile = try topology.work.writeSecret(topology.serverPassword, to: "server-mqtt-password")
+        let serverPort = Broker.freePort()
+        let server = ChildService(
+            "egglogu-sync-server",
+            ["serve", "--data-dir", topology.work.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(topology.central.mqttPort)",
+             "--mqtt-username", "egglogu-sync-server", "--mqtt-password-file", passwordFile],
+            in: topology.work)
+        try server.start(waitingFor: "listening on")
+        defer { server.stop() }
+        var bundles: [String: String] = [:]
+        for (device, bridged) in [("gw-direct", false), ("gw-bridged", true)] {
+            let out = topology.work.file("e2e-\(device)")
+            let state = topology.work.file("state-\(device)")
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+            let provisioned = try Subprocess.run(
+                "egglogu-sync-server",
+                ["provision", "--data-dir", topology.work.file("server"), "--farm", "farm-e2e", "--device", device, "--out", out,
+                 "--server-url", "http://127.0.0.1:\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(topology.central.tlsPort)",
+                 "--mqtt-ca-file", topology.central.caFile, "--broker-dir", topology.central.path, "--state-dir", state] + (bridged ? ["--gateway-broker"] : []),
+                in: topology.work)
+            #expect(provisioned.status == 0, "\(provisioned.stderr)")
+            bundles[device] = out
+        }
+        topology.central.reload()
+        let gateway = try RenderedBroker.gateway(bundle: bundles["gw-bridged"]! + "/gateway-broker")
+        try gateway.start(ports: [gateway.mqttPort])
+        let direct = ChildService("egglogu-agent", ["run", "--config", bundles["gw-direct"]! + "/agent/agent.conf"], in: topology.work)
+        let bridged = ChildService(
+            "egglogu-agent", ["run", "--config", bundles["gw-bridged"]! + "/agent/agent.conf"], environment: ["EGGLOGU_MQTT_PORT": "\(gateway.mqttPort)"],
+            in: topology.work)
+        try direct.start()
+        try bridged.start()
+        defer {
+            direct.stop()
+            bridged.stop()
+        }
+        func realtime(_ device: String) throws -> Bool {
+            let status = try Subprocess.run("egglogu-agent", ["status", "--config", bundles[device]! + "/agent/agent.conf"], in: topology.work)
+            return status.stdout.contains("service    realtime")
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try !(realtime("gw-direct") && realtime("gw-bridged")) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try realtime("gw-direct") && realtime("gw-bridged"), "\(direct.stderr)\n\(bridged.stderr)\n\(gateway.log)")
+        // The bridge may still be connecting; an edit made before it is up would wait for a poll.
+        try await Task.sleep(for: .milliseconds(500))
+
+        for (from, to, id) in [("gw-direct", "gw-bridged", "down"), ("gw-bridged", "gw-direct", "up")] {
+            let put = try Subprocess.run("egglogu-agent", ["put", "--config", bundles[from]! + "/agent/agent.conf", "flocks", #"{"id":"\#(id)"}"#], in: topology.work)
+            #expect(put.status == 0, "\(put.stderr)")
+            var arrived = false
+            let until = Date().addingTimeInterval(5)
+            while Date() < until, !arrived {
+                arrived = try Subprocess.run("egglogu-agent", ["get", "--config", bundles[to]! + "/agent/agent.conf", "flocks", id], in: topology.work).status == 0
+                if !arrived { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(arrived, "\(from) → \(to) within 5 s: \(direct.stderr)\n\(bridged.stderr)")
+        }
+    }
 }

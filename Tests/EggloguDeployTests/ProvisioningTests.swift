@@ -45,6 +45,26 @@ import Testing
         #expect(devices.stdout.contains("gw-p"))
     }
 
+    /// Run as root on a data directory the service account owns, provisioning reads the root-only
+    /// secret, writes the bundle as root, and creates the server's files as the service.
+    @Test(.enabled(if: geteuid() == 0)) func asRootTheServicesFilesStayTheServices() throws {
+        let directory = TemporaryDirectory()
+        let data = directory.file("data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        chown(data, 65534, 65534)
+        chmod(data, 0o700)
+        let secret = try directory.writeSecret(String(repeating: "k", count: 48), to: "jwt-secret")
+        let provisioned = try Subprocess.run(
+            "egglogu-sync-server",
+            ["provision", "--data-dir", data, "--jwt-secret-file", secret, "--farm", "f", "--device", "d", "--out", directory.file("bundle"), "--server-url", "http://h:1"],
+            in: directory)
+        #expect(provisioned.status == 0, "\(provisioned.stderr)")
+        func owner(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path)[.ownerAccountID]) as? Int) ?? -1 }
+        #expect(owner(data + "/server.sqlite") == 65534)
+        #expect(owner(data + "/farms") == 65534)
+        #expect(owner(directory.file("bundle/agent/token")) == 0)
+    }
+
     @Test func badRequestsAreRefusedWithoutWritingAnything() throws {
         let directory = TemporaryDirectory()
         let base = ["provision", "--data-dir", directory.file("server"), "--server-url", "http://127.0.0.1:8080"]
