@@ -50,9 +50,9 @@ import Testing
         let intruder = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmB/sync", "egglogu/farmB/#", "egglogu/#", "egglogu/farmA/sync"])
         let neighbour = try topology.device(a2, "a2@farmA", subscribe: ["egglogu/farmA/sync", "egglogu/farmA/sensors/#", "egglogu/farmA/devices/+/status"])
         let victim = try topology.device(b1, "b1@farmB", subscribe: ["egglogu/farmB/sync"])
-        #expect(await intruder.connected())
-        #expect(await neighbour.connected())
-        #expect(await victim.connected())
+        #expect(await intruder.connected(), "\(intruder.failures)")
+        #expect(await neighbour.connected(), "\(neighbour.failures)")
+        #expect(await victim.connected(), "\(victim.failures)")
 
         // Reading: farm B's notice reaches farm B (the control) and never farm A.
         try victim.publish("b-notice", to: "egglogu/farmB/sync")
@@ -76,7 +76,7 @@ import Testing
 
         // The sync server may write every farm's notices and read none.
         let server = try MQTTProbe(port: topology.central.mqttPort, username: "egglogu-sync-server", password: topology.serverPassword, subscribe: ["egglogu/#"])
-        #expect(await server.connected())
+        #expect(await server.connected(), "\(server.failures)")
         try server.publish("from-server", to: "egglogu/farmB/sync")
         #expect(await victim.received("from-server", on: "egglogu/farmB/sync"))
         try victim.publish("b-again", to: "egglogu/farmB/sync")
@@ -98,7 +98,7 @@ import Testing
         let otherFarm = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmB", password: try topology.password(a1), caFile: topology.central.caFile)
         #expect(await otherFarm.failure() != nil)
         let right = try topology.device(a1, "a1@farmA")
-        #expect(await right.connected(), "the control: the provisioned password works")
+        #expect(await right.connected(), "the control: the provisioned password works: \(right.failures)")
         for probe in [anonymous, wrong, otherFarm, right] { await probe.stop() }
     }
 
@@ -107,7 +107,7 @@ import Testing
         let a1 = try topology.provision("a1", of: "farmA")
         let password = try topology.password(a1)
         let trusting = try topology.device(a1, "a1@farmA")
-        #expect(await trusting.connected())
+        #expect(await trusting.connected(), "\(trusting.failures)")
         let mismatched = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmA", password: password, caFile: topology.central.otherCAFile)
         let reason = await mismatched.failure()
         #expect(reason?.contains("certificate verify failed") == true, "\(reason ?? "no failure")")
@@ -143,8 +143,8 @@ import Testing
         try gateway.start(ports: [gateway.mqttPort])
         let local = try MQTTProbe(port: gateway.mqttPort, username: "g1@farmA", password: try topology.password(g1), subscribe: ["egglogu/farmA/sync"])
         let remote = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmA/sync"])
-        #expect(await local.connected())
-        #expect(await remote.connected())
+        #expect(await local.connected(), "\(local.failures)")
+        #expect(await remote.connected(), "\(remote.failures)")
         // The bridge connects on its own schedule: wait until a notice from the centre gets through.
         var crossed = false
         for attempt in 0..<40 where !crossed {

@@ -47,22 +47,25 @@ final class MQTTProbe: Sendable {
     }
 
     /// Waits for the broker to accept the connection (and the subscriptions to be made).
-    func connected(within seconds: Double = 10) async -> Bool {
+    func connected(within seconds: Double = 30) async -> Bool {
         let ok = await until(seconds) { self.seen.withLock { $0.connected } }
         try? await Task.sleep(for: .milliseconds(150))
         return ok
     }
 
     /// The first reason the connection failed, if it failed within `seconds`.
-    func failure(within seconds: Double = 5) async -> String? {
+    func failure(within seconds: Double = 15) async -> String? {
         _ = await until(seconds) { !self.seen.withLock { $0.failures.isEmpty } }
         return seen.withLock { $0.failures.first }
     }
 
     var wasEverConnected: Bool { seen.withLock { $0.connected } }
 
+    /// Every reason the connection failed so far, for failure messages.
+    var failures: [String] { seen.withLock { $0.failures } }
+
     /// Whether `payload` arrived on `topic` within `seconds`.
-    func received(_ payload: String, on topic: String, within seconds: Double = 5) async -> Bool {
+    func received(_ payload: String, on topic: String, within seconds: Double = 10) async -> Bool {
         await until(seconds) { self.seen.withLock { $0.messages.contains { $0.topic == topic && $0.payload == payload } } }
     }
 
