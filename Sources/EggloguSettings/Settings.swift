@@ -104,3 +104,21 @@ public struct SettingsSchema: Sendable {
         self.excludedPrefixes = excludedPrefixes
     }
 }
+
+extension Settings {
+    /// Which config file applies: the flag, else the file `variable` names (empty: none), else
+    /// `installed` when it exists and `useInstalled` (nothing else was named on the command line).
+    public static func configFile(
+        flag: String?, variable: String, installed: String, useInstalled: Bool, environment: [String: String]
+    ) -> String? {
+        if let flag { return flag }
+        if let named = environment[variable] { return named.isEmpty ? nil : named }
+        if useInstalled, FileManager.default.fileExists(atPath: installed) { return installed }
+        return nil
+    }
+
+    /// Reads `configFile` (if any) and layers the environment over it.
+    public static func load(schema: SettingsSchema, configFile: String?, environment: [String: String]) throws(SettingsError) -> Settings {
+        Settings(schema: schema, file: try configFile.map { path throws(SettingsError) in try SettingsFile.read(path) }, environment: environment)
+    }
+}

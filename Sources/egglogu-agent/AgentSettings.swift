@@ -39,22 +39,15 @@ enum AgentSettings {
 
     /// Which config file applies, if any.
     static func configFile(flag: String?, replicaGiven: Bool, environment: [String: String]) -> String? {
-        if let flag { return flag }
-        if let named = environment["EGGLOGU_CONFIG"] { return named.isEmpty ? nil : named }
-        if !replicaGiven, FileManager.default.fileExists(atPath: defaultConfigFile) { return defaultConfigFile }
-        return nil
+        Settings.configFile(flag: flag, variable: "EGGLOGU_CONFIG", installed: defaultConfigFile, useInstalled: !replicaGiven, environment: environment)
     }
 
     /// Reads the file (if any) and layers the environment over it.
     static func load(configFile: String?, environment: [String: String]) throws -> Settings {
-        var file: SettingsFile?
-        if let configFile {
-            do {
-                file = try SettingsFile.read(configFile)
-            } catch {
-                throw CLIError(Sysexits.config, error.description)
-            }
+        do {
+            return try Settings.load(schema: schema, configFile: configFile, environment: environment)
+        } catch {
+            throw CLIError(Sysexits.config, error.description)
         }
-        return Settings(schema: schema, file: file, environment: environment)
     }
 }

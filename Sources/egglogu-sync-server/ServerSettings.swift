@@ -33,22 +33,15 @@ enum ServerSettings {
 
     /// Which config file applies, if any.
     static func configFile(flag: String?, dataDirectoryGiven: Bool, environment: [String: String]) -> String? {
-        if let flag { return flag }
-        if let named = environment["EGGLOGU_SYNC_CONFIG"] { return named.isEmpty ? nil : named }
-        if !dataDirectoryGiven, FileManager.default.fileExists(atPath: defaultConfigFile) { return defaultConfigFile }
-        return nil
+        Settings.configFile(flag: flag, variable: "EGGLOGU_SYNC_CONFIG", installed: defaultConfigFile, useInstalled: !dataDirectoryGiven, environment: environment)
     }
 
     /// Reads the file (if any) and layers the environment over it.
     static func load(configFile: String?, environment: [String: String]) throws -> Settings {
-        var file: SettingsFile?
-        if let configFile {
-            do {
-                file = try SettingsFile.read(configFile)
-            } catch {
-                throw CommandFailure(78, error.description)
-            }
+        do {
+            return try Settings.load(schema: schema, configFile: configFile, environment: environment)
+        } catch {
+            throw CommandFailure(78, error.description)
         }
-        return Settings(schema: schema, file: file, environment: environment)
     }
 }
