@@ -26,6 +26,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "EggloguJSON", swiftSettings: strict),
+        .target(
+            name: "EggloguHTTP",
+            dependencies: [
+                "EggloguJSON", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .target(name: "EggloguSettings", dependencies: ["EggloguJSON"], swiftSettings: strict),
         .target(
             name: "EggloguProvisioning",
@@ -54,7 +60,7 @@ let package = Package(
             name: "egglogu-agent",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguAgentSync", "EggloguSyncClient", "EggloguProtocol",
-                "EggloguAgentService", "EggloguMQTT", "EggloguSettings", "EggloguSystemd",
+                "EggloguAgentService", "EggloguAgentWeb", "EggloguMQTT", "EggloguSettings", "EggloguSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -117,6 +123,7 @@ let package = Package(
             dependencies: [
                 "EggloguAgentSync", "EggloguMQTT", "EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguCore",
                 "EggloguJSON",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -125,7 +132,7 @@ let package = Package(
         .target(
             name: "EggloguServer",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguMQTT",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguMQTT", "EggloguHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -134,6 +141,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EggloguAgentWeb",
+            dependencies: [
+                "EggloguAgentService", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguHTTP", "EggloguSettings",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css")],
             swiftSettings: strict
         ),
         .target(name: "EggloguFixtures", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),
@@ -165,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "EggloguServerTests",
             dependencies: [
-                "EggloguServer", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
+                "EggloguServer", "EggloguHTTP", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
                 "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "egglogu-sync-server", "egglogu-agent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -184,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguAgentServiceTests",
-            dependencies: ["EggloguAgentService", "EggloguProtocol", "EggloguCore"],
+            dependencies: ["EggloguAgentService", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -197,6 +215,19 @@ let package = Package(
             dependencies: [
                 "EggloguSystemd", "EggloguSettings", "EggloguProvisioning", "EggloguMQTT", "EggloguTestSupport",
                 "egglogu-agent", "egglogu-sync-server",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EggloguWebTests",
+            dependencies: [
+                "EggloguAgentWeb", "EggloguAgentService", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguTestSupport",
+                "egglogu-agent", "egglogu-sync-server",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

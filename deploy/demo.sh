@@ -22,6 +22,7 @@ environment:
   EGGLOGU_SAMPLE=FILE   the farm blob to import (default: ../shared/data/egglogu_data.sample.json
                         next to the repository, else a farm made by egglogu-bench generate)
   KEEP=1                keep the temp dir (logs, replicas, broker files) and print its path
+  HOLD=1                keep everything running at the end (to browse gateway-1's status page) until Ctrl-C
 EOF
 }
 case ${1:-} in
@@ -122,8 +123,8 @@ reload_broker() { # reload_broker DIR PID: SIGHUP, then wait until the broker ha
   wait_for 5 "the broker in $1 to reload" reloaded_since "$1" "$before"
 }
 
-read -r p_mqtt p_tls p_ws p_gw < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(4)]
+read -r p_mqtt p_tls p_ws p_gw p_page < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(5)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in ss))')
 
@@ -175,12 +176,15 @@ echo "  running (pid ${brokers[1]}); central broker log: $(grep -o 'New bridge c
 step "gateway-1 imports the farm ($(basename "$sample"))"
 "$agent" import --config "$c1" "$sample"
 
-step "starting both agents (egglogu-agent run)"
-EGGLOGU_LOG_LEVEL=info "$agent" run --config "$c1" 2> "$work/gateway-1/agent.log" &
+step "starting both agents (egglogu-agent run); gateway-1 serves its status page on 127.0.0.1:$p_page"
+EGGLOGU_LOG_LEVEL=info "$agent" run --config "$c1" --http "127.0.0.1:$p_page" 2> "$work/gateway-1/agent.log" &
 agents+=($!)
 # provision wrote gateway-2's broker as 127.0.0.1:1883 (the gateway's usual port): point it at ours.
-EGGLOGU_LOG_LEVEL=info EGGLOGU_MQTT_PORT=$p_gw "$agent" run --config "$c2" 2> "$work/gateway-2/agent.log" &
-agents+=($!)
+start_gateway_2() {
+  EGGLOGU_LOG_LEVEL=info EGGLOGU_MQTT_PORT=$p_gw "$agent" run --config "$c2" 2>> "$work/gateway-2/agent.log" &
+  agents[1]=$!
+}
+start_gateway_2
 echo "  gateway-1 pid ${agents[0]}, gateway-2 pid ${agents[1]}"
 probe() { # probe CONFIG: "<service mode> <live records>"
   local j; j=$("$agent" status --config "$1" --json 2>/dev/null) || { echo "none 0"; return; }
@@ -253,4 +257,47 @@ if cmp -s <("$agent" export --config "$c1") <("$agent" export --config "$c2"); t
   echo "both gateways export the same farm blob."
 else
   die "the two gateways export different blobs"
+fi
+
+# ---- a conflict, resolved on the status page -------------------------------------------------------
+page=http://127.0.0.1:$p_page
+api() { # api METHOD PATH [JSON]: the status page's API, with its CSRF token for POSTs
+  python3 - "$page" "$@" <<'PY'
+import json, sys, urllib.request
+base, method, path = sys.argv[1:4]
+body = sys.argv[4].encode() if len(sys.argv) > 4 else None
+headers = {"Content-Type": "application/json"}
+if method == "POST":
+    headers["X-CSRF-Token"] = json.load(urllib.request.urlopen(base + "/api/session"))["csrfToken"]
+request = urllib.request.Request(base + path, data=body, method=method, headers=headers)
+try:
+    print(urllib.request.urlopen(request).read().decode())
+except urllib.error.HTTPError as error:
+    print(error.read().decode()); sys.exit(1)
+PY
+}
+step "a conflict: gateway-2 goes offline and edits flock $flock while gateway-1 deletes it"
+kill -TERM "${agents[1]}"; wait "${agents[1]}" 2>/dev/null || true
+"$agent" delete --config "$c1" flocks "$flock"
+edited=$("$agent" get --config "$c2" flocks "$flock" --compact |
+  python3 -c 'import json, sys; r = json.load(sys.stdin); r["notes"] = "counted by hand on gateway-2"; print(json.dumps(r))')
+"$agent" put --config "$c2" flocks "$edited" > /dev/null
+start_gateway_2
+conflict_on_page() { api GET /api/conflicts | python3 -c 'import json, sys; c = json.load(sys.stdin)["conflicts"]; sys.exit(0 if c else 1)'; }
+wait_for 20 "the conflict to reach gateway-1's page" conflict_on_page
+echo "  back online, gateway-2 pushed its edit; the deletion wins and the edit is archived on every device:"
+"$agent" conflicts --config "$c1" | sed 's/^/  /' | head -n 8
+id=$(api GET /api/conflicts | python3 -c 'import json, sys; print(json.load(sys.stdin)["conflicts"][0]["id"])')
+step "Keep Mine through gateway-1's status page ($page/): POST /api/conflicts/${id:0:12}…/resolve"
+start=$(date +%s%N)
+api POST "/api/conflicts/$id/resolve" '{"choice":"keep-mine"}' |
+  python3 -c 'import json, sys; r = json.load(sys.stdin); print("  answer: republished =", r["republished"])'
+live_on_2() { "$agent" get --config "$c2" flocks "$flock" --compact 2>/dev/null | grep -q '"_deletedAt":null'; }
+wait_for 30 "the record to come back on gateway-2" live_on_2
+echo "  the kept record is live again on gateway-2 after ${b}$(( ($(date +%s%N) - start) / 1000000 )) ms${n}"
+echo "  (resolve, push, notice through both brokers and the bridge, gateway-2's pull, a CLI start)"
+api POST "/api/conflicts/$id/resolve" '{"choice":"accept-theirs"}' | sed 's/^/  a second resolve: /' || true
+echo "  open $page/ in a browser while the demo runs (KEEP=1 HOLD=1 keeps it running until Ctrl-C)"
+if [[ ${HOLD:-} == 1 ]]; then
+  echo "holding; Ctrl-C stops everything"; while sleep 3600; do :; done
 fi

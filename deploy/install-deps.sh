@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing egglogu-sync needs on Debian 12, and checks for Swift.
-# Runs as root (CI) or through sudo.
+# Runs as root (CI) or through sudo. --tests adds what only the tests need (headless Chromium for the
+# status page's browser test).
 set -euo pipefail
 
 packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto mosquitto-clients python3 systemd dpkg-dev)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium)
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

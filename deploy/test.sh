@@ -2,7 +2,8 @@
 # The test command: install dependencies, build, run every test suite (Swift Testing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./deploy/install-deps.sh
+./deploy/install-deps.sh --tests
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build --build-tests
 swift test --skip-build --disable-xctest
+echo "browser screenshots: ${EGGLOGU_TEST_ARTIFACTS:-.build/test-artifacts}/browser/"

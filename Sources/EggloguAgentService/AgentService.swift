@@ -16,10 +16,14 @@ public struct AgentService: Sendable {
     public let clock: ClockCorrection
     public let configuration: AgentServiceConfiguration
     public let hooks: AgentHooks
+    /// Counters and events; pass the same monitor to every generation of a reloaded service.
+    public let monitor: AgentMonitor
+    private let wakeup = Wakeup()
+    private let state: AgentState
 
     public init(
         replica: Replica, farm: String, client: SyncClient, token: TokenStore, clock: ClockCorrection,
-        configuration: AgentServiceConfiguration, hooks: AgentHooks = AgentHooks()
+        configuration: AgentServiceConfiguration, hooks: AgentHooks = AgentHooks(), monitor: AgentMonitor = AgentMonitor()
     ) {
         self.replica = replica
         self.farm = farm
@@ -28,18 +32,32 @@ public struct AgentService: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.hooks = hooks
+        self.monitor = monitor
+        self.state = AgentState(
+            replica: replica, brokerConfigured: configuration.mqtt != nil, monitor: monitor, onChange: hooks.status)
+    }
+
+    /// Asks for a sync cycle now, as after a local write: it pushes, and the push notifies the farm's other devices.
+    public func requestPush() {
+        wakeup.signal(.push)
+    }
+
+    /// Records where the local web page listens, for `status`.
+    public func webListening(at url: String?) {
+        state.web(url: url)
     }
 
     /// The services, in start order. A broker that cannot even be set up (unreadable TLS files,
     /// say) is logged and left out: the agent polls instead.
     public func services(logger: Logger) -> [any Service] {
-        let wakeup = Wakeup()
-        let state = AgentState(replica: replica, brokerConfigured: configuration.mqtt != nil, onChange: hooks.status)
+        let (wakeup, state, monitor) = (self.wakeup, self.state, self.monitor)
         var broker: BrokerLink?
         if var mqtt = configuration.mqtt {
             BrokerLink.configure(&mqtt, farm: farm, device: replica.deviceID)
             do {
-                broker = BrokerLink(client: try MQTTClient(configuration: mqtt), replica: replica, farm: farm, state: state, wakeup: wakeup, logger: logger)
+                broker = BrokerLink(
+                    client: try MQTTClient(configuration: mqtt), replica: replica, farm: farm, state: state, monitor: monitor,
+                    wakeup: wakeup, logger: logger)
             } catch {
                 logger.error("broker settings unusable; polling only", metadata: ["host": "\(mqtt.host):\(mqtt.port)", "error": "\(error)"])
                 state.broker(connected: false, error: "\(error)")
@@ -49,10 +67,11 @@ public struct AgentService: Sendable {
         }
         let link = broker
         let loop = SyncLoop(
-            sync: AgentSync(replica: replica, farm: farm, client: client, token: token), state: state, wakeup: wakeup,
-            clock: clock, configuration: configuration, hooks: hooks, logger: logger, announce: { link?.announce($0) })
+            sync: AgentSync(replica: replica, farm: farm, client: client, token: token, observe: { monitor.exchange($0) }),
+            state: state, monitor: monitor, wakeup: wakeup, clock: clock, configuration: configuration, hooks: hooks,
+            logger: logger, announce: { link?.announce($0) })
         let watcher = LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger)
-        let resources = Resources(client: client, state: state, logger: logger, farm: farm, replica: replica)
+        let resources = Resources(client: client, state: state, monitor: monitor, logger: logger, farm: farm, replica: replica)
         return [resources] + (broker.map { [$0] } ?? []) + [loop, watcher]
     }
 
@@ -61,12 +80,14 @@ public struct AgentService: Sendable {
     private struct Resources: Service {
         let client: SyncClient
         let state: AgentState
+        let monitor: AgentMonitor
         let logger: Logger
         let farm: String
         let replica: Replica
 
         func run() async throws {
             state.publish()
+            monitor.record("started", "agent running for farm \(farm) as \(replica.deviceID)")
             logger.info("agent running", metadata: ["farm": "\(farm)", "device": "\(replica.deviceID)", "replica": "\(replica.path)"])
             try? await gracefulShutdown()
             await client.shutdown()

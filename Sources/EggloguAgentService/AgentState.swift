@@ -23,6 +23,7 @@ final class AgentState: Sendable {
         var serverError: String?
         var clockOffsetMilliseconds: Int64 = 0
         var queued = 0
+        var webURL: String?
 
         var mode: Mode {
             if !serverReachable { return .offline }
@@ -32,12 +33,17 @@ final class AgentState: Sendable {
 
     private let replica: Replica
     private let snapshot: Mutex<Snapshot>
+    private let monitor: AgentMonitor
     private let onChange: @Sendable (String) -> Void
     private let lastSummary = Mutex("")
 
-    init(replica: Replica, brokerConfigured: Bool, onChange: @escaping @Sendable (String) -> Void = { _ in }) {
+    init(
+        replica: Replica, brokerConfigured: Bool, monitor: AgentMonitor = AgentMonitor(),
+        onChange: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.replica = replica
         self.snapshot = Mutex(Snapshot(brokerConfigured: brokerConfigured))
+        self.monitor = monitor
         self.onChange = onChange
     }
 
@@ -45,7 +51,12 @@ final class AgentState: Sendable {
     var brokerConnected: Bool { snapshot.withLock { $0.brokerConnected } }
 
     func broker(connected: Bool, error: String? = nil) {
+        monitor.broker(connected: connected)
         update { $0.brokerConnected = connected; $0.brokerError = error }
+    }
+
+    func web(url: String?) {
+        update { $0.webURL = url }
     }
 
     func server(reachable: Bool, error: String? = nil) {
@@ -93,6 +104,7 @@ final class AgentState: Sendable {
             ],
             "server": ["reachable": .bool(current.serverReachable), "error": current.serverError.map(JSONValue.string) ?? .null],
             "clockOffsetMs": .number(JSONNumber(current.clockOffsetMilliseconds)),
+            "web": current.webURL.map(JSONValue.string) ?? .null,
             "updatedAt": .string(Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601),
         ]
         try? replica.setServiceState(value)

@@ -13,16 +13,21 @@ final class BrokerLink: Service {
     private let replica: Replica
     private let farm: String
     private let state: AgentState
+    private let monitor: AgentMonitor
     private let wakeup: Wakeup
     private let filter: NoticeFilter
     private let logger: Logger
     private let ignored: RateLimitedLog
 
-    init(client: MQTTClient, replica: Replica, farm: String, state: AgentState, wakeup: Wakeup, logger: Logger) {
+    init(
+        client: MQTTClient, replica: Replica, farm: String, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup,
+        logger: Logger
+    ) {
         self.client = client
         self.replica = replica
         self.farm = farm
         self.state = state
+        self.monitor = monitor
         self.wakeup = wakeup
         self.filter = NoticeFilter(farm: farm, device: replica.deviceID)
         self.logger = logger
@@ -56,19 +61,25 @@ final class BrokerLink: Service {
             logger.info("broker connected", metadata: ["host": "\(client.configuration.host):\(client.configuration.port)"])
             try? client.publish(topic: presenceTopic, payload: Array("online".utf8), retain: true)
             state.broker(connected: true)
+            monitor.record("broker-connected", "connected to \(client.configuration.host):\(client.configuration.port)")
             wakeup.signal(.sync)
         case .disconnected(let reason, let retryIn):
             let wasConnected = state.brokerConnected
             state.broker(connected: false, error: reason)
+            monitor.record("broker-disconnected", reason)
             if wasConnected { wakeup.signal(.reschedule) }
             ignored.notice("broker unreachable; polling meanwhile", reason: "broker", metadata: ["error": "\(reason)", "retryIn": "\(retryIn)"])
         case .message(_, let payload):
             switch filter.evaluate(payload, cursor: try? replica.upstreamCursor()) {
             case .pull:
+                let sentAt = (try? Notice(bytes: payload)).flatMap { Timestamp(iso8601: $0.at) }
+                monitor.notice(ignored: nil, sentAt: sentAt.map { Date(timeIntervalSince1970: Double($0.milliseconds) / 1000) })
                 wakeup.signal(.sync)
             case .ignore(let reason) where reason == "own notice" || reason == "cursor already reached":
+                monitor.notice(ignored: reason, sentAt: nil)
                 logger.debug("notice ignored", metadata: ["reason": "\(reason)"])  // the expected duplicates
             case .ignore(let reason):
+                monitor.notice(ignored: reason, sentAt: nil)
                 ignored.notice("notice ignored", reason: reason, metadata: ["bytes": "\(payload.count)"])
             }
         }

@@ -11,6 +11,7 @@ import ServiceLifecycle
 final class SyncLoop: Service {
     private let sync: AgentSync
     private let state: AgentState
+    private let monitor: AgentMonitor
     private let wakeup: Wakeup
     private let clock: ClockCorrection
     private let configuration: AgentServiceConfiguration
@@ -21,12 +22,13 @@ final class SyncLoop: Service {
     private let longestSync = Duration.seconds(600)
 
     init(
-        sync: AgentSync, state: AgentState, wakeup: Wakeup, clock: ClockCorrection,
+        sync: AgentSync, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup, clock: ClockCorrection,
         configuration: AgentServiceConfiguration, hooks: AgentHooks, logger: Logger,
         announce: @escaping @Sendable (SyncSummary) -> Void
     ) {
         self.sync = sync
         self.state = state
+        self.monitor = monitor
         self.wakeup = wakeup
         self.clock = clock
         self.configuration = configuration
@@ -80,9 +82,11 @@ final class SyncLoop: Service {
                 state.countQueued()
                 failures = 0
                 state.server(reachable: true)
+                monitor.pulled()
                 observeClock(summary)
                 if summary.pushed > 0 { announce(summary) }
                 if summary.pushed + summary.pulled > 0 || summary.resynced {
+                    monitor.record("sync", Self.describe(summary))
                     logger.info(
                         "synced",
                         metadata: ["pushed": "\(summary.pushed)", "pulled": "\(summary.pulled)", "conflicts": "\(summary.conflicts)", "cursor": "\(summary.cursor ?? "-")"])
@@ -104,10 +108,20 @@ final class SyncLoop: Service {
                 } else {
                     state.server(reachable: true, error: message)
                 }
+                monitor.record("sync-failed", message)
                 logger.warning("sync failed; changes stay queued", metadata: ["error": "\(message)", "retryIn": "\(Int(delay.components.seconds))s"])
                 deadline = .now + delay
             }
         }
+    }
+
+    /// `pushed 1, pulled 3, 1 conflict`: what a cycle moved, for the latest events.
+    static func describe(_ summary: SyncSummary) -> String {
+        var parts = ["pushed \(summary.pushed)", "pulled \(summary.pulled)"]
+        if summary.conflicts > 0 { parts.append("\(summary.conflicts) conflict\(summary.conflicts == 1 ? "" : "s") filed") }
+        if !summary.rejected.isEmpty { parts.append("\(summary.rejected.count) refused by the server") }
+        if summary.resynced { parts.append("full resync") }
+        return parts.joined(separator: ", ")
     }
 
     /// Runs `body` with heartbeats at the usual interval, for at most ``longestSync``.

@@ -43,13 +43,19 @@ public final class AgentSync: Sendable {
     private let client: SyncClient
     private let token: TokenStore
     private let pageSize: Int
+    private let observe: @Sendable (SyncExchange) -> Void
 
-    public init(replica: Replica, farm: String, client: SyncClient, token: TokenStore, pageSize: Int = 500) {
+    /// - Parameter observe: told how each push and pull request ended (for metrics).
+    public init(
+        replica: Replica, farm: String, client: SyncClient, token: TokenStore, pageSize: Int = 500,
+        observe: @escaping @Sendable (SyncExchange) -> Void = { _ in }
+    ) {
         self.replica = replica
         self.farm = farm
         self.client = client
         self.token = token
         self.pageSize = pageSize
+        self.observe = observe
     }
 
     /// Runs one full cycle. On 410 it resyncs once from scratch, keeping (and re-pushing) everything local.
@@ -102,7 +108,7 @@ public final class AgentSync: Sendable {
             guard let last = batch.last else { break }
             pushedUpTo = last.seq
             let request = PushRequest(farmID: farm, deviceID: replica.deviceID, since: since, changes: try Self.grouped(batch))
-            let response = try await client.push(request, token: token.current)
+            let response = try await exchange(.push) { try await client.push(request, token: token.current) }
             // A record stamped ahead of the server's clock may land later; every other refusal is final.
             let retry = Set(response.rejected.filter { $0.reason == "timestamp-in-future" }.map { "\($0.collection)\u{0}\($0.id ?? "")" })
             let settled = batch.filter { !retry.contains("\($0.collection)\u{0}\($0.id)") }
@@ -117,10 +123,21 @@ public final class AgentSync: Sendable {
             since = response.cursor.description
         }
         while !complete {
-            let response = try await client.pull(farm: farm, since: since, limit: pageSize, token: token.current)
+            let response = try await exchange(.pull) { try await client.pull(farm: farm, since: since, limit: pageSize, token: token.current) }
             complete = !response.hasMore
             try apply(response, settled: [], completes: complete, into: &summary)
             since = response.cursor.description
+        }
+    }
+
+    private func exchange<T>(_ kind: SyncExchange.Kind, _ request: () async throws -> T) async throws -> T {
+        do {
+            let response = try await request()
+            observe(SyncExchange(kind: kind, outcome: "ok"))
+            return response
+        } catch {
+            observe(SyncExchange(kind: kind, outcome: SyncExchange.outcome(of: error)))
+            throw error
         }
     }
 

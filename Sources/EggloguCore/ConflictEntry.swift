@@ -93,6 +93,22 @@ public struct ConflictEntry: Sendable, Equatable {
                 resolution: Resolution(choice: choice, at: at, by: device)))
     }
 
+    /// One field of the two versions side by side; `nil` where a version lacks the field.
+    public struct FieldDiff: Sendable, Equatable {
+        public let field: String
+        public let mine: JSONValue?
+        public let theirs: JSONValue?
+
+        public var differs: Bool { mine != theirs }
+    }
+
+    /// The fields of the archived version ("mine") in its order, then those only the kept one ("theirs") has.
+    public var fieldDiff: [FieldDiff] {
+        var fields = loser.content.keys
+        for key in winner.content.keys where !fields.contains(key) { fields.append(key) }
+        return fields.map { FieldDiff(field: $0, mine: loser.content[$0], theirs: winner.content[$0]) }
+    }
+
     /// The instant that orders entries for display and fills the entry's `_updatedAt`.
     public var updatedAt: Timestamp {
         max(winner.info.updatedAt, loser.info.updatedAt, resolution?.at ?? .epoch)

@@ -1,4 +1,5 @@
 import EggloguCore
+import EggloguHTTP
 import EggloguStore
 import NIOPosix
 import Synchronization

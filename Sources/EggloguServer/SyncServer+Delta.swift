@@ -1,4 +1,5 @@
 import EggloguCore
+import EggloguHTTP
 import EggloguJSON
 import EggloguProtocol
 import EggloguStore
@@ -89,4 +90,9 @@ extension SyncServer {
             cursor: Cursor(epoch: epoch, seq: page.cursor), hasMore: page.hasMore, serverTime: serverTime,
             accepted: accepted, rejected: rejected)
     }
+}
+
+extension APIError {
+    static let resyncRequired = APIError(
+        .gone, "resync-required", "the server was restored from a backup: pull everything again and push what you have")
 }

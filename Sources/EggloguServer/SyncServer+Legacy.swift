@@ -1,4 +1,5 @@
 import EggloguCore
+import EggloguHTTP
 import EggloguJSON
 import EggloguProtocol
 import EggloguStore

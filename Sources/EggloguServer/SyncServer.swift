@@ -1,4 +1,5 @@
 import EggloguCore
+import EggloguHTTP
 import EggloguProtocol
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+import EggloguHTTP
 import Foundation
 import JWTKit
 

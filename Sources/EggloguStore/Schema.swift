@@ -71,6 +71,12 @@ enum Schema {
             ALTER TABLE record DROP COLUMN pos;
             """
         ),
+        (
+            "v3",
+            """
+            CREATE INDEX record_deleted ON record(deleted_at) WHERE deleted_at IS NOT NULL;
+            """
+        ),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -1,5 +1,6 @@
 import EggloguAgentService
 import EggloguAgentSync
+import EggloguAgentWeb
 import EggloguMQTT
 import EggloguSettings
 import EggloguStore
@@ -48,6 +49,8 @@ struct AgentConfig {
     private(set) var token: TokenStore?
     private(set) var broker: Broker?
     private(set) var service = AgentServiceConfiguration()
+    /// The status page, or nil when it is off.
+    private(set) var web: LocalWebConfiguration?
     private(set) var logLevel = Logger.Level.info
 
     init(_ settings: Settings, for purpose: Purpose) {
@@ -58,6 +61,7 @@ struct AgentConfig {
         if purpose >= .run {
             checkBroker(&check)
             checkService(&check)
+            checkWeb(&check)
         }
         problems = check.problems
     }
@@ -182,6 +186,66 @@ struct AgentConfig {
         service.maxClockSkewMilliseconds = replica.maxClockSkewMilliseconds
         let levels = Logger.Level.allCases.map(\.rawValue)
         logLevel = check.choice("EGGLOGU_LOG_LEVEL", of: levels).flatMap(Logger.Level.init(rawValue:)) ?? .info
+    }
+
+    private mutating func checkWeb(_ check: inout SettingsValidator) {
+        guard let text = settings["EGGLOGU_HTTP_LISTEN"] else { return }
+        guard let address = Self.listenAddress(text) else {
+            check.report("EGGLOGU_HTTP_LISTEN", "\"\(text)\" is not off, on, HOST:PORT, HOST or PORT (1 to 65535)")
+            return
+        }
+        guard let (host, port) = address else { return }
+        var web = LocalWebConfiguration()
+        web.host = host
+        web.port = port
+        let file = settings.value("EGGLOGU_HTTP_PASSWORD_FILE")
+        let literal = settings.value("EGGLOGU_HTTP_PASSWORD")
+        if let file, literal == nil || literal!.source <= file.source {
+            if let path = check.secretFile("EGGLOGU_HTTP_PASSWORD_FILE"), let data = FileManager.default.contents(atPath: path) {
+                let password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if password.count < 8 {
+                    check.report("EGGLOGU_HTTP_PASSWORD_FILE", "\(path) holds a password of \(password.count) characters; use at least 8")
+                }
+                web.password = password
+            }
+        } else if let literal {
+            if literal.text.count < 8 { check.report("EGGLOGU_HTTP_PASSWORD", "use a password of at least 8 characters") }
+            web.password = literal.text
+        }
+        if web.password == nil, !web.isLoopback {
+            check.report(
+                "EGGLOGU_HTTP_LISTEN",
+                "\(host) is reachable beyond this machine and no EGGLOGU_HTTP_PASSWORD_FILE is set: every request gets 401",
+                scope: .warning)
+        }
+        self.web = web
+    }
+
+    /// `(host, port)`, `.some(nil)` for off, or `nil` when unreadable.
+    static func listenAddress(_ text: String) -> (String, Int)?? {
+        let value = text.trimmingCharacters(in: .whitespaces)
+        switch value.lowercased() {
+        case "", "off", "no", "false": return .some(nil)
+        case "on", "yes", "true": return ("127.0.0.1", 8787)
+        default: break
+        }
+        func port(_ digits: Substring) -> Int? {
+            guard let n = Int(digits), (1...65_535).contains(n) || (n == 0 && digits == "0") else { return nil }
+            return n
+        }
+        if value.allSatisfy(\.isNumber) { return port(Substring(value)).map { ("127.0.0.1", $0) } }
+        if value.hasPrefix("["), let end = value.firstIndex(of: "]") {
+            let host = String(value[value.index(after: value.startIndex)..<end])
+            let rest = value[value.index(after: end)...]
+            if rest.isEmpty { return (host, 8787) }
+            guard rest.hasPrefix(":"), let p = port(rest.dropFirst()) else { return nil }
+            return (host, p)
+        }
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        guard !parts[0].isEmpty, !parts[0].contains(where: { $0.isWhitespace || $0 == "/" }) else { return nil }
+        if parts.count == 1 { return (String(parts[0]), 8787) }
+        guard parts.count == 2, let p = port(parts[1]) else { return nil }
+        return (String(parts[0]), p)
     }
 
     private static func holdsPEM(_ path: String, _ label: String) -> Bool {

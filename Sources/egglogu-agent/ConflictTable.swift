@@ -14,9 +14,8 @@ struct ConflictTable {
         var lines = ["\(entry.id)  \(entry.collection)/\(entry.recordID)  \(entry.kind.rawValue)  (\(status))"]
         let loser = entry.loser
         let winner = entry.winner
-        var fields: [String] = loser.content.keys
-        for key in winner.content.keys where !fields.contains(key) { fields.append(key) }
-        let fieldWidth = min(24, max(5, fields.map(\.count).max() ?? 5))
+        let diff = entry.fieldDiff
+        let fieldWidth = min(24, max(5, diff.map(\.field.count).max() ?? 5))
         let width = 44
         func cell(_ text: String) -> String {
             let clipped = text.count > width ? String(text.prefix(width - 1)) + "…" : text
@@ -29,11 +28,11 @@ struct ConflictTable {
             + cell("mine (archived)") + "  " + cell("theirs (kept)"))
         lines.append("    " + "".padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
             + cell(heading(loser)) + "  " + cell(heading(winner)))
-        for field in fields {
-            let mine = loser.content[field].map { $0.jsonText() } ?? "—"
-            let theirs = winner.content[field].map { $0.jsonText() } ?? "—"
-            let marker = mine == theirs ? "  " : "* "
-            lines.append("  " + marker + field.padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
+        for row in diff {
+            let mine = row.mine.map { $0.jsonText() } ?? "—"
+            let theirs = row.theirs.map { $0.jsonText() } ?? "—"
+            let marker = row.differs ? "* " : "  "
+            lines.append("  " + marker + row.field.padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
                 + cell(mine) + "  " + cell(theirs))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -1,12 +1,14 @@
 import ArgumentParser
 import EggloguAgentService
 import EggloguAgentSync
+import EggloguAgentWeb
 import EggloguSettings
 import EggloguStore
 import EggloguSyncClient
 import EggloguSystemd
 import Foundation
 import Logging
+import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,15 +37,29 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("mqtt-port"), help: "The broker's port (EGGLOGU_MQTT_PORT, default 1883, 8883 with TLS).")
     var mqttPort: Int?
 
+    @Option(name: .customLong("http"), help: "Serve the status page: on, HOST:PORT, HOST or PORT (EGGLOGU_HTTP_LISTEN, default off).")
+    var http: String?
+
     /// Everything one generation of the service runs with; SIGHUP makes a new one.
     struct Plan: Sendable {
         let service: AgentService
+        let web: LocalWeb?
         let logger: Logger
+
+        var services: [any Service] {
+            var services = service.services(logger: logger)
+            if let web {
+                let service = self.service
+                services.append(LocalWebService(web: web, logger: logger, onListening: { service.webListening(at: $0) }))
+            }
+            return services
+        }
     }
 
     func run() async throws {
         let notifier = SystemdNotifier()
         let clock = ClockCorrection()
+        let monitor = AgentMonitor()
         let config: AgentConfig
         do throws(ConfigProblems) {
             config = try loadConfig()
@@ -57,7 +73,7 @@ struct RunCommand: AsyncParsableCommand {
         let initial: Plan
         do {
             replica = try options.open(create: true, config: config, wallClock: clock.reading)
-            initial = try plan(config, replica: replica, clock: clock, notifier: notifier, logger: logger)
+            initial = try plan(config, replica: replica, clock: clock, monitor: monitor, notifier: notifier, logger: logger)
         } catch let error as CLIError {
             logger.error("cannot start", metadata: ["problem": "\(error.message)"])
             throw error.exitCode
@@ -79,12 +95,12 @@ struct RunCommand: AsyncParsableCommand {
                     throw ReloadError("EGGLOGU_REPLICA changed: restart the service to switch replicas")
                 }
                 do {
-                    return try plan(config, replica: replica, clock: clock, notifier: notifier, logger: logger)
+                    return try plan(config, replica: replica, clock: clock, monitor: monitor, notifier: notifier, logger: logger)
                 } catch let error as CLIError {
                     throw ReloadError(error.message)
                 }
             },
-            makeServices: { plan, _ in plan.service.services(logger: plan.logger) })
+            makeServices: { plan, _ in plan.services })
         do {
             try await runner.run(initial)
         } catch {
@@ -108,7 +124,8 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private var flags: [String: String?] {
-        ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_MQTT_HOST": mqttHost, "EGGLOGU_MQTT_PORT": mqttPort.map(String.init)]
+        ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_MQTT_HOST": mqttHost, "EGGLOGU_MQTT_PORT": mqttPort.map(String.init),
+         "EGGLOGU_HTTP_LISTEN": http]
     }
 
     private func makeLogger(_ config: AgentConfig) -> Logger {
@@ -120,7 +137,8 @@ struct RunCommand: AsyncParsableCommand {
     /// Builds one generation: checks what needs the open replica, logs broker problems (the agent
     /// polls instead), and wires systemd's status and watchdog.
     private func plan(
-        _ config: AgentConfig, replica: Replica, clock: ClockCorrection, notifier: SystemdNotifier, logger: Logger
+        _ config: AgentConfig, replica: Replica, clock: ClockCorrection, monitor: AgentMonitor, notifier: SystemdNotifier,
+        logger: Logger
     ) throws -> Plan {
         guard let url = config.serverURL, let token = config.token else {
             throw CLIError(Sysexits.config, "no server or token")
@@ -150,8 +168,12 @@ struct RunCommand: AsyncParsableCommand {
         hooks.heartbeat = { notifier.watchdog() }
         hooks.status = { notifier.status($0) }
         let service = AgentService(
-            replica: replica, farm: farm, client: client, token: token, clock: clock, configuration: configuration, hooks: hooks)
-        return Plan(service: service, logger: logger)
+            replica: replica, farm: farm, client: client, token: token, clock: clock, configuration: configuration, hooks: hooks,
+            monitor: monitor)
+        let web = config.web.map {
+            LocalWeb(replica: replica, monitor: monitor, configuration: $0, onLocalChange: { service.requestPush() })
+        }
+        return Plan(service: service, web: web, logger: logger)
     }
 }
 

@@ -44,6 +44,7 @@ struct StatusCommand: ParsableCommand {
                     if let error = server?["error"]?.stringValue { line += " (\(error))" }
                 }
                 lines.append(line)
+                if running, let web = service["web"]?.stringValue { lines.append("page       \(web)") }
             }
             if case .object(let last)? = status.lastImport {
                 let source = last["source"]?.stringValue ?? "?"

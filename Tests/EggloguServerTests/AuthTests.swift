@@ -1,3 +1,4 @@
+import EggloguHTTP
 import EggloguJSON
 import EggloguServer
 import EggloguTestSupport

@@ -44,6 +44,9 @@ public final class ChildService: @unchecked Sendable {
         return (try? String(contentsOfFile: String(child.stdoutPath.dropLast(4)) + ".err", encoding: .utf8)) ?? ""
     }
 
+    /// The process id while it runs.
+    public var pid: Int32? { child.map { $0.process.processIdentifier } }
+
     public var isRunning: Bool { child?.process.isRunning ?? false }
 
     /// Sends `signal` (SIGHUP, say) to the running program.

@@ -6,30 +6,33 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// Extra response headers, such as `WWW-Authenticate` on a 401.
+    public let headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = JSONBody.encode(["error": .string(code), "message": .string(message)])
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        fields.append(contentsOf: headers)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
-    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
-    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad-request", message) }
-    static let resyncRequired = APIError(
-        .gone, "resync-required", "the server was restored from a backup: pull everything again and push what you have")
+    public static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
+    public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad-request", message) }
 }
 
 /// Turns every error into a JSON error body, so clients never see HTML or an empty 500.
-struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {

@@ -3,9 +3,9 @@ import Hummingbird
 import NIOCore
 
 /// Request and response bodies as JSON, with the size and depth limits bad input needs.
-enum JSONBody {
+public enum JSONBody {
     /// Reads and parses the body; 413 above `limit` bytes, 400 for malformed or too deeply nested JSON.
-    static func read(_ request: Request, limit: Int) async throws -> JSONValue {
+    public static func read(_ request: Request, limit: Int) async throws -> JSONValue {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw APIError(.contentTooLarge, "payload-too-large", "the body is \(length) bytes; the limit is \(limit)")
         }
@@ -23,17 +23,17 @@ enum JSONBody {
         }
     }
 
-    static func encode(_ value: JSONValue) -> [UInt8] {
+    public static func encode(_ value: JSONValue) -> [UInt8] {
         value.serialized()
     }
 
-    static func response(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    public static func response(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    public static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         response(encode(value), status: status)
     }
 }

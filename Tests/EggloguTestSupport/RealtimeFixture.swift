@@ -1,24 +1,23 @@
 import EggloguJSON
 import EggloguStore
-import EggloguTestSupport
 import Foundation
 
 /// A broker, a server and agent services, all real, on loopback.
-final class RealtimeFixture: @unchecked Sendable {
-    let directory = TemporaryDirectory()
-    let broker: Broker
-    let serverPort = Broker.freePort()
-    private(set) var server: ChildService!
-    private(set) var agents: [String: ChildService] = [:]
-    var serverURL: String { "http://127.0.0.1:\(serverPort)" }
+public final class RealtimeFixture: @unchecked Sendable {
+    public let directory = TemporaryDirectory()
+    public let broker: Broker
+    public let serverPort = Broker.freePort()
+    public private(set) var server: ChildService!
+    public private(set) var agents: [String: ChildService] = [:]
+    public var serverURL: String { "http://127.0.0.1:\(serverPort)" }
 
-    init(broker: Broker? = nil) throws {
+    public init(broker: Broker? = nil) throws {
         self.broker = try broker ?? Broker()
         try self.broker.start()
         try startServer()
     }
 
-    func startServer() throws {
+    public func startServer() throws {
         server = ChildService(
             "egglogu-sync-server",
             ["serve", "--data-dir", directory.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1",
@@ -27,13 +26,13 @@ final class RealtimeFixture: @unchecked Sendable {
         try server.start(waitingFor: "listening on")
     }
 
-    func stopServer() {
+    public func stopServer() {
         server.stop()
     }
 
     /// Starts `egglogu-agent run` for `device`, with a config file of its own.
     @discardableResult
-    func startAgent(_ device: String, pollInterval: Double = 30, broker: Bool = true, extra: [String: String] = [:]) throws -> ChildService {
+    public func startAgent(_ device: String, pollInterval: Double = 30, broker: Bool = true, extra: [String: String] = [:]) throws -> ChildService {
         let tokenFile = directory.file("\(device).token")
         if !FileManager.default.fileExists(atPath: tokenFile) {
             let token = try Subprocess.run(
@@ -55,24 +54,24 @@ final class RealtimeFixture: @unchecked Sendable {
         return agent
     }
 
-    func config(_ device: String) -> String { directory.file("\(device).conf") }
-    func replicaPath(_ device: String) -> String { directory.file("\(device).sqlite") }
+    public func config(_ device: String) -> String { directory.file("\(device).conf") }
+    public func replicaPath(_ device: String) -> String { directory.file("\(device).sqlite") }
 
     /// The device's replica, opened by this test process (a local write "from another path").
-    func replica(_ device: String) throws -> Replica {
+    public func replica(_ device: String) throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device
         return try Replica.open(path: replicaPath(device), configuration: configuration)
     }
 
     /// The service block of `egglogu-agent status --json`.
-    func service(_ device: String) throws -> JSONObject? {
+    public func service(_ device: String) throws -> JSONObject? {
         let output = try Subprocess.run("egglogu-agent", ["status", "--config", config(device), "--json"], in: directory)
         return try? JSONParser().parse(output.stdout).objectValue?["service"]?.objectValue
     }
 
     /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`.
-    func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> TimeInterval? {
+    public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> TimeInterval? {
         let start = Date()
         while Date().timeIntervalSince(start) < timeout {
             if try condition() { return Date().timeIntervalSince(start) }
@@ -81,15 +80,15 @@ final class RealtimeFixture: @unchecked Sendable {
         return nil
     }
 
-    func has(_ device: String, _ collection: String, _ id: String) -> Bool {
+    public func has(_ device: String, _ collection: String, _ id: String) -> Bool {
         (try? replica(device).get(collection, id: id)) != nil
     }
 
-    func mode(_ device: String) -> String? {
+    public func mode(_ device: String) -> String? {
         (try? service(device))?["mode"]?.stringValue
     }
 
-    func stopAll() {
+    public func stopAll() {
         for agent in agents.values { agent.stop() }
         server?.stop()
         broker.kill()

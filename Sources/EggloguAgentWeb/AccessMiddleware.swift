@@ -1,0 +1,71 @@
+import EggloguHTTP
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Who may use the page: the password when one is set (every request, loopback or not);
+/// nobody when the listener is reachable beyond loopback without one; on loopback without a
+/// password, only requests that name a loopback host (so a DNS-rebinding page cannot reach it).
+/// Every request that changes something also carries the CSRF token.
+struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
+    let configuration: LocalWebConfiguration
+    let csrfToken: String
+
+    static var csrfHeader: HTTPField.Name { HTTPField.Name("X-CSRF-Token")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let password = configuration.password {
+            guard let given = Self.credential(request.headers[.authorization]), Self.equal(given, password) else {
+                throw Self.challenge("sign in with the page's password (EGGLOGU_HTTP_PASSWORD_FILE on the gateway)")
+            }
+        } else if !configuration.isLoopback {
+            throw Self.challenge(
+                "this page listens beyond loopback without a password: set EGGLOGU_HTTP_PASSWORD_FILE on the gateway")
+        } else if !Self.namesLoopback(request.head.authority) {
+            throw APIError(.forbidden, "forbidden-host", "without a password the page answers only to a loopback host name")
+        }
+        if request.method != .get && request.method != .head {
+            guard let token = request.headers[Self.csrfHeader], Self.equal(token, csrfToken) else {
+                throw APIError(.forbidden, "csrf", "a missing or stale X-CSRF-Token: fetch /api/session and retry")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// A 401 that makes a browser ask for the password.
+    private static func challenge(_ message: String) -> APIError {
+        APIError(.unauthorized, "unauthorized", message, headers: [.wwwAuthenticate: "Basic realm=\"EGGlogU gateway\", charset=\"UTF-8\""])
+    }
+
+    /// The password of `Bearer <password>` or `Basic base64(user:password)`.
+    static func credential(_ header: String?) -> String? {
+        guard let header else { return nil }
+        if header.hasPrefix("Bearer ") { return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+        guard header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return String(text[text.index(after: colon)...])
+    }
+
+    /// Compares in time independent of where the first difference is.
+    static func equal(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return difference == 0
+    }
+
+    /// Whether a `Host` (`name:port`, `[v6]:port`) is a loopback name.
+    static func namesLoopback(_ authority: String?) -> Bool {
+        guard let authority, !authority.isEmpty else { return false }
+        let host: String
+        if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
+            host = String(authority[authority.startIndex...end])
+        } else {
+            host = String(authority.split(separator: ":", maxSplits: 1).first ?? "")
+        }
+        return LocalWebConfiguration.isLoopback(host: host.lowercased())
+    }
+}

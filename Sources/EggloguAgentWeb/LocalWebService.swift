@@ -1,0 +1,44 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The local page as a `Service`. A listener that cannot bind (the port is taken, say) is
+/// logged and the agent carries on syncing without it.
+public struct LocalWebService: Service {
+    let web: LocalWeb
+    let logger: Logger
+    let onListening: @Sendable (String?) -> Void
+
+    /// - Parameter onListening: told the page's URL once it listens, and `nil` once it stops.
+    public init(web: LocalWeb, logger: Logger, onListening: @escaping @Sendable (String?) -> Void = { _ in }) {
+        self.web = web
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let configuration = web.configuration
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        let (logger, onListening) = (self.logger, self.onListening)
+        let application = Application(
+            router: web.router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "egglogu-agent"),
+            onServerRunning: { channel in
+                let url = "http://\(host):\(channel.localAddress?.port ?? configuration.port)/"
+                logger.info(
+                    "status page listening",
+                    metadata: ["url": "\(url)", "access": "\(configuration.password != nil ? "password" : configuration.isLoopback ? "loopback" : "refused: no password")"])
+                onListening(url)
+            },
+            logger: logger)
+        do {
+            try await application.run()
+        } catch {
+            logger.error(
+                "status page cannot listen; syncing carries on without it",
+                metadata: ["address": "\(host):\(configuration.port)", "error": "\(error)"])
+            try? await gracefulShutdown()
+        }
+        onListening(nil)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@Suite struct AccessControlTests {
+    static let paths = ["/", "/app.js", "/api/status", "/api/conflicts", "/api/session", "/metrics"]
+
+    @Test func withAPasswordEveryRequestNeedsIt() async throws {
+        let harness = try WebHarness()
+        let id = try harness.deleteVsEdit()
+        try await harness.withWeb(password: "correct horse") { web in
+            for path in Self.paths {
+                let anonymous = try await web.get(path)
+                #expect(anonymous.status == 401 && anonymous.error == "unauthorized", "\(path)")
+                #expect(anonymous.headers.first(name: "www-authenticate")?.hasPrefix("Basic realm=") == true)
+                let wrong = try await web.get(path, headers: [("Authorization", "Bearer correct horsf")])
+                #expect(wrong.status == 401, "\(path)")
+            }
+            let bearer = [("Authorization", "Bearer correct horse")]
+            let basic = [("Authorization", "Basic " + Data("farmer:correct horse".utf8).base64EncodedString())]
+            #expect(try await web.get("/api/status", headers: bearer).status == 200)
+            #expect(try await web.get("/api/status", headers: basic).status == 200)
+            let refused = try await web.post("/api/conflicts/\(id)/resolve", body: #"{"choice":"keep-mine"}"#, csrf: try await web.csrf(headers: basic))
+            #expect(refused.status == 401)
+            let resolved = try await web.post(
+                "/api/conflicts/\(id)/resolve", body: #"{"choice":"keep-mine"}"#, csrf: try await web.csrf(headers: basic), headers: basic)
+            #expect(resolved.status == 200)
+        }
+    }
+
+    @Test func beyondLoopbackWithoutAPasswordEverythingIs401() async throws {
+        let harness = try WebHarness()
+        try await harness.withWeb(host: "0.0.0.0") { web in
+            for path in Self.paths {
+                let answer = try await web.get(path)
+                #expect(answer.status == 401 && answer.isJSON, "\(path)")
+                #expect(answer.json?["message"]?.stringValue?.contains("EGGLOGU_HTTP_PASSWORD_FILE") == true)
+            }
+        }
+    }
+
+    @Test func onLoopbackWithoutAPasswordOnlyLoopbackHostNamesAreServed() async throws {
+        let harness = try WebHarness()
+        try await harness.withWeb { web in
+            #expect(try await web.get("/api/status").status == 200)
+            #expect(try await web.get("/api/status", headers: [("Host", "localhost:1")]).status == 200)
+            let rebound = try await web.get("/api/status", headers: [("Host", "attacker.example:8787")])
+            #expect(rebound.status == 403 && rebound.error == "forbidden-host")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// The page in a real browser: headless Chromium from Debian's packages, driven by
+/// Tests/browser/check-page.py, against real agents, a real server and a real broker.
+/// Screenshots land in `.build/test-artifacts/browser` (or `$EGGLOGU_TEST_ARTIFACTS/browser`).
+@Suite(.serialized) struct BrowserTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let driver = packageRoot.appendingPathComponent("Tests/browser/check-page.py").path
+    static var artifacts: String {
+        let base = ProcessInfo.processInfo.environment["EGGLOGU_TEST_ARTIFACTS"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? packageRoot.appendingPathComponent(".build/test-artifacts").path
+        return base + "/browser"
+    }
+
+    static let script = "<script>window.__pwned = 1</script>"
+    static let image = #"<img src=x onerror="window.__pwned = 2">"#
+
+    /// Runs the driver; its JSON report, or a failure naming what went wrong.
+    func drive(_ arguments: [String], in directory: TemporaryDirectory) throws -> JSONObject {
+        let output = try Subprocess.runTool("/usr/bin/env", ["python3", Self.driver, "--artifacts", Self.artifacts] + arguments)
+        let report = (try? JSONParser().parse(Array(output.stdout.utf8)))?.objectValue
+        guard output.status == 0, let report, report["ok"] == true else {
+            throw HarnessError("the browser check failed (\(output.status)): \(report?["error"]?.stringValue ?? output.stdout + output.stderr)")
+        }
+        return report
+    }
+
+    @Test func keepMineInThePageRestoresTheRecordOnTheOtherAgent() throws {
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "headless Chromium is needed: apt-get install chromium (deploy/install-deps.sh does)")
+        let fixture = try RealtimeFixture()
+        defer { fixture.stopAll() }
+        try fixture.directory.writeSecret("page password 1\n", to: "b.http-password")
+        let web = ["EGGLOGU_HTTP_LISTEN": "127.0.0.1:0", "EGGLOGU_HTTP_PASSWORD_FILE": "b.http-password"]
+        try fixture.startAgent("a", pollInterval: 1)
+        try fixture.startAgent("b", pollInterval: 1, extra: web)
+        let original: JSONValue = ["id": "f1", "name": .string("Barn 1 " + Self.script), "notes": .string(Self.image), "birds": 120]
+        try fixture.replica("a").put("flocks", original)
+        #expect(fixture.waitUntil(timeout: 20) { fixture.has("b", "flocks", "f1") } != nil, "b never saw the record")
+
+        // b goes offline and edits; meanwhile a deletes. b comes back: the deletion wins and b's edit is archived.
+        _ = fixture.agents["b"]!.stop()
+        try fixture.replica("a").delete("flocks", id: "f1")
+        #expect(fixture.waitUntil(timeout: 20) { (try? fixture.replica("a").unpushedCount()) == 0 } != nil)
+        try fixture.replica("b").put(
+            "flocks", ["id": "f1", "name": .string("Barn 1 (edited) " + Self.script), "notes": .string(Self.image), "birds": 118])
+        try fixture.startAgent("b", pollInterval: 1, extra: web)
+        var conflictID: String?
+        #expect(fixture.waitUntil(timeout: 20) {
+            conflictID = (try? fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
+            return conflictID != nil && ((try? fixture.replica("a").conflicts().count) ?? 0) == 1
+        } != nil, "the conflict did not reach both agents")
+        let id = try #require(conflictID)
+        var url: String?
+        _ = fixture.waitUntil(timeout: 20) {
+            url = (try? fixture.service("b"))?["web"]?.stringValue
+            return url != nil
+        }
+        let page = try #require(url, "agent b did not report its page's address")
+
+        let resolved = try drive(
+            ["--chromium", chromium, "--url", page, "--password", "page password 1", "--resolve", id, "--choice", "keep-mine",
+             "--expect-text", "Barn 1 (edited) " + Self.script, "--expect-text", Self.image],
+            in: fixture.directory)
+        #expect(resolved["notice"]?.stringValue?.isEmpty == false)
+        #expect(resolved["badgeAfter"]?.stringValue?.lowercased().contains("no conflicts") == true)
+
+        // The restore beats the deletion on the other agent, pushed and announced at once.
+        let live = fixture.waitUntil(timeout: 10) {
+            let record = try? fixture.replica("a").get("flocks", id: "f1").objectValue
+            return record?["_deletedAt"] == .null && record?["birds"] == 118
+        }
+        #expect(live != nil, "the kept record never came back on agent a")
+        #expect(fixture.waitUntil(timeout: 10) { (try? fixture.replica("a").conflicts().isEmpty) == true } != nil)
+
+        // The page says so in words when the agent goes away.
+        let pid = try #require(fixture.agents["b"]?.pid)
+        let unreachable = try drive(
+            ["--chromium", chromium, "--url", page, "--password", "page password 1", "--stop-pid", "\(pid)"], in: fixture.directory)
+        #expect(unreachable["banner"]?.stringValue?.contains("Cannot reach") == true)
+    }
+}

@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import EggloguAgentService
+import EggloguAgentWeb
+import EggloguCore
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// Device `b`'s replica behind a real local web listener on port 0, with device `a` and a
+/// server replica to sync with: a delete-vs-edit conflict is one call away.
+final class WebHarness: Sendable {
+    let lab = ReplicaLab()
+    let a: Replica
+    let b: Replica
+    let server: Replica
+    let monitor = AgentMonitor()
+    private let changes = Counter()
+
+    init() throws {
+        a = try lab.open("a")
+        b = try lab.open("b")
+        server = try lab.open("server", role: .server)
+    }
+
+    /// How often the page asked for a push.
+    var localChanges: Int { changes.value }
+
+    func sync() throws {
+        for _ in 0..<2 {
+            for device in [a, b] {
+                try Exchange.push(from: device, to: server)
+                try Exchange.pull(from: server, into: device)
+            }
+        }
+    }
+
+    /// `flocks/f1` deleted on `a` while `b` edited it: the deletion wins, b's edit is archived.
+    /// - Returns: the conflict's id.
+    @discardableResult
+    func deleteVsEdit(name: String = "Barn 1 (edited)") throws -> String {
+        try a.put("flocks", ["id": "f1", "name": "Barn 1", "birds": 120])
+        try sync()
+        lab.clock.advance(milliseconds: 10)
+        try a.delete("flocks", id: "f1")
+        lab.clock.advance(milliseconds: 10)
+        try b.put("flocks", ["id": "f1", "name": .string(name), "birds": 118])
+        try sync()
+        let conflicts = try b.conflicts()
+        guard conflicts.count == 1, conflicts[0].kind == .deleteVsEdit else {
+            throw HarnessError("expected one delete-vs-edit conflict, found \(conflicts.map(\.kind))")
+        }
+        return conflicts[0].id
+    }
+
+    /// Runs `body` with the page listening on a free port of `host`; stops it afterwards.
+    func withWeb(
+        host: String = "127.0.0.1", password: String? = nil, _ body: (WebClient) async throws -> Void
+    ) async throws {
+        var configuration = LocalWebConfiguration()
+        configuration.host = host
+        configuration.port = 0
+        configuration.password = password
+        let web = LocalWeb(replica: b, monitor: monitor, configuration: configuration, onLocalChange: { [changes] in changes.increment() })
+        let (urls, continuation) = AsyncStream.makeStream(of: String?.self)
+        var logger = Logger(label: "web-test")
+        logger.logLevel = .warning
+        let service = LocalWebService(web: web, logger: logger, onListening: { continuation.yield($0) })
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = urls.makeAsyncIterator()
+            guard let listening = await iterator.next(), let url = listening else {
+                throw HarnessError("the page did not start listening")
+            }
+            let port = URLComponents(string: url)?.port ?? 0
+            var failure: (any Error)?
+            do {
+                try await body(WebClient(base: "http://127.0.0.1:\(port)"))
+            } catch {
+                failure = error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            if let failure { throw failure }
+        }
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A tiny HTTP client for the page's API.
+struct WebClient: Sendable {
+    struct Answer {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: String
+
+        var json: JSONObject? { (try? JSONParser().parse(Array(body.utf8)))?.objectValue }
+        var isJSON: Bool { headers.first(name: "content-type")?.hasPrefix("application/json") == true }
+        /// The `error` code of a JSON error body.
+        var error: String? { json?["error"]?.stringValue }
+    }
+
+    let base: String
+
+    func get(_ path: String, headers: [(String, String)] = []) async throws -> Answer {
+        try await send(.GET, path, headers: headers)
+    }
+
+    func post(_ path: String, body: String, csrf: String?, headers: [(String, String)] = []) async throws -> Answer {
+        var all = headers + [("Content-Type", "application/json")]
+        if let csrf { all.append(("X-CSRF-Token", csrf)) }
+        return try await send(.POST, path, headers: all, body: body)
+    }
+
+    /// The CSRF token from `/api/session`.
+    func csrf(headers: [(String, String)] = []) async throws -> String {
+        guard let token = try await get("/api/session", headers: headers).json?["csrfToken"]?.stringValue else {
+            throw HarnessError("no CSRF token")
+        }
+        return token
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: String? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+}
