@@ -82,8 +82,11 @@ let package = Package(
             name: "egglogu-bench",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguProtocol", "EggloguMQTT",
+                "EggloguAgentWeb", "EggloguAgentService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -10,7 +10,7 @@ struct EggloguBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
-        subcommands: [Run.self, Sync.self, Realtime.self, Generate.self],
+        subcommands: [Run.self, Sync.self, Realtime.self, Page.self, Generate.self],
         defaultSubcommand: Run.self)
 }
 
@@ -86,6 +86,38 @@ extension EggloguBench {
             do {
                 try await RealtimeBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
                     .run(into: &figures, edits: edits, idleSeconds: idleSeconds, idleAgent: idleAgent)
+            } catch {
+                print("failed; the logs are in \(work)")
+                throw error
+            }
+            try? FileManager.default.removeItem(atPath: work)
+            figures.print()
+        }
+    }
+
+    struct Page: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the status page's API over a large farm with conflicts, and what it adds to an idle agent.")
+
+        @Option(help: "Delete-vs-edit conflicts (and deleted records) in the farm.")
+        var conflicts = 500
+
+        @Option(help: "Requests per endpoint.")
+        var requests = 200
+
+        @Option(name: .customLong("rss-seconds"), help: "How long each idle agent settles before its RSS is read (0: skip).")
+        var rssSeconds = 20.0
+
+        @Option(help: "The egglogu-agent binary for the RSS figures (default: the one next to this).")
+        var agent: String?
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-page-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            var figures = Figures()
+            do {
+                try await PageBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+                    .run(into: &figures, conflicts: conflicts, requests: requests, rssSeconds: rssSeconds, agent: agent.map { URL(fileURLWithPath: $0).path })
             } catch {
                 print("failed; the logs are in \(work)")
                 throw error

@@ -132,14 +132,18 @@ public final class AgentMonitor: Sendable {
     }
 
     /// The metrics in Prometheus text format, with the replica's figures read now: queued
-    /// changes, unresolved conflicts and the age of the last completed sync.
+    /// changes, unresolved conflicts and the age of the last completed sync (cheap queries only:
+    /// scrapes and the page's refreshes must not cost a scan of the farm).
     public func render(replica: Replica) -> [UInt8] {
-        if let status = try? replica.status() {
-            registry.makeGauge(descriptor: Self.name("queued_changes", "Local changes waiting to be pushed"))
-                .set(Double(status.unpushed))
+        if let queued = try? replica.unpushedCount() {
+            registry.makeGauge(descriptor: Self.name("queued_changes", "Local changes waiting to be pushed")).set(Double(queued))
+        }
+        if let unresolved = try? replica.unresolvedConflictCount() {
             registry.makeGauge(descriptor: Self.name("unresolved_conflicts", "Unresolved entries of the farm's conflict archive"))
-                .set(Double(status.unresolvedConflicts))
-            let age = status.lastSync.map { max(0, now().timeIntervalSince1970 - Double($0.milliseconds) / 1000) } ?? -1
+                .set(Double(unresolved))
+        }
+        if case .success(let last) = Result(catching: { try replica.lastSync() }) {
+            let age = last.map { max(0, now().timeIntervalSince1970 - Double($0.milliseconds) / 1000) } ?? -1
             registry.makeGauge(descriptor: Self.name("last_sync_age", unit: "seconds", "Seconds since the last completed sync (-1: never)"))
                 .set(age)
         }

@@ -41,6 +41,8 @@ final class LocalChangeWatcher: Service {
             logger.warning("cannot watch the replica's directory; local writes wait for the next poll", metadata: ["directory": "\(directory)"])
             return
         }
+        // A write made after the start-up sync but before the watch existed raised no event.
+        _ = queued()
         let stopReader = pipeEnds[0]
         let stopWriter = pipeEnds[1]
         await withGracefulShutdownHandler {
@@ -67,7 +69,7 @@ final class LocalChangeWatcher: Service {
         // A writer appends its commit to the WAL before it publishes it in the shared index (an
         // mmap write, which inotify does not see): a check right after the last event can miss
         // the commit. So a write that shows nothing queued is checked again a little later.
-        let rechecks: [Int32] = [10, 40, 150]
+        let rechecks: [Int32] = [10, 40, 150, 600, 2_000]  // the tail: a writer descheduled on a busy machine
         var pendingRechecks: ArraySlice<Int32> = []
         while true {
             let timeout = pendingRechecks.first ?? -1

@@ -9,11 +9,12 @@ import Glibc
 ///
 /// A gateway runs the agent for months on a small board; those pages are only read again if the
 /// code runs again, in which case the kernel faults them back in from the binary.
-enum MemoryTrim {
+public enum MemoryTrim {
     /// `MADV_PAGEOUT` (Linux 5.4): reclaim now, rather than under pressure.
     private static let pageOut: Int32 = 21
 
-    static func release() {
+    /// Pages out the process's clean file-backed pages (a no-op off Linux).
+    public static func release() {
         #if os(Linux)
         guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return }
         for line in maps.split(separator: "\n") {

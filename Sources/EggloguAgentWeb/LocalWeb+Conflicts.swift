@@ -8,11 +8,13 @@ extension LocalWeb {
     /// `GET /api/conflicts[?all=1]`: unresolved conflicts (all with `all`), newest first.
     func conflicts(_ request: Request) throws -> Response {
         let all = ["1", "true", "yes"].contains(request.uri.queryParameters["all"].map(String.init) ?? "")
-        let entries = try Self.answer { try replica.conflicts(includeResolved: all) }
-        return JSONBody.response([
-            "unresolved": .number(JSONNumber(entries.filter { !$0.isResolved }.count)),
-            "conflicts": .array(entries.map { ConflictView(entry: $0).json }),
-        ])
+        return try revalidated(request, variant: all ? "all" : "open") {
+            let entries = try Self.answer { try replica.conflicts(includeResolved: all) }
+            return [
+                "unresolved": .number(JSONNumber(entries.filter { !$0.isResolved }.count)),
+                "conflicts": .array(entries.map { ConflictView(entry: $0).json }),
+            ]
+        }
     }
 
     /// `GET /api/conflicts/{id}`: one conflict (a unique id prefix of 4 or more characters will do).

@@ -17,9 +17,13 @@ extension LocalWeb {
         guard let limit = Int(limitText), (1...1_000).contains(limit) else {
             throw APIError(.badRequest, "bad-request", "limit must be a number from 1 to 1000")
         }
-        let since = replica.configuration.wallClock().adding(milliseconds: -Int64(seconds * 1000))
-        let records = try Self.answer { try replica.deleted(since: since, limit: limit) }
-        return JSONBody.response(["since": .string(since.iso8601), "deleted": .array(records.map(\.json))])
+        let now = replica.configuration.wallClock()
+        let since = now.adding(milliseconds: -Int64(seconds * 1000))
+        // The window slides: the answer may change each minute even when the replica does not.
+        return try revalidated(request, variant: "\(sinceText)-\(limit)-\(now.milliseconds / 60_000)") {
+            let records = try Self.answer { try replica.deleted(since: since, limit: limit) }
+            return ["since": .string(since.iso8601), "deleted": .array(records.map(\.json))]
+        }
     }
 
     /// `POST /api/restore` with `{"collection": …, "id": …}`: undoes a soft delete, like `egglogu-agent restore`.

@@ -17,6 +17,8 @@ public struct LocalWeb: Sendable {
     let onLocalChange: @Sendable () -> Void
     /// The token every POST must echo in `X-CSRF-Token`; new for every start.
     let csrfToken: String
+    /// How many requests came, and when the last did.
+    let activity = Activity()
 
     public init(
         replica: Replica, monitor: AgentMonitor, configuration: LocalWebConfiguration,
@@ -33,6 +35,7 @@ public struct LocalWeb: Sendable {
     /// The routes, behind access control and JSON errors.
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: ActivityMiddleware(activity: activity))
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: AccessMiddleware(configuration: configuration, csrfToken: csrfToken))
@@ -77,6 +80,18 @@ public struct LocalWeb: Sendable {
             default: throw APIError(.internalServerError, "replica", error.message)
             }
         }
+    }
+
+    /// A JSON answer that changes only when the replica does: tagged with its head sequence (and
+    /// `variant`), so a page that polls gets a bodiless 304 until something changed.
+    func revalidated(_ request: Request, variant: String, _ body: () throws -> JSONValue) throws -> Response {
+        let tag = "\"\(try Self.answer { try replica.headSequence() })-\(variant)\""
+        if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == tag }) == true {
+            return Response(status: .notModified, headers: [.eTag: tag])
+        }
+        var response = JSONBody.response(try body())
+        response.headers[.eTag] = tag
+        return response
     }
 
     /// The body as a JSON object: 413 above the limit, 400 when malformed or not an object.

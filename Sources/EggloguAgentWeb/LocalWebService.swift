@@ -1,9 +1,11 @@
+import EggloguAgentService
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
 /// The local page as a `Service`. A listener that cannot bind (the port is taken, say) is
-/// logged and the agent carries on syncing without it.
+/// logged and the agent carries on syncing without it. Once the page has been quiet for a
+/// while, the code pages its visits touched are handed back, as after start-up.
 public struct LocalWebService: Service {
     let web: LocalWeb
     let logger: Logger
@@ -16,7 +18,18 @@ public struct LocalWebService: Service {
         self.onListening = onListening
     }
 
+    /// How long after the last request the memory a visit touched is handed back.
+    static let quietPeriod = Duration.seconds(30)
+
     public func run() async throws {
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await trimWhenQuiet() }
+            await serve()
+            tasks.cancelAll()
+        }
+    }
+
+    private func serve() async {
         let configuration = web.configuration
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
         let (logger, onListening) = (self.logger, self.onListening)
@@ -40,5 +53,17 @@ public struct LocalWebService: Service {
             try? await gracefulShutdown()
         }
         onListening(nil)
+    }
+
+    private func trimWhenQuiet() async {
+        var trimmedAfter = 0
+        while true {
+            do { try await Task.sleep(for: Self.quietPeriod / 2) } catch { return }
+            let (requests, last) = web.activity.snapshot
+            if requests != trimmedAfter, let last, ContinuousClock.now - last >= Self.quietPeriod {
+                MemoryTrim.release()
+                trimmedAfter = requests
+            }
+        }
     }
 }

@@ -2,7 +2,8 @@ import HTTPTypes
 import Hummingbird
 
 /// Headers every answer carries: a strict content policy (scripts and styles only from the
-/// agent itself, no framing) and no caching, so the page never shows stale farm data.
+/// agent itself, no framing) and no caching, so the page never shows stale farm data (answers
+/// with an `ETag` may be kept, but only to revalidate them every time).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var contentSecurityPolicy: String {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -26,6 +27,6 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        headers[.cacheControl] = "no-store"
+        headers[.cacheControl] = headers[.eTag] == nil ? "no-store" : "private, no-cache"
     }
 }

@@ -124,6 +124,12 @@ public struct GatewayBundle: Sendable {
         } else {
             lines.append("# No broker was given: the agent polls the server. Provision again with --mqtt-host for real time.")
         }
+        lines += [
+            "# The status page (sync health, conflicts, undo): on = 127.0.0.1:8787; for the farm's LAN use",
+            "# 0.0.0.0:8787 with a password file (mode 0600, owner egglogu-agent).",
+            "#EGGLOGU_HTTP_LISTEN=on",
+            "#EGGLOGU_HTTP_PASSWORD_FILE=http-password",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -10,6 +10,16 @@ extension Replica {
             .sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }
     }
 
+    /// How many conflicts are unresolved, without reading the entries.
+    public func unresolvedConflictCount() throws -> Int {
+        try read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) - coalesce(sum(json_extract(body, '$.resolved')), 0) FROM record WHERE collection = ?",
+                arguments: [CollectionName.conflictArchive]) ?? 0
+        }
+    }
+
     /// The entry whose id is `id` or starts with it (at least 4 characters).
     public func conflict(_ id: String) throws -> ConflictEntry {
         try read { db in try Replica.entry(db, matching: id) }

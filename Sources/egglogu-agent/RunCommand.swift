@@ -20,7 +20,9 @@ struct RunCommand: AsyncParsableCommand {
             EGGLOGU_POLL_INTERVAL seconds while no broker is reachable. Without EGGLOGU_MQTT_HOST it only polls; \
             broker settings that cannot be used are logged and the agent polls. SIGHUP reloads the config file \
             (queued changes stay queued; a bad file is refused and the service carries on); SIGTERM or SIGINT \
-            stop it cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings.
+            stop it cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings. With \
+            EGGLOGU_HTTP_LISTEN (or --http) it also serves the gateway's status and conflict page \
+            (docs/status-page.md).
             """)
 
     @OptionGroup var options: ReplicaOptions

@@ -5,16 +5,16 @@ import Testing
 
 /// Two `egglogu-agent run` services, a real mosquitto and a real `egglogu-sync-server`.
 @Suite(.serialized) struct RealtimeSyncTests {
-    @Test func aPutOnOneAgentAppearsOnTheOtherWithinAFractionOfASecond() throws {
+    @Test func aPutOnOneAgentAppearsOnTheOtherWithinAFractionOfASecond() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         try fixture.startAgent("gw-a")
         try fixture.startAgent("gw-b")
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         var delays: [TimeInterval] = []
         for n in 0..<10 {
             try fixture.replica("gw-a").put("flocks", ["id": .string("f\(n)"), "count": .number(JSONNumber(n))])
-            let delay = fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "f\(n)") }
+            let delay = await fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "f\(n)") }
             #expect(delay != nil, "f\(n) did not arrive")
             delays.append(delay ?? 5)
         }
@@ -23,55 +23,55 @@ import Testing
         #expect(sorted[sorted.count / 2] < 1.0, "realtime, not polling (poll interval is 30 s)")
         let cli = try Subprocess.run("egglogu-agent", ["put", "--config", fixture.config("gw-b"), "clients", #"{"id":"from-the-shell"}"#], in: fixture.directory)
         #expect(cli.status == 0)
-        #expect(fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "clients", "from-the-shell") } != nil, "a CLI write is noticed without a poll")
+        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "clients", "from-the-shell") } != nil, "a CLI write is noticed without a poll")
     }
 
-    @Test func withoutTheBrokerAgentsPollAndGoBackToRealtimeWhenItReturns() throws {
+    @Test func withoutTheBrokerAgentsPollAndGoBackToRealtimeWhenItReturns() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         try fixture.startAgent("gw-a", pollInterval: 1)
         try fixture.startAgent("gw-b", pollInterval: 1)
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         fixture.broker.kill()
-        #expect(fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "polling" } != nil)
+        #expect(await fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "polling" } != nil)
         try fixture.replica("gw-a").put("flocks", ["id": "while-polling"])
-        let delay = fixture.waitUntil(timeout: 10) { fixture.has("gw-b", "flocks", "while-polling") }
+        let delay = await fixture.waitUntil(timeout: 10) { fixture.has("gw-b", "flocks", "while-polling") }
         #expect(delay != nil)
         #expect((delay ?? 10) <= 1.1 * 1 + 1, "within 1.1 × pollInterval + 1 s")
         try fixture.broker.start()
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         try fixture.replica("gw-b").put("flocks", ["id": "back-to-realtime"])
-        #expect(fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "flocks", "back-to-realtime") } != nil)
+        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "flocks", "back-to-realtime") } != nil)
     }
 
-    @Test func withTheServerDownChangesQueueAndThenLandWithNoneLost() throws {
+    @Test func withTheServerDownChangesQueueAndThenLandWithNoneLost() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         try fixture.startAgent("gw-a", pollInterval: 1)
         try fixture.startAgent("gw-b", pollInterval: 1)
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         fixture.stopServer()
         for n in 0..<5 {
             try fixture.replica("gw-a").put("flocks", ["id": .string("a\(n)")])
             try fixture.replica("gw-b").put("clients", ["id": .string("b\(n)")])
         }
-        #expect(fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "offline" } != nil)
+        #expect(await fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "offline" } != nil)
         #expect(try fixture.replica("gw-a").status().unpushed >= 5)
         try fixture.startServer()
-        let landed = fixture.waitUntil(timeout: 60) {
+        let landed = await fixture.waitUntil(timeout: 60) {
             (0..<5).allSatisfy { fixture.has("gw-b", "flocks", "a\($0)") && fixture.has("gw-a", "clients", "b\($0)") }
         }
         #expect(landed != nil, "every queued change arrives once the server is back")
-        #expect(fixture.waitUntil(timeout: 30) { (try? fixture.replica("gw-a").status().unpushed) == 0 } != nil)
+        #expect(await fixture.waitUntil(timeout: 30) { (try? fixture.replica("gw-a").status().unpushed) == 0 } != nil)
         #expect(try fixture.replica("gw-a").exportBlob() == fixture.replica("gw-b").exportBlob())
     }
 
-    @Test func garbageOversizedForeignAndEchoNoticesAreIgnored() throws {
+    @Test func garbageOversizedForeignAndEchoNoticesAreIgnored() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         let b = try fixture.startAgent("gw-b")
         try fixture.startAgent("gw-a")
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         let topic = "egglogu/farm-rt/sync"
         func publish(_ payload: String) throws {
             let file = fixture.directory.file("payload")
@@ -88,7 +88,7 @@ import Testing
         try publish(#"{"v":1,"farmId":"farm-rt","deviceId":"gw-b","cursor":"e:1"}"#)
         try publish("[1,2,3]")
         try fixture.replica("gw-a").put("flocks", ["id": "after-the-garbage"])
-        #expect(fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "after-the-garbage") } != nil, "still working")
+        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "after-the-garbage") } != nil, "still working")
         let log = b.stderr
         #expect(log.components(separatedBy: "reason=malformed").count - 1 == 1, "rate-limited to one line: \(log)")
         #expect(log.contains("reason=oversized"))
@@ -101,9 +101,9 @@ import Testing
         defer { fixture.stopAll() }
         try fixture.startAgent("gw-a", pollInterval: 0.5, broker: false)
         let b = try fixture.startAgent("gw-b")
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "realtime" } != nil)
         try fixture.replica("gw-b").put("flocks", ["id": "to-a-by-polling"])
-        #expect(fixture.waitUntil(timeout: 1.1 * 0.5 + 1) { fixture.has("gw-a", "flocks", "to-a-by-polling") } != nil)
+        #expect(await fixture.waitUntil(timeout: 1.1 * 0.5 + 1) { fixture.has("gw-a", "flocks", "to-a-by-polling") } != nil)
         let topic = "egglogu/farm-rt/devices/gw-b/status"
         #expect(try await retainedMessage(topic: topic, port: fixture.broker.port) == "online")
         let ended = b.stop()
@@ -117,7 +117,7 @@ import Testing
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         let agent = try fixture.startAgent("gw-w", extra: ["EGGLOGU_MQTT_KEEPALIVE": "5"])
-        #expect(fixture.waitUntil(timeout: 15) { fixture.mode("gw-w") == "realtime" } != nil)
+        #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-w") == "realtime" } != nil)
         #expect(try await retainedMessage(topic: "egglogu/farm-rt/devices/gw-w/status", port: fixture.broker.port) == "online")
         agent.stop(graceful: false)
         var presence: String?

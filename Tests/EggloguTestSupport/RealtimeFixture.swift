@@ -80,6 +80,16 @@ public final class RealtimeFixture: @unchecked Sendable {
         return nil
     }
 
+    /// The same wait without holding a thread of the cooperative pool: what async tests use.
+    public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) async rethrows -> TimeInterval? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
+            if try condition() { return Date().timeIntervalSince(start) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
     public func has(_ device: String, _ collection: String, _ id: String) -> Bool {
         (try? replica(device).get(collection, id: id)) != nil
     }

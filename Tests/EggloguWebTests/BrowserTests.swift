@@ -20,8 +20,10 @@ import Testing
     static let image = #"<img src=x onerror="window.__pwned = 2">"#
 
     /// Runs the driver; its JSON report, or a failure naming what went wrong.
-    func drive(_ arguments: [String], in directory: TemporaryDirectory) throws -> JSONObject {
-        let output = try Subprocess.runTool("/usr/bin/env", ["python3", Self.driver, "--artifacts", Self.artifacts] + arguments)
+    func drive(_ arguments: [String]) async throws -> JSONObject {
+        let output = try await offPool {
+            try Subprocess.runTool("/usr/bin/env", ["python3", Self.driver, "--artifacts", Self.artifacts] + arguments)
+        }
         let report = (try? JSONParser().parse(Array(output.stdout.utf8)))?.objectValue
         guard output.status == 0, let report, report["ok"] == true else {
             throw HarnessError("the browser check failed (\(output.status)): \(report?["error"]?.stringValue ?? output.stdout + output.stderr)")
@@ -29,7 +31,7 @@ import Testing
         return report
     }
 
-    @Test func keepMineInThePageRestoresTheRecordOnTheOtherAgent() throws {
+    @Test func keepMineInThePageRestoresTheRecordOnTheOtherAgent() async throws {
         let chromium = try #require(
             ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "headless Chromium is needed: apt-get install chromium (deploy/install-deps.sh does)")
@@ -41,47 +43,46 @@ import Testing
         try fixture.startAgent("b", pollInterval: 1, extra: web)
         let original: JSONValue = ["id": "f1", "name": .string("Barn 1 " + Self.script), "notes": .string(Self.image), "birds": 120]
         try fixture.replica("a").put("flocks", original)
-        #expect(fixture.waitUntil(timeout: 20) { fixture.has("b", "flocks", "f1") } != nil, "b never saw the record")
+        #expect(await eventually(timeout: 20) { fixture.has("b", "flocks", "f1") }, "b never saw the record")
 
         // b goes offline and edits; meanwhile a deletes. b comes back: the deletion wins and b's edit is archived.
         _ = fixture.agents["b"]!.stop()
         try fixture.replica("a").delete("flocks", id: "f1")
-        #expect(fixture.waitUntil(timeout: 20) { (try? fixture.replica("a").unpushedCount()) == 0 } != nil)
+        #expect(await eventually(timeout: 20) { (try? fixture.replica("a").unpushedCount()) == 0 })
         try fixture.replica("b").put(
             "flocks", ["id": "f1", "name": .string("Barn 1 (edited) " + Self.script), "notes": .string(Self.image), "birds": 118])
         try fixture.startAgent("b", pollInterval: 1, extra: web)
-        var conflictID: String?
-        #expect(fixture.waitUntil(timeout: 20) {
-            conflictID = (try? fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
-            return conflictID != nil && ((try? fixture.replica("a").conflicts().count) ?? 0) == 1
-        } != nil, "the conflict did not reach both agents")
-        let id = try #require(conflictID)
-        var url: String?
-        _ = fixture.waitUntil(timeout: 20) {
-            url = (try? fixture.service("b"))?["web"]?.stringValue
-            return url != nil
+        let conflictID = Box<String>()
+        #expect(await eventually(timeout: 20) {
+            conflictID.value = (try? fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
+            return conflictID.value != nil && ((try? fixture.replica("a").conflicts().count) ?? 0) == 1
+        }, "the conflict did not reach both agents")
+        let id = try #require(conflictID.value)
+        let url = Box<String>()
+        _ = await eventually(timeout: 20) {
+            url.value = (try? await offPool { try fixture.service("b") })?["web"]?.stringValue
+            return url.value != nil
         }
-        let page = try #require(url, "agent b did not report its page's address")
+        let page = try #require(url.value, "agent b did not report its page's address")
 
-        let resolved = try drive(
+        let resolved = try await drive(
             ["--chromium", chromium, "--url", page, "--password", "page password 1", "--resolve", id, "--choice", "keep-mine",
-             "--expect-text", "Barn 1 (edited) " + Self.script, "--expect-text", Self.image],
-            in: fixture.directory)
+             "--expect-text", "Barn 1 (edited) " + Self.script, "--expect-text", Self.image])
         #expect(resolved["notice"]?.stringValue?.isEmpty == false)
         #expect(resolved["badgeAfter"]?.stringValue?.lowercased().contains("no conflicts") == true)
 
         // The restore beats the deletion on the other agent, pushed and announced at once.
-        let live = fixture.waitUntil(timeout: 10) {
+        let live = await eventually(timeout: 10) {
             let record = try? fixture.replica("a").get("flocks", id: "f1").objectValue
             return record?["_deletedAt"] == .null && record?["birds"] == 118
         }
-        #expect(live != nil, "the kept record never came back on agent a")
-        #expect(fixture.waitUntil(timeout: 10) { (try? fixture.replica("a").conflicts().isEmpty) == true } != nil)
+        #expect(live, "the kept record never came back on agent a")
+        #expect(await eventually(timeout: 10) { (try? fixture.replica("a").conflicts().isEmpty) == true })
 
         // The page says so in words when the agent goes away.
         let pid = try #require(fixture.agents["b"]?.pid)
-        let unreachable = try drive(
-            ["--chromium", chromium, "--url", page, "--password", "page password 1", "--stop-pid", "\(pid)"], in: fixture.directory)
+        let unreachable = try await drive(
+            ["--chromium", chromium, "--url", page, "--password", "page password 1", "--stop-pid", "\(pid)"])
         #expect(unreachable["banner"]?.stringValue?.contains("Cannot reach") == true)
     }
 }

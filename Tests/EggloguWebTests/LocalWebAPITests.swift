@@ -123,6 +123,26 @@ import Testing
         #expect(harness.localChanges == 0)
     }
 
+    @Test func pollingAnUnchangedListCostsABodiless304() async throws {
+        let harness = try WebHarness()
+        let id = try harness.deleteVsEdit()
+        try await harness.withWeb { web in
+            for path in ["/api/conflicts", "/api/deleted?since=7d"] {
+                let first = try await web.get(path)
+                let tag = try #require(first.headers.first(name: "etag"))
+                #expect(first.headers.first(name: "cache-control") == "private, no-cache")
+                let again = try await web.get(path, headers: [("If-None-Match", tag)])
+                #expect(again.status == 304 && again.body.isEmpty, "\(path)")
+            }
+            let tag = try #require(try await web.get("/api/conflicts").headers.first(name: "etag"))
+            _ = try await web.post("/api/conflicts/\(id)/resolve", body: #"{"choice":"keep-mine"}"#, csrf: try await web.csrf())
+            let changed = try await web.get("/api/conflicts", headers: [("If-None-Match", tag)])
+            #expect(changed.status == 200 && changed.json?["unresolved"] == 0)
+            #expect(changed.headers.first(name: "etag") != tag)
+            #expect(try await web.get("/api/status").headers.first(name: "cache-control") == "no-store")
+        }
+    }
+
     @Test func recentlyDeletedRecordsCanBeRestored() async throws {
         let harness = try WebHarness()
         try harness.b.put("flocks", ["id": "f7", "name": "Old barn"])

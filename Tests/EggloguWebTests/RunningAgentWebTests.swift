@@ -6,13 +6,13 @@ import Testing
 
 /// The page and metrics of `egglogu-agent run` itself, with a real broker and server.
 @Suite struct RunningAgentWebTests {
-    func url(_ fixture: RealtimeFixture, _ device: String) throws -> String {
-        var url: String?
-        _ = fixture.waitUntil(timeout: 20) {
-            url = (try? fixture.service(device))?["web"]?.stringValue
-            return url != nil
+    func url(_ fixture: RealtimeFixture, _ device: String) async throws -> String {
+        let url = Box<String>()
+        _ = await eventually(timeout: 20) {
+            url.value = (try? await offPool { try fixture.service(device) })?["web"]?.stringValue
+            return url.value != nil
         }
-        return try #require(url, "\(device) did not report its page's address")
+        return try #require(url.value, "\(device) did not report its page's address")
     }
 
     func metric(_ text: String, _ name: String) -> Double? {
@@ -24,15 +24,15 @@ import Testing
         defer { fixture.stopAll() }
         try fixture.startAgent("a")
         try fixture.startAgent("b", extra: ["EGGLOGU_HTTP_LISTEN": "127.0.0.1:0"])
-        let page = try url(fixture, "b")
+        let page = try await url(fixture, "b")
         let base = String(page.dropLast())
         let web = WebClient(base: base)
-        #expect(fixture.waitUntil(timeout: 20) { fixture.mode("a") == "realtime" && fixture.mode("b") == "realtime" } != nil)
+        #expect(await eventually(timeout: 20) { fixture.mode("a") == "realtime" && fixture.mode("b") == "realtime" })
 
         try fixture.replica("a").put("flocks", ["id": "m1", "name": "Barn 9"])
-        #expect(fixture.waitUntil(timeout: 20) { fixture.has("b", "flocks", "m1") } != nil)
+        #expect(await eventually(timeout: 20) { fixture.has("b", "flocks", "m1") })
         var text = ""
-        let counted = try await waitAsync(timeout: 10) {
+        let counted = try await eventually(timeout: 10) {
             text = try await web.get("/metrics").body
             return (metric(text, "egglogu_agent_propagation_delay_seconds_count") ?? 0) >= 1
         }
@@ -54,16 +54,16 @@ import Testing
         defer { fixture.stopAll() }
         try fixture.startAgent("a")
         try fixture.startAgent("b", extra: ["EGGLOGU_HTTP_LISTEN": "127.0.0.1:0"])
-        let web = WebClient(base: String(try url(fixture, "b").dropLast()))
+        let web = WebClient(base: String(try await url(fixture, "b").dropLast()))
         try fixture.replica("a").put("flocks", ["id": "c1", "birds": 1])
-        #expect(fixture.waitUntil(timeout: 20) { fixture.has("b", "flocks", "c1") } != nil)
+        #expect(await eventually(timeout: 20) { fixture.has("b", "flocks", "c1") })
         _ = fixture.agents["a"]!.stop()
         try fixture.replica("a").put("flocks", ["id": "c1", "birds": 2])
         try fixture.replica("b").put("flocks", ["id": "c1", "birds": 3])
         try await Task.sleep(for: .milliseconds(500))
         try fixture.startAgent("a")
         var id: String?
-        let filed = try await waitAsync(timeout: 20) {
+        let filed = try await eventually(timeout: 20) {
             let list = try await web.get("/api/conflicts").json?["conflicts"]?.arrayValue ?? []
             id = list.first?.objectValue?["id"]?.stringValue
             return id != nil && ((try? fixture.replica("a").conflicts().count) ?? 0) == 1
@@ -71,24 +71,16 @@ import Testing
         #expect(filed, "the concurrent edits did not file one conflict on both agents")
         let conflict = try #require(id)
 
-        let resolve = try Subprocess.run(
-            "egglogu-agent", ["resolve", "--config", fixture.config("a"), conflict, "--keep-mine"], in: fixture.directory)
+        let resolve = try await offPool {
+            try Subprocess.run("egglogu-agent", ["resolve", "--config", fixture.config("a"), conflict, "--keep-mine"], in: fixture.directory)
+        }
         #expect(resolve.status == 0)
-        let cleared = try await waitAsync(timeout: 10) {
+        let cleared = try await eventually(timeout: 10) {
             try await web.get("/api/conflicts").json?["unresolved"] == 0
         }
         #expect(cleared, "b's page still lists the conflict resolved on a")
         let again = try await web.post(
             "/api/conflicts/\(conflict)/resolve", body: #"{"choice":"accept-theirs"}"#, csrf: try await web.csrf())
         #expect(again.status == 409)
-    }
-
-    func waitAsync(timeout: TimeInterval, _ condition: () async throws -> Bool) async throws -> Bool {
-        let start = Date()
-        while Date().timeIntervalSince(start) < timeout {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
     }
 }

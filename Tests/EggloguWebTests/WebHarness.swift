@@ -98,6 +98,11 @@ final class Counter: Sendable {
     func increment() { count.withLock { $0 += 1 } }
 }
 
+/// A value filled in by a closure that runs later.
+final class Box<T: Sendable>: @unchecked Sendable {
+    var value: T?
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

@@ -85,7 +85,8 @@
     const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
     let res;
     try {
-      res = await fetch(url, { credentials: 'same-origin', cache: 'no-store', signal: ctrl.signal, ...opts });
+      // no-cache: the browser revalidates with the ETag, and an unchanged list costs a bodiless 304.
+      res = await fetch(url, { credentials: 'same-origin', cache: 'no-cache', signal: ctrl.signal, ...opts });
     } catch (e) {
       throw new ApiError(e && e.name === 'AbortError' ? 'timed out' : 'network error', 0, null, null);
     } finally { clearTimeout(timer); }
@@ -370,7 +371,8 @@
         const res = await post(`/api/conflicts/${encodeURIComponent(id)}/resolve`, { choice });
         const theirsDeleted = side(c.theirs).deleted;
         if (choice === 'keep-mine') {
-          notify(res.republished === 'restored' || theirsDeleted
+          if (res.republished === 'deleted-again') notify(`Kept the deletion of ${ref}: it is deleted on every device`);
+          else notify(res.republished === 'restored' || theirsDeleted
             ? `Kept your version of ${ref}: it is live again on every device`
             : `Kept your version of ${ref}`);
         } else {
