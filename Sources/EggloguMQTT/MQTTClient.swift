@@ -25,6 +25,8 @@ public final class MQTTClient: @unchecked Sendable {
         var running = false
         /// libmosquitto's last error log line (OpenSSL's reason for a failed handshake, say).
         var libraryError: String?
+        /// Subscriptions of this connection the broker has not acknowledged yet.
+        var pendingSubscriptions: Set<Int32> = []
     }
 
     private static let library: Void = { mosquitto_lib_init() }()
@@ -49,6 +51,9 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_disconnect_callback_set(handle) { _, context, _ in
             MQTTClient.from(context).state.withLock { $0.connected = false }
+        }
+        mosquitto_subscribe_callback_set(handle) { _, context, mid, _, _ in
+            MQTTClient.from(context).didSubscribe(mid)
         }
         mosquitto_log_callback_set(handle) { _, context, level, text in
             guard level == MOSQ_LOG_ERR, let text else { return }
@@ -168,10 +173,23 @@ public final class MQTTClient: @unchecked Sendable {
             return
         }
         state.withLock { $0.connected = true }
+        // `.connected` waits for the SUBACKs: a pull made on `.connected` then misses nothing, since
+        // every notice published after it is delivered. (SUBACKs arrive on this same loop thread,
+        // after this callback returns.)
+        var pending: Set<Int32> = []
         for topic in configuration.subscriptions {
-            mosquitto_subscribe(handle, nil, topic, 1)
+            var mid: Int32 = 0
+            if mosquitto_subscribe(handle, &mid, topic, 1) == MosquittoResult.success.rawValue { pending.insert(mid) }
         }
-        continuation.yield(.connected)
+        state.withLock { $0.pendingSubscriptions = pending }
+        if pending.isEmpty { continuation.yield(.connected) }
+    }
+
+    private func didSubscribe(_ mid: Int32) {
+        let complete = state.withLock { state in
+            state.pendingSubscriptions.remove(mid) != nil && state.pendingSubscriptions.isEmpty
+        }
+        if complete { continuation.yield(.connected) }
     }
 
     /// `floor · 2^(n-1)`, capped, then scaled by a random factor in [0.5, 1].

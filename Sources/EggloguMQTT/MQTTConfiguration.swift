@@ -54,7 +54,7 @@ public struct MQTTConfiguration: Sendable {
 
 /// What happens on the connection.
 public enum MQTTEvent: Sendable, Equatable {
-    /// The broker accepted the connection (the subscriptions are being made).
+    /// The broker accepted the connection and acknowledged every subscription: a pull made now misses no notice.
     case connected
     /// The connection failed or dropped; a reconnect is scheduled after `retryIn` seconds.
     case disconnected(reason: String, retryIn: Double)

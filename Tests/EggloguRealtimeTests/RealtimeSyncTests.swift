@@ -15,7 +15,7 @@ import Testing
         for n in 0..<10 {
             try fixture.replica("gw-a").put("flocks", ["id": .string("f\(n)"), "count": .number(JSONNumber(n))])
             let delay = await fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "f\(n)") }
-            #expect(delay != nil, "f\(n) did not arrive")
+            #expect(delay != nil, "f\(n) did not arrive\n\(fixture.logs)")
             delays.append(delay ?? 5)
         }
         let sorted = delays.sorted()

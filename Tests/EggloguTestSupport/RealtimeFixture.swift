@@ -70,14 +70,15 @@ public final class RealtimeFixture: @unchecked Sendable {
         return try? JSONParser().parse(output.stdout).objectValue?["service"]?.objectValue
     }
 
-    /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`.
+    /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`
+    /// (checked once more at the end, so a test process stalled by its neighbours does not fail for that alone).
     public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> TimeInterval? {
         let start = Date()
         while Date().timeIntervalSince(start) < timeout {
             if try condition() { return Date().timeIntervalSince(start) }
             usleep(5_000)
         }
-        return nil
+        return try condition() ? Date().timeIntervalSince(start) : nil  // once more: the process may have been stalled
     }
 
     /// The same wait without holding a thread of the cooperative pool: what async tests use.
@@ -87,7 +88,7 @@ public final class RealtimeFixture: @unchecked Sendable {
             if try condition() { return Date().timeIntervalSince(start) }
             try? await Task.sleep(for: .milliseconds(5))
         }
-        return nil
+        return try condition() ? Date().timeIntervalSince(start) : nil
     }
 
     public func has(_ device: String, _ collection: String, _ id: String) -> Bool {
@@ -96,6 +97,14 @@ public final class RealtimeFixture: @unchecked Sendable {
 
     public func mode(_ device: String) -> String? {
         (try? service(device))?["mode"]?.stringValue
+    }
+
+    /// The last lines each service logged, for a failure message.
+    public var logs: String {
+        let services = [("server", server)] + agents.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }
+        return services.compactMap { name, service in
+            service.map { "--- \(name)\n" + $0.stderr.split(separator: "\n").suffix(25).joined(separator: "\n") }
+        }.joined(separator: "\n")
     }
 
     public func stopAll() {
