@@ -286,7 +286,7 @@ start_gateway_2
 conflict_on_page() { api GET /api/conflicts | python3 -c 'import json, sys; c = json.load(sys.stdin)["conflicts"]; sys.exit(0 if c else 1)'; }
 wait_for 20 "the conflict to reach gateway-1's page" conflict_on_page
 echo "  back online, gateway-2 pushed its edit; the deletion wins and the edit is archived on every device:"
-"$agent" conflicts --config "$c1" | sed 's/^/  /' | head -n 8
+"$agent" conflicts --config "$c1" | awk 'NR <= 3 || /^  \* /' | sed 's/^/  /'  # the header and the fields that differ
 id=$(api GET /api/conflicts | python3 -c 'import json, sys; print(json.load(sys.stdin)["conflicts"][0]["id"])')
 step "Keep Mine through gateway-1's status page ($page/): POST /api/conflicts/${id:0:12}…/resolve"
 start=$(date +%s%N)
