@@ -115,7 +115,7 @@ final class SyncLoop: Service {
         }
     }
 
-    /// `pushed 1, pulled 3, 1 conflict`: what a cycle moved, for the latest events.
+    /// `pushed 1, pulled 3, 1 conflict filed`: what a cycle moved, for the latest events.
     static func describe(_ summary: SyncSummary) -> String {
         var parts = ["pushed \(summary.pushed)", "pulled \(summary.pulled)"]
         if summary.conflicts > 0 { parts.append("\(summary.conflicts) conflict\(summary.conflicts == 1 ? "" : "s") filed") }
