@@ -70,9 +70,10 @@ final class BrokerLink: Service {
             if wasConnected { wakeup.signal(.reschedule) }
             ignored.notice("broker unreachable; polling meanwhile", reason: "broker", metadata: ["error": "\(reason)", "retryIn": "\(retryIn)"])
         case .message(_, let payload):
-            switch filter.evaluate(payload, cursor: try? replica.upstreamCursor()) {
+            let (verdict, notice) = filter.evaluated(payload, cursor: try? replica.upstreamCursor())
+            switch verdict {
             case .pull:
-                let sentAt = (try? Notice(bytes: payload)).flatMap { Timestamp(iso8601: $0.at) }
+                let sentAt = notice.flatMap { Timestamp(iso8601: $0.at) }
                 monitor.notice(ignored: nil, sentAt: sentAt.map { Date(timeIntervalSince1970: Double($0.milliseconds) / 1000) })
                 wakeup.signal(.sync)
             case .ignore(let reason) where reason == "own notice" || reason == "cursor already reached":

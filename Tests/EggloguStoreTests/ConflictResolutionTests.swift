@@ -13,18 +13,10 @@ import Testing
         let b = try lab.open("b")
         let server = try lab.open("server", role: .server)
         try a.put("flocks", ["id": "f1", "count": 1])
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         return (a, b, server)
     }
 
-    func sync(_ devices: [Replica], _ server: Replica) throws {
-        for _ in 0..<2 {
-            for device in devices {
-                try Exchange.push(from: device, to: server)
-                try Exchange.pull(from: server, into: device)
-            }
-        }
-    }
 
     @Test func concurrentEditsShowTheSameConflictEverywhereAndKeepMineWinsEverywhere() throws {
         let (a, b, server) = try setUp()
@@ -32,7 +24,7 @@ import Testing
         try a.put("flocks", ["id": "f1", "count": 2])
         lab.clock.advance(milliseconds: 10)
         try b.put("flocks", ["id": "f1", "count": 3])
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         let onA = try a.conflicts()
         #expect(onA.count == 1)
         #expect(try b.conflicts() == onA)
@@ -48,7 +40,7 @@ import Testing
         } throws: { error in
             (error as? ReplicaError)?.code == .alreadyResolved
         }
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         for replica in [a, b, server] {
             #expect(try replica.get("flocks", id: "f1").objectValue?["count"] == 2)
             #expect(try replica.conflicts().isEmpty)
@@ -62,12 +54,12 @@ import Testing
         try a.delete("flocks", id: "f1")
         lab.clock.advance(milliseconds: 10)
         try b.put("flocks", ["id": "f1", "count": 7])
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         let entry = try #require(try a.conflicts().first)
         #expect(entry.kind == .deleteVsEdit)
         #expect(try b.get("flocks").arrayValue?.isEmpty == true)
         try a.resolve(entry.id, choice: .keepMine)
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         for replica in [a, b, server] {
             let record = try #require(try replica.get("flocks", id: "f1").objectValue)
             #expect(record["count"] == 7)
@@ -81,14 +73,14 @@ import Testing
         lab.clock.advance(milliseconds: 10)
         try a.put("flocks", ["id": "f1", "count": 2])
         try b.put("flocks", ["id": "f1", "count": 3])
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         let entry = try #require(try a.conflicts().first)
         let winner = try a.get("flocks", id: "f1")
         let sequence = try a.headSequence()
         let result = try a.resolve(entry.id, choice: .acceptTheirs)
         #expect(result.republished == nil)
         #expect(try a.headSequence() == sequence + 1)
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         #expect(try b.get("flocks", id: "f1") == winner)
         #expect(try b.conflicts().isEmpty)
     }

@@ -7,30 +7,22 @@ import Testing
 @Suite struct RestoreTests {
     let lab = ReplicaLab()
 
-    func sync(_ devices: [Replica], _ server: Replica) throws {
-        for _ in 0..<2 {
-            for device in devices {
-                try Exchange.push(from: device, to: server)
-                try Exchange.pull(from: server, into: device)
-            }
-        }
-    }
 
     @Test func aRestoreBringsTheDeletedContentBackEverywhereAndBeatsTheDeletion() throws {
         let a = try lab.open("a")
         let b = try lab.open("b")
         let server = try lab.open("server", role: .server)
         try a.put("flocks", ["id": "f1", "name": "Barn 1", "birds": 120])
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         lab.clock.advance(milliseconds: 10)
         try b.delete("flocks", id: "f1")
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         #expect(try a.get("flocks", id: "f1").objectValue?["_deletedAt"]?.stringValue != nil)
 
         lab.clock.advance(milliseconds: 10)
         #expect(try a.restore("flocks", id: "f1") == .restored)
         #expect(try a.restore("flocks", id: "f1") == .alreadyLive)
-        try sync([a, b], server)
+        try Exchange.settle([a, b], through: server)
         for replica in [a, b, server] {
             let record = try replica.get("flocks", id: "f1").objectValue
             #expect(record?["_deletedAt"] == .null)
@@ -42,15 +34,15 @@ import Testing
         let (a, b, c) = (try lab.open("a"), try lab.open("b"), try lab.open("c"))
         let server = try lab.open("server", role: .server)
         try a.put("flocks", ["id": "f1", "name": "Barn 1"])
-        try sync([a, b, c], server)
+        try Exchange.settle([a, b, c], through: server)
         try c.delete("flocks", id: "f1")
-        try sync([a, c], server)
+        try Exchange.settle([a, c], through: server)
         lab.clock.advance(milliseconds: 10)
         try a.restore("flocks", id: "f1")
         // b has seen neither the deletion nor the restore, and deletes later by the clock.
         lab.clock.advance(milliseconds: 50)
         try b.delete("flocks", id: "f1")
-        try sync([a, b, c], server)
+        try Exchange.settle([a, b, c], through: server)
         for replica in [a, b, c, server] {
             #expect(try replica.get("flocks", id: "f1").objectValue?["_deletedAt"] == .null)
         }

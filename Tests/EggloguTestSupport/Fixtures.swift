@@ -123,6 +123,17 @@ public enum Exchange {
         }
     }
 
+    /// Two rounds of every device pushing to `server` and pulling back: enough for what one
+    /// device files (a conflict entry, say) to reach the others.
+    public static func settle(_ devices: [Replica], through server: Replica) throws {
+        for _ in 0..<2 {
+            for device in devices {
+                try push(from: device, to: server)
+                try pull(from: server, into: device)
+            }
+        }
+    }
+
     /// Changes grouped by collection, in order, as parsed JSON.
     public static func grouped(_ changes: [Change]) throws -> [(collection: String, records: [JSONValue])] {
         var out: [(collection: String, records: [JSONValue])] = []

@@ -14,12 +14,21 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
     }
 }
 
-/// Waits until `condition` holds, checking every 50 ms without holding a thread; false after `timeout`.
-public func eventually(timeout: TimeInterval, _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Waits until `condition` holds, checking every `interval` without holding a thread; the time it
+/// took, or nil after `timeout`. It checks once more at the end, so a test process stalled by its
+/// neighbours does not fail for that alone.
+public func waitFor(
+    timeout: TimeInterval, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+) async rethrows -> TimeInterval? {
     let start = Date()
     while Date().timeIntervalSince(start) < timeout {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
+        if try await condition() { return Date().timeIntervalSince(start) }
+        try? await Task.sleep(for: interval)
     }
-    return try await condition()
+    return try await condition() ? Date().timeIntervalSince(start) : nil
+}
+
+/// Whether `condition` comes to hold within `timeout` (see ``waitFor(timeout:every:_:)``).
+public func eventually(timeout: TimeInterval, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    try await waitFor(timeout: timeout, condition) != nil
 }

@@ -70,25 +70,9 @@ public final class RealtimeFixture: @unchecked Sendable {
         return try? JSONParser().parse(output.stdout).objectValue?["service"]?.objectValue
     }
 
-    /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`
-    /// (checked once more at the end, so a test process stalled by its neighbours does not fail for that alone).
-    public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> TimeInterval? {
-        let start = Date()
-        while Date().timeIntervalSince(start) < timeout {
-            if try condition() { return Date().timeIntervalSince(start) }
-            usleep(5_000)
-        }
-        return try condition() ? Date().timeIntervalSince(start) : nil  // once more: the process may have been stalled
-    }
-
-    /// The same wait without holding a thread of the cooperative pool: what async tests use.
+    /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`.
     public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) async rethrows -> TimeInterval? {
-        let start = Date()
-        while Date().timeIntervalSince(start) < timeout {
-            if try condition() { return Date().timeIntervalSince(start) }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return try condition() ? Date().timeIntervalSince(start) : nil
+        try await waitFor(timeout: timeout, every: .milliseconds(5), condition)
     }
 
     public func has(_ device: String, _ collection: String, _ id: String) -> Bool {

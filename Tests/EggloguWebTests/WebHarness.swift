@@ -32,12 +32,7 @@ final class WebHarness: Sendable {
     var localChanges: Int { changes.value }
 
     func sync() throws {
-        for _ in 0..<2 {
-            for device in [a, b] {
-                try Exchange.push(from: device, to: server)
-                try Exchange.pull(from: server, into: device)
-            }
-        }
+        try Exchange.settle([a, b], through: server)
     }
 
     /// `flocks/f1` deleted on `a` while `b` edited it: the deletion wins, b's edit is archived.
