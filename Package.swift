@@ -82,7 +82,7 @@ let package = Package(
             name: "egglogu-bench",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguProtocol", "EggloguMQTT",
-                "EggloguAgentWeb", "EggloguAgentService",
+                "EggloguAgentWeb", "EggloguAgentService", "EggloguAppEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,6 +139,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -168,6 +169,17 @@ let package = Package(
             path: "Tests/EggloguTestSupport",
             swiftSettings: strict
         ),
+        .target(
+            name: "EggloguAppEmulator",
+            dependencies: [
+                "EggloguJSON",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/EggloguAppEmulator",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EggloguStoreTests",
             dependencies: [
@@ -187,8 +199,9 @@ let package = Package(
             name: "EggloguServerTests",
             dependencies: [
                 "EggloguServer", "EggloguHTTP", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
-                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "egglogu-sync-server", "egglogu-agent",
+                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguAppEmulator", "egglogu-sync-server", "egglogu-agent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

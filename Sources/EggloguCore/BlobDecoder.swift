@@ -180,9 +180,14 @@ public struct BlobDecoder: Sendable {
         return out
     }
 
+    /// Whether `value` is an object with a usable id (a string, or an integer as older app data has).
     static func hasID(_ value: JSONValue) -> Bool {
-        guard case .object(let o) = value, case .string(let id)? = o["id"] else { return false }
-        return !id.isEmpty
+        guard case .object(let o) = value else { return false }
+        switch o["id"] {
+        case .string(let id)?: return !id.isEmpty
+        case .number(let n)?: return n.intValue != nil
+        default: return false
+        }
     }
 
     /// An empty array, or one where some element has an id (and so every element must).

@@ -51,7 +51,7 @@ public struct ConflictEntry: Sendable, Equatable {
     public init(collection: String, winner: RecordVersion, loser: RecordVersion) {
         self.init(
             collection: collection, winner: winner, loser: loser,
-            kind: ConflictKind(winner: winner.info, loser: loser.info) ?? .concurrentEdit, resolution: nil)
+            kind: ConflictKind(winner: winner.info, loser: loser.info, concurrent: true) ?? .concurrentEdit, resolution: nil)
     }
 
     init(collection: String, winner: RecordVersion, loser: RecordVersion, kind: ConflictKind, resolution: Resolution?) {

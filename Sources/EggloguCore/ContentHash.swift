@@ -23,6 +23,11 @@ public enum ContentHash {
         return hex(SHA256.hash(data: bytes))
     }
 
+    /// Whether `text` has the form of a hash: 32 lowercase hex digits.
+    public static func isWellFormed(_ text: String) -> Bool {
+        text.utf8.count == 32 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
     private static func hex(_ digest: SHA256.Digest) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()

@@ -13,8 +13,12 @@ public enum ConflictKind: String, Sendable, Equatable, CaseIterable {
     /// absent counting as −∞) and their contents differ; two deletions never differ.
     /// A sequential edit, however many intermediate versions a replica missed, is
     /// therefore never a conflict: its vector includes every ancestor.
-    public init?(winner: VersionInfo, loser: VersionInfo) {
-        if winner.vector.includes(origin: loser.origin, updatedAt: loser.updatedAt) { return nil }
+    ///
+    /// - Parameter concurrent: the versions are known to be concurrent (a client of the app's
+    ///   own sync endpoint edited an older base), whatever the vectors say: several browsers of one
+    ///   user may share an origin, and then the vector of one claims to have seen the other.
+    public init?(winner: VersionInfo, loser: VersionInfo, concurrent: Bool = false) {
+        if !concurrent && winner.vector.includes(origin: loser.origin, updatedAt: loser.updatedAt) { return nil }
         switch (winner.isDeleted, loser.isDeleted) {
         case (true, true): return nil
         case (true, false): self = .deleteVsEdit
@@ -46,7 +50,9 @@ public struct MergeDecision: Sendable, Equatable {
     /// The higher version by ``VersionInfo/outranks(_:)`` wins on every replica,
     /// whatever the arrival order, and the loser is archived exactly when
     /// ``ConflictKind/init(winner:loser:)`` says so.
-    public init(stored: VersionInfo?, incoming: VersionInfo) {
+    ///
+    /// - Parameter concurrent: see ``ConflictKind/init(winner:loser:concurrent:)``.
+    public init(stored: VersionInfo?, incoming: VersionInfo, concurrent: Bool = false) {
         guard let stored else {
             self.outcome = .takeIncoming
             self.conflict = nil
@@ -57,10 +63,10 @@ public struct MergeDecision: Sendable, Equatable {
             self.conflict = nil
         } else if incoming.outranks(stored) {
             self.outcome = .takeIncoming
-            self.conflict = ConflictKind(winner: incoming, loser: stored)
+            self.conflict = ConflictKind(winner: incoming, loser: stored, concurrent: concurrent)
         } else {
             self.outcome = .keepStored
-            self.conflict = ConflictKind(winner: stored, loser: incoming)
+            self.conflict = ConflictKind(winner: stored, loser: incoming, concurrent: concurrent)
         }
     }
 }

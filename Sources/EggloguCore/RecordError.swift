@@ -7,8 +7,10 @@ public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
 
         /// The element is not a JSON object.
         public static var notObject: Reason { Reason("not-object") }
-        /// The record has no non-empty string `id`.
+        /// The record has no `id`, or an empty one.
         public static var missingID: Reason { Reason("missing-id") }
+        /// The `id` breaks a rule: too long, a control character, not a string or an integer.
+        public static var badID: Reason { Reason("bad-id") }
         /// `_updatedAt`, `_deletedAt` or a vector entry is not an ISO-8601 instant.
         public static var badTimestamp: Reason { Reason("bad-timestamp") }
         /// A timestamp lies further ahead than the allowed clock skew.

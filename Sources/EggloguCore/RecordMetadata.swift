@@ -7,6 +7,8 @@ public struct RecordMetadata: Sendable, Equatable {
     public var origin: String?
     public var vector: VersionVector?
     public var generation: Int?
+    /// The content hash of the version these fields name (``SyncField/contentHash``); a malformed one counts as absent.
+    public var contentHash: String?
 
     /// Reads the metadata fields of `record`; `null` counts as absent.
     public init(of record: JSONObject) throws(RecordError) {
@@ -47,6 +49,9 @@ public struct RecordMetadata: Sendable, Equatable {
             generation = g
         case let other?:
             throw RecordError(.badMetadata, id: id, "\(SyncField.generation) is a \(other.typeName), not an integer")
+        }
+        if case .string(let hash)? = record[SyncField.contentHash], ContentHash.isWellFormed(hash) {
+            contentHash = hash
         }
     }
 

@@ -94,15 +94,35 @@ public struct RecordVersion: Sendable, Equatable {
             vector: meta.vector ?? VersionVector(), generation: meta.generation ?? 0)
     }
 
-    /// The record's `id`, checked: a non-empty string of at most 512 bytes.
+    /// The record's `id`, checked: a non-empty string of at most 512 bytes without control
+    /// characters, or an integer (older app data has numeric ids), which is keyed by its decimal text.
     public static func recordID(of record: JSONObject) throws(RecordError) -> String {
-        guard case .string(let id)? = record["id"], !id.isEmpty else {
-            throw RecordError(.missingID, "record has no string \"id\"")
+        switch record["id"] {
+        case nil, .null?:
+            throw RecordError(.missingID, "record has no \"id\"")
+        case .string(let id)?:
+            try check(id: id)
+            return id
+        case .number(let number)?:
+            guard let value = number.intValue else {
+                throw RecordError(.badID, "record id \(number.literal) is a number but not an integer")
+            }
+            return String(value)
+        case let other?:
+            throw RecordError(.badID, "record id is a \(other.typeName), not a string or an integer")
         }
+    }
+
+    /// Checks a record id given as text against the rules of ``recordID(of:)``.
+    public static func check(id: String) throws(RecordError) {
+        guard !id.isEmpty else { throw RecordError(.missingID, "record id is empty") }
         guard id.utf8.count <= 512 else {
-            throw RecordError(.missingID, "record id is longer than 512 bytes")
+            throw RecordError(.badID, "record id is longer than 512 bytes (\(id.utf8.count))")
         }
-        return id
+        if let control = id.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            let code = String(control.value, radix: 16, uppercase: true)
+            throw RecordError(.badID, "record id contains the control character U+\(String(repeating: "0", count: 4 - code.count) + code)")
+        }
     }
 
     public var isDeleted: Bool { info.isDeleted }

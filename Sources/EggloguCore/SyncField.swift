@@ -11,6 +11,9 @@ public enum SyncField {
     public static let vector = "_syncVV"
     /// The restore generation; absent means 0.
     public static let generation = "_syncGen"
+    /// The content hash of the version, added to records sent to the app's own web client, which
+    /// sends it back unchanged: a record whose content still has this hash is an unchanged copy.
+    public static let contentHash = "_syncHash"
     /// The reserved prefix.
     public static let prefix = "_sync"
 

@@ -6,89 +6,151 @@ import EggloguStore
 import Foundation
 import Hummingbird
 
+/// Who is syncing through the legacy endpoint.
+struct LegacyClient: Sendable {
+    let farm: String
+    /// Who makes the versions of a delta push.
+    let author: LegacyAuthor
+    /// A stable name for the device registry and full-blob pushes.
+    let device: String
+}
+
 extension SyncServer {
-    /// `POST /api/v1/sync`, the endpoint devices use today. It takes either the whole
-    /// `egglogu_data` blob or `{"last_synced_at", "data": {entity: [records]}}`.
-    ///
-    /// Both go through the import rules with the legacy-push policy: a record equal to the
-    /// stored one changes nothing, a copy unchanged since this device's previous push is stale,
-    /// anything else is this device's edit stamped with server time (archiving what it
-    /// overwrites, and never undeleting). A record the device no longer sends is not deleted: a
-    /// device that has not synced for weeks sends a blob without everything the other devices
-    /// created meanwhile, and absence cannot tell "deleted here" from "never seen here".
-    func legacyPush(_ request: Request, context: some RequestContext) async throws -> Response {
-        let claims = try await authenticate(request)
+    /// `POST /api/v1/sync` and `/api/v1/sync/`: the endpoint of the app's own web client, which
+    /// posts `{"last_synced_at", "data": {entity: [records]}}`, and of older devices that post the
+    /// whole `egglogu_data` blob. See docs/protocol.md for the rules.
+    func legacySync(_ request: Request, context: some RequestContext) async throws -> Response {
+        let client = try await legacyClient(request)
         let body = try await JSONBody.read(request, limit: configuration.maxBodyBytes)
-        guard case .object(let object) = body else { throw APIError.badRequest("the body must be a JSON object") }
-        let farm = try legacyFarm(request, claims: claims)
-        let replica = try stores.replica(farm)
-        let options = ImportOptions(policy: .legacyPush(device: claims.subject), source: "legacy push from \(claims.subject)")
-        let entityShape = object["data"]?.objectValue != nil && object.keys.allSatisfy { $0 == "data" || $0 == "last_synced_at" }
-        guard entityShape else {
-            _ = try await importing(.object(object), into: replica, options: options)
-            try await seen(farm: farm, device: claims.subject)
-            return JSONBody.response(["status": "ok", "synced_at": .string(serverTime)])
-        }
-        let (blob, unknown) = try LegacyRequest.blob(from: object["data"]!.objectValue!)
-        var since: Int64 = 0
-        switch object["last_synced_at"] {
-        case nil, .null?: break
-        case .string(let text)?:
-            guard let time = Timestamp(iso8601: text) else { throw APIError.badRequest("last_synced_at must be an ISO-8601 time") }
-            since = try await blocking { try replica.sequence(receivedBefore: time) }
-        default: throw APIError.badRequest("last_synced_at must be an ISO-8601 time or null")
-        }
-        let now = serverTime
-        let report = try await importing(blob, into: replica, options: options)
-        try await seen(farm: farm, device: claims.subject)
-        var changes: [String: [JSONValue]] = [:]
-        var cursor = since
-        while true {
-            let after = cursor
-            let page = try await blocking { try replica.changes(after: after, limit: 2_000) }
-            for change in page.changes {
-                guard let entity = LegacyEntity.entities[change.collection] else { continue }
-                changes[entity, default: []].append(try JSONParser().parse(change.body))
-            }
-            cursor = page.cursor
-            if !page.hasMore { break }
-        }
-        let conflicts = unknown.map { JSONValue.string("Unknown entity: \($0)") }
-            + (report.conflicts > 0 ? [.string("\(report.conflicts) conflicting versions kept for review")] : [])
-        return JSONBody.response([
-            "synced": .number(JSONNumber(report.records)),
-            "conflicts": .array(conflicts),
-            "server_changes": .object(JSONObject(changes.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value)) })),
-            "server_now": .string(now),
-        ])
-    }
-
-    private func importing(_ blob: JSONValue, into replica: Replica, options: ImportOptions) async throws -> ImportReport {
+        let parsed: LegacySyncRequest
         do {
-            let report = try await blocking { try replica.importBlob(blob, options: options) }
-            if report.added + report.updated + report.deleted + report.conflicts > 0, case .legacyPush(let device) = options.policy {
-                let head = try await blocking { try replica.headSequence() }
-                notifier?.announce(
-                    Notice(
-                        farmID: replica.farmID ?? "", deviceID: device, cursor: Cursor(epoch: replica.epoch, seq: head).description,
-                        collections: [], count: report.added + report.updated, at: serverTime))
+            parsed = try LegacySyncRequest(json: body)
+        } catch {
+            throw APIError.unprocessable(error.message)
+        }
+        let replica = try stores.replica(client.farm)
+        switch parsed {
+        case .blob(let blob):
+            return try await legacyBlob(blob, client: client, replica: replica)
+        case .delta(let lastSyncedAt, let data):
+            guard let since = LegacyTime.since(lastSyncedAt) else {
+                throw APIError.unprocessable("last_synced_at must be a date-time (ISO 8601 or a date), Unix time, or null")
             }
-            return report
-        } catch let error as ReplicaError where error.code == .badData || error.code == .invalidName {
-            throw APIError(.badRequest, "bad-data", error.message)
+            return try await legacyDelta(data, since: since, client: client, replica: replica)
         }
     }
 
-    /// The farm of a legacy request: `?farmId=`, or the token's only farm.
-    private func legacyFarm(_ request: Request, claims: TokenClaims) throws -> String {
-        if let farm = request.uri.queryParameters.get("farmId") {
-            try authorize(claims, farm: farm)
-            return farm
+    private func legacyDelta(_ data: JSONObject, since: LegacySince, client: LegacyClient, replica: Replica) async throws -> Response {
+        var push = LegacyPush(since: since, author: client.author)
+        var notes: [String] = []
+        for (entity, value) in data {
+            guard let collection = LegacyEntity.collections[entity] else {
+                notes.append("Unknown entity: \(entity)")
+                continue
+            }
+            guard case .array(let records) = value else {
+                notes.append("\(entity): rejected: it must be a list of records, not a \(value.typeName)")
+                continue
+            }
+            if entity == LegacyEntity.farm {
+                push.farm += records
+            } else {
+                push.groups.append(.init(label: entity, collection: collection, records: records))
+            }
         }
-        guard claims.farms.count == 1 else {
-            throw APIError.badRequest("the token grants several farms: name one with ?farmId=")
+        let request = push
+        let result = try await storing { try replica.legacyPush(request) }
+        try await seen(farm: client.farm, device: result.origin)
+        let rejected = result.issues.filter { if case .rejected = $0.kind { true } else { false } }.count
+        metrics.merged(farm: client.farm, accepted: result.synced, rejected: rejected, conflicts: result.conflicts, head: result.head)
+        if result.changed > 0 {
+            notifier?.announce(
+                Notice(
+                    farmID: client.farm, deviceID: result.origin, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
+                    collections: result.changedCollections, count: result.synced, at: serverTime))
         }
-        return claims.farms[0]
+        let conflicts = notes + result.issues.map(Self.describe)
+        let cursor = Cursor(epoch: replica.epoch, seq: result.head).description
+        let answer = try await blocking {
+            var writer = LegacyAnswerWriter()
+            let farm = try replica.legacyAnswer(to: result, collections: Self.answeredCollections) { collection, body, hash in
+                writer.append(entity: LegacyEntity.entities[collection]!, record: body, contentHash: hash)
+            }
+            if let farm { writer.setFarm(farm) }
+            return writer.finish(synced: result.synced, conflicts: conflicts, serverNow: result.token, syncCursor: cursor)
+        }
+        return JSONBody.response(answer)
+    }
+
+    static let answeredCollections = Set(
+        LegacyEntity.answered.compactMap { $0 == LegacyEntity.farm ? nil : LegacyEntity.collections[$0] })
+
+    static func describe(_ issue: LegacyPushResult.Issue) -> String {
+        let name = issue.id.map { "\(issue.label)/\($0)" } ?? "\(issue.label)[\(issue.index)]"
+        switch issue.kind {
+        case .conflict(let kind):
+            return "\(name): \(kind.rawValue), both versions kept for review"
+        case .rejected(let error):
+            return "\(name): rejected (\(error.reason)): \(error.message)"
+        }
+    }
+
+    /// The whole blob of an older device: the import rules with a baseline per device, answered
+    /// `{"status": "ok", "synced_at": ...}`. A record the blob lacks is not deleted.
+    private func legacyBlob(_ blob: JSONObject, client: LegacyClient, replica: Replica) async throws -> Response {
+        let options = ImportOptions(policy: .legacyPush(device: client.device), source: "legacy push from \(client.device)")
+        let report = try await storing { try replica.importBlob(.object(blob), options: options) }
+        try await seen(farm: client.farm, device: client.device)
+        if report.added + report.updated + report.deleted + report.conflicts > 0 {
+            let head = try await blocking { try replica.headSequence() }
+            notifier?.announce(
+                Notice(
+                    farmID: client.farm, deviceID: client.device, cursor: Cursor(epoch: replica.epoch, seq: head).description,
+                    collections: [], count: report.added + report.updated, at: serverTime))
+        }
+        return JSONBody.response(["status": "ok", "synced_at": .string(serverTime)])
+    }
+
+    /// Runs a store write off the pool; data the store refuses is a 422.
+    private func storing<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await blocking(body)
+        } catch let error as ReplicaError where error.code == .badData || error.code == .invalidName {
+            throw APIError.unprocessable(error.message)
+        }
+    }
+
+    /// The client of a legacy request: a token of ours (the farm from `?farmId=` or its only farm),
+    /// or, when the server trusts it, an access token of the EGGlogU backend (the farm from its claim).
+    func legacyClient(_ request: Request) async throws -> LegacyClient {
+        let token = try bearerToken(request)
+        let wanted = request.uri.queryParameters.get("farmId").map { String($0) }
+        if let appTokens, AppTokenVerifier.looksLikeAppToken(token) {
+            let claims = try appTokens.verify(token)
+            if let wanted, wanted != claims.farm {
+                throw APIError.forbidden("the token does not grant farm \(wanted)")
+            }
+            let user = Self.originName(claims.user)
+            return LegacyClient(farm: claims.farm, author: .browser(prefix: "web:\(user)/"), device: "web:\(user)")
+        }
+        let claims = try await authenticate(token: token)
+        let farm: String
+        if let wanted {
+            try authorize(claims, farm: wanted)
+            farm = wanted
+        } else {
+            guard claims.farms.count == 1 else {
+                throw APIError.unprocessable("the token grants several farms: name one with ?farmId=")
+            }
+            farm = claims.farms[0]
+        }
+        return LegacyClient(farm: farm, author: .device(claims.subject), device: claims.subject)
+    }
+
+    /// A user id fit for an origin: as it is when short and printable, else a hash of it.
+    static func originName(_ user: String) -> String {
+        if user.utf8.count <= 128, user.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) { return user }
+        return String(ContentHash.of(parts: [user]).prefix(24))
     }
 
     /// `POST /api/v1/auth/renew`: a fresh token, with the same subject, farms and lifetime, for a valid one.
@@ -105,32 +167,30 @@ extension SyncServer {
     }
 }
 
-/// The legacy `data` object as a blob: entity keys mapped to collections.
-enum LegacyRequest {
-    static func blob(from data: JSONObject) throws -> (blob: JSONValue, unknown: [String]) {
-        var blob = JSONObject()
-        var unknown: [String] = []
-        for (entity, value) in data {
-            guard let collection = LegacyEntity.collections[entity] else {
-                unknown.append(entity)
-                continue
-            }
-            guard case .array(let records) = value else {
-                throw APIError.badRequest("data.\(entity) must be an array of records")
-            }
-            if CollectionName.singletons.contains(collection) {
-                if case .object(let fields)? = records.first {
-                    blob[collection] = .object(fields.filter(keys: { $0 != "id" }))
-                }
-            } else if let dot = collection.firstIndex(of: ".") {
-                let parent = String(collection[..<dot])
-                var group = blob[parent]?.objectValue ?? JSONObject()
-                group[String(collection[collection.index(after: dot)...])] = .array(records)
-                blob[parent] = .object(group)
-            } else {
-                blob[collection] = .array(records)
-            }
+extension APIError {
+    /// A body the legacy endpoint cannot use: 422, as the app's backend answers validation errors.
+    static func unprocessable(_ message: String) -> APIError { APIError(.unprocessableContent, "unprocessable", message) }
+}
+
+/// Answers errors on the legacy routes the way the app's backend did: `{"detail": message}` (with
+/// the code beside it), and 422 for a body it cannot use, which the web client shows to its user.
+struct LegacyErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let failure: APIError
+        do {
+            return try await next(request, context)
+        } catch let caught as APIError {
+            failure = caught
+        } catch let caught as any HTTPResponseError {
+            failure = APIError(caught.status, "http-\(caught.status.code)", caught.status.reasonPhrase)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            failure = APIError(.internalServerError, "internal", "the server failed to handle the request")
         }
-        return (.object(blob), unknown)
+        let status: HTTPResponse.Status = failure.status == .badRequest ? .unprocessableContent : failure.status
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        headers.append(contentsOf: failure.headers)
+        let body = JSONBody.encode(["detail": .string(failure.message), "error": .string(failure.code)])
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

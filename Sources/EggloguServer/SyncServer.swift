@@ -23,6 +23,8 @@ public struct SyncServerConfiguration: Sendable {
     /// PEM certificate chain and key to serve HTTPS.
     public var tlsCertificateFile: String?
     public var tlsKeyFile: String?
+    /// Trust the EGGlogU backend's access tokens on the legacy endpoint.
+    public var appTokens: AppTokenConfiguration?
 
     public init(dataDirectory: DataDirectory) {
         self.dataDirectory = dataDirectory
@@ -37,10 +39,12 @@ public struct SyncServer: Sendable {
     let authority: TokenAuthority
     let metrics = ServerMetrics()
     let notifier: ServerNotifier?
+    let appTokens: AppTokenVerifier?
 
     public init(configuration: SyncServerConfiguration, authority: TokenAuthority, notifier: ServerNotifier? = nil) throws {
         self.configuration = configuration
         self.notifier = notifier
+        self.appTokens = configuration.appTokens.map(AppTokenVerifier.init(configuration:))
         self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
         self.registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
         self.authority = authority
@@ -66,7 +70,9 @@ public struct SyncServer: Sendable {
         }
         router.post("/api/v1/sync/delta") { request, context in try await push(request, context: context) }
         router.get("/api/v1/sync/delta") { request, context in try await pull(request, context: context) }
-        router.post("/api/v1/sync") { request, context in try await legacyPush(request, context: context) }
+        // The router ignores a trailing slash: this serves `/api/v1/sync/` too.
+        router.group().add(middleware: LegacyErrorMiddleware())
+            .post("/api/v1/sync") { request, context in try await legacySync(request, context: context) }
         router.post("/api/v1/auth/renew") { request, context in try await renew(request, context: context) }
 
         let server: HTTPServerBuilder
@@ -85,12 +91,20 @@ public struct SyncServer: Sendable {
             logger: logger)
     }
 
-    /// The claims of the request's bearer token, which must be valid and not revoked.
+    /// The claims of the request's bearer token, which must be one of ours, valid and not revoked.
     func authenticate(_ request: Request) async throws -> TokenClaims {
+        try await authenticate(token: try bearerToken(request))
+    }
+
+    func bearerToken(_ request: Request) throws -> String {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError.unauthorized("an Authorization: Bearer token is required")
         }
-        let claims = try await authority.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    func authenticate(token: String) async throws -> TokenClaims {
+        let claims = try await authority.verify(token)
         let registry = self.registry
         if try await blocking({ try registry.isRevoked(device: claims.subject, issuedAt: claims.issuedAt) }) {
             throw APIError.unauthorized("the token was revoked")
@@ -125,7 +139,7 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     private func endpoint(_ request: Request) -> String {
         switch request.uri.path {
         case "/api/v1/sync/delta": request.method == .post ? "push" : "pull"
-        case "/api/v1/sync": "legacy"
+        case "/api/v1/sync", "/api/v1/sync/": "legacy"
         case "/api/v1/auth/renew": "renew"
         case "/healthz", "/metrics": String(request.uri.path.dropFirst())
         default: "other"

@@ -47,12 +47,14 @@ extension Replica {
 
     /// The sequence number just before the first change this replica received at or after `time`.
     public func sequence(receivedBefore time: Timestamp) throws -> Int64 {
-        try read { db in
-            if let first = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM change_time WHERE at >= ?", arguments: [time.milliseconds]) {
-                return first - 1
-            }
-            return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0
+        try read { db in try Replica.sequence(db, receivedBefore: time) }
+    }
+
+    static func sequence(_ db: Database, receivedBefore time: Timestamp) throws -> Int64 {
+        if let first = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM change_time WHERE at >= ?", arguments: [time.milliseconds]) {
+            return first - 1
         }
+        return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0
     }
 
     /// Local changes not yet pushed with a sequence number above `seq`, oldest first.

@@ -92,10 +92,12 @@ extension Replica {
                 case nil, .null?:
                     id = RecordID.generate(now: transaction.wallClock)
                     object = JSONObject(uniqueEntries: [("id", .string(id))] + object.entries.filter { $0.key != "id" })
-                case .string(let given)? where !given.isEmpty && given.utf8.count <= 512:
-                    id = given
                 default:
-                    throw ReplicaError(.badData, "\"id\" must be a non-empty string of at most 512 bytes")
+                    do throws(EggloguCore.RecordError) {
+                        id = try RecordVersion.recordID(of: object)
+                    } catch {
+                        throw ReplicaError(.badData, error.message)
+                    }
                 }
                 return (collection, id, try transaction.put(object, id: id, in: collection))
             case .singleton(let collection):

@@ -158,15 +158,9 @@ extension ReplicaTransaction {
             try applyEdit(on: (try VectorColumn.decode(base.vector), base.generation))
             return
         }
-        if legacy {
-            // A legacy device's first copy of a record others have: its edit, stamped now, made
-            // without seeing the stored version (which the merge archives if it differs). It keeps
-            // the stored generation, so it never brings back a deleted record.
-            try applyEdit(on: (VersionVector(), row.info.generation))
-            return
-        }
-        // The replica has this record from elsewhere and the blob's copy has no
-        // known ancestry: keep the live version, archive the blob's for review.
+        // The replica has this record from elsewhere and the blob's copy has no known ancestry
+        // (a replica's first import of it, or a legacy device's first copy): which is newer cannot
+        // be known, so the live version stays and the blob's is archived for review.
         let s = stamp()
         let archived = copy.restamped(
             updatedAt: s, deletedAt: deleted ? s : nil, origin: author, vector: VersionVector([author: s]),

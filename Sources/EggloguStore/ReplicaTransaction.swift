@@ -42,6 +42,8 @@ struct ReplicaTransaction {
     private(set) var changes = 0
     /// Conflict entries created in this transaction.
     private(set) var conflictsFiled = 0
+    /// The kind of the last conflict entry created.
+    private(set) var lastConflictKind: ConflictKind?
     /// Keys and fields that local writes added, for the layout record.
     private var layoutAdditions = BlobLayout()
 
@@ -101,13 +103,16 @@ struct ReplicaTransaction {
     }
 
     /// Merges `incoming` into the stored record with the one merge rule.
+    ///
+    /// - Parameter concurrent: the caller knows `incoming` was made without seeing the stored
+    ///   version, so the loser is archived whatever the vectors say.
     @discardableResult
     mutating func apply(
-        _ incoming: RecordVersion, in collection: String, source: ChangeSource
+        _ incoming: RecordVersion, in collection: String, source: ChangeSource, concurrent: Bool = false
     ) throws -> ApplyOutcome {
         clock.observe(incoming.info.updatedAt)
         let row = try stored(collection, incoming.id)
-        let decision = MergeDecision(stored: row?.info, incoming: incoming.info)
+        let decision = MergeDecision(stored: row?.info, incoming: incoming.info, concurrent: concurrent)
         switch decision.outcome {
         case .duplicate:
             if source == .remote && row!.dirty {
@@ -156,6 +161,7 @@ struct ReplicaTransaction {
         } else {
             merged = entry
             conflictsFiled += 1
+            lastConflictKind = entry.kind
         }
         let record = merged.record
         let info = VersionInfo(
@@ -184,9 +190,28 @@ struct ReplicaTransaction {
             info.deletedAt?.milliseconds, info.origin, VectorColumn.encode(info.vector), info.generation, nextSeq,
             dirty && configuration.role == .device,
         ])
+        if CollectionName.singletons.contains(collection) {
+            try recordFieldHistory(collection: collection, id: id, info: info)
+        }
         nextSeq += 1
         changes += 1
     }
+
+    /// Keeps the last versions of each `farm`/`settings` field by sequence number: the app's web
+    /// client gets the farm without sync metadata, so what it saw is found from its cursor.
+    private func recordFieldHistory(collection: String, id: String, info: VersionInfo) throws {
+        try db.cachedStatement(sql: "INSERT INTO field_history (collection, id, seq, hash, deleted) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [collection, id, nextSeq, info.contentHash, info.isDeleted])
+        try db.cachedStatement(
+            sql: """
+                DELETE FROM field_history WHERE collection = ? AND id = ? AND seq <= (
+                  SELECT seq FROM field_history WHERE collection = ? AND id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+                """
+        ).execute(arguments: [collection, id, collection, id, Self.fieldHistoryDepth])
+    }
+
+    /// Versions of one field kept in the history.
+    static let fieldHistoryDepth = 64
 
     // MARK: Shapes
 

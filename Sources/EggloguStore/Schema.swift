@@ -77,6 +77,30 @@ enum Schema {
             CREATE INDEX record_deleted ON record(deleted_at) WHERE deleted_at IS NOT NULL;
             """
         ),
+        (
+            "v4",
+            """
+            CREATE TABLE legacy_answer (
+                token TEXT PRIMARY KEY NOT NULL,
+                seq INTEGER NOT NULL,
+                session TEXT NOT NULL,
+                parent TEXT,
+                at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX legacy_answer_by_at ON legacy_answer(at);
+
+            CREATE TABLE field_history (
+                collection TEXT NOT NULL,
+                id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                deleted INTEGER NOT NULL,
+                PRIMARY KEY (collection, id, seq)
+            ) WITHOUT ROWID;
+            INSERT INTO field_history (collection, id, seq, hash, deleted)
+                SELECT collection, id, seq, hash, deleted_at IS NOT NULL FROM record WHERE collection IN ('farm', 'settings');
+            """
+        ),
     ]
 
     static var migrator: DatabaseMigrator {

@@ -36,6 +36,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-key"), help: "PEM public key of an external ES256/RS256 token issuer (repeatable; EGGLOGU_SYNC_PUBLIC_KEYS).")
     var publicKeys: [String] = []
 
+    @Option(name: .customLong("app-jwt-secret-file"), help: "The EGGlogU backend's HS256 secret: accept its access tokens on /api/v1/sync (EGGLOGU_SYNC_APP_JWT_SECRET_FILE).")
+    var appSecretFile: String?
+
+    @Option(name: .customLong("app-farm-claim"), help: "The claim of the backend's tokens naming the farm (EGGLOGU_SYNC_APP_FARM_CLAIM, default org).")
+    var appFarmClaim: String?
+
     @Option(name: .customLong("mqtt-host"), help: "Publish change notices to this broker (EGGLOGU_SYNC_MQTT_HOST).")
     var mqttHost: String?
 
@@ -64,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
             "EGGLOGU_SYNC_HOST": host, "EGGLOGU_SYNC_PORT": port.map(String.init), "EGGLOGU_SYNC_MAX_CLOCK_SKEW": maxClockSkew.map { String($0) },
             "EGGLOGU_SYNC_TLS_CERT": tlsCert, "EGGLOGU_SYNC_TLS_KEY": tlsKey,
             "EGGLOGU_SYNC_PUBLIC_KEYS": publicKeys.isEmpty ? nil : publicKeys.joined(separator: ","),
+            "EGGLOGU_SYNC_APP_JWT_SECRET_FILE": appSecretFile, "EGGLOGU_SYNC_APP_FARM_CLAIM": appFarmClaim,
             "EGGLOGU_SYNC_MQTT_HOST": mqttHost, "EGGLOGU_SYNC_MQTT_PORT": mqttPort.map(String.init),
             "EGGLOGU_SYNC_MQTT_USERNAME": mqttUsername, "EGGLOGU_SYNC_MQTT_PASSWORD_FILE": mqttPasswordFile,
             "EGGLOGU_SYNC_MQTT_CA_FILE": mqttCAFile,
@@ -139,6 +146,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxClockSkewMilliseconds = config.maxClockSkewMilliseconds
         configuration.tlsCertificateFile = config.tlsCertificate
         configuration.tlsKeyFile = config.tlsKey
+        configuration.appTokens = config.appTokens
         let authority: TokenAuthority
         do {
             authority = try await TokenAuthority(secret: try DataOptions.secret(config, directory: directory), publicKeyFiles: config.publicKeys)

@@ -25,6 +25,7 @@ struct ServerConfig {
     private(set) var tlsCertificate: String?
     private(set) var tlsKey: String?
     private(set) var publicKeys: [String] = []
+    private(set) var appTokens: AppTokenConfiguration?
     private(set) var mqtt: MQTTConfiguration?
     private(set) var logLevel = Logger.Level.info
 
@@ -68,12 +69,31 @@ struct ServerConfig {
         where !path.isEmpty {
             if let problem = FileCheck.readable(path) { check.report("EGGLOGU_SYNC_PUBLIC_KEYS", problem) } else { publicKeys.append(path) }
         }
+        checkAppTokens(&check)
         let levels = Logger.Level.allCases.map(\.rawValue)
         logLevel = check.choice("EGGLOGU_SYNC_LOG_LEVEL", of: levels).flatMap(Logger.Level.init(rawValue:)) ?? .info
         _ = check.url("EGGLOGU_SYNC_PUBLIC_URL")
         _ = check.port("EGGLOGU_SYNC_DEVICE_MQTT_PORT")
         _ = check.readableFile("EGGLOGU_SYNC_DEVICE_MQTT_CA_FILE")
         checkBroker(&check)
+    }
+
+    /// Trust in the EGGlogU backend's access tokens, for the app's web client on the legacy endpoint.
+    private mutating func checkAppTokens(_ check: inout SettingsValidator) {
+        let claim = settings["EGGLOGU_SYNC_APP_FARM_CLAIM"] ?? "org"
+        if claim.isEmpty { check.report("EGGLOGU_SYNC_APP_FARM_CLAIM", "must name a claim, e.g. org") }
+        guard settings["EGGLOGU_SYNC_APP_JWT_SECRET_FILE"] != nil, let file = check.secretFile("EGGLOGU_SYNC_APP_JWT_SECRET_FILE") else { return }
+        do {
+            let (secret, isShort) = try AppTokenConfiguration.readSecret(file)
+            if isShort {
+                check.report(
+                    "EGGLOGU_SYNC_APP_JWT_SECRET_FILE", "the secret has \(secret.count) bytes; HS256 should have at least 32 (change it on the backend too)",
+                    scope: .warning)
+            }
+            appTokens = AppTokenConfiguration(secret: secret, farmClaim: claim)
+        } catch {
+            check.report("EGGLOGU_SYNC_APP_JWT_SECRET_FILE", "\(error)")
+        }
     }
 
     /// The notice publisher's broker; a problem here leaves the server serving without notices.

@@ -19,6 +19,8 @@ enum ServerSettings {
             .init("EGGLOGU_SYNC_TLS_CERT", path: true, "A PEM certificate chain: serve HTTPS (with EGGLOGU_SYNC_TLS_KEY)."),
             .init("EGGLOGU_SYNC_TLS_KEY", path: true, "The certificate's PEM private key (mode 0600)."),
             .init("EGGLOGU_SYNC_PUBLIC_KEYS", "Comma-separated PEM public keys of external ES256/RS256 token issuers."),
+            .init("EGGLOGU_SYNC_APP_JWT_SECRET_FILE", path: true, "The EGGlogU backend's HS256 secret (mode 0600): accept its access tokens on /api/v1/sync."),
+            .init("EGGLOGU_SYNC_APP_FARM_CLAIM", "The claim of the backend's tokens that names the farm (default org)."),
             .init("EGGLOGU_SYNC_MQTT_HOST", "Publish change notices to this broker."),
             .init("EGGLOGU_SYNC_MQTT_PORT", "The broker's port (default 1883, 8883 with TLS)."),
             .init("EGGLOGU_SYNC_MQTT_USERNAME", "Broker username (egglogu-sync-server in mosquitto/central.acl)."),

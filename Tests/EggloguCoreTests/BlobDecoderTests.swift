@@ -46,7 +46,8 @@ import Testing
         (#"[1,2]"#, "$"),
         (#"{"flocks":[{"id":"a"},{"name":"b"}]}"#, "$.flocks[1]"),
         (#"{"flocks":[{"id":"a"},7]}"#, "$.flocks[1]"),
-        (#"{"flocks":[{"id":"a"},{"id":5}]}"#, "$.flocks[1]"),
+        (#"{"flocks":[{"id":"a"},{"id":5.5}]}"#, "$.flocks[1]"),
+        (#"{"flocks":[{"id":"a"},{"id":"k\u0000x"}]}"#, "$.flocks[1]"),
         (#"{"flocks":[{"id":"a","_updatedAt":"tuesday"}]}"#, "$.flocks[0]"),
         (#"{"flocks":[{"id":"a","x":1},{"id":"a","x":2}]}"#, "$.flocks[1]"),
         (#"{"feed":{"purchases":[{"id":"a"},"oops"]}}"#, "$.feed.purchases[1]"),
@@ -60,6 +61,13 @@ import Testing
         } throws: { error in
             (error as? BlobError)?.path == path
         }
+    }
+
+    @Test func integerIdsAreIdsSoOlderDataStaysACollection() throws {
+        let blob = try decode(#"{"flocks":[{"id":5,"name":"a"},{"id":6}],"clients":[{"id":"c"},{"id":7}]}"#)
+        #expect(kinds(blob)["flocks"] == .collection)
+        #expect(blob.groups.first { $0.collection == "flocks" }?.records.count == 2)
+        #expect(blob.groups.first { $0.collection == "clients" }?.records.count == 2)
     }
 
     @Test func aSettledCollectionCannotLoseItsIDsOrShape() {

@@ -1,0 +1,210 @@
+import EggloguCore
+import EggloguJSON
+import EggloguServer
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// `POST /api/v1/sync` as the app's web client and its backend know it: lenient parsing, the full
+/// answer, `{"detail"}` errors, and the backend's own tokens.
+@Suite struct LegacyEndpointTests {
+    static func trustingTheApp(_ configuration: inout SyncServerConfiguration) {
+        configuration.appTokens = AppTokenConfiguration(secret: AppTokens.secret)
+    }
+
+    func post(_ server: TestServer, _ body: JSONValue, token: String, path: String = "/api/v1/sync") async throws -> (status: Int, json: JSONObject) {
+        let result = try await server.request(.POST, path, token: token, body: body.serialized())
+        return (result.status, result.json?.objectValue ?? [:])
+    }
+
+    @Test func everyAnswerHasTheFieldsTheClientReadsAndTheFarmIsOneObject() async throws {
+        try await TestServer.with(configure: Self.trustingTheApp) { server in
+            let token = AppTokens.access(user: "u1", org: "farm-1")
+            let push: JSONValue = [
+                "last_synced_at": nil,
+                "data": ["farms": [["name": "Granja", "capacity": 5000]], "flocks": [["id": "f1", "name": "Lote 1"]]],
+            ]
+            let first = try await post(server, push, token: token)
+            #expect(first.status == 200)
+            #expect(first.json["synced"] == 2, "one flock and the farm")
+            #expect(first.json["conflicts"] == [] && first.json["conflict_count"] == 0)
+            #expect(first.json["server_changes"] == [:], "its own records are not sent back")
+            #expect(first.json["sync_cursor"]?.stringValue?.contains(":") == true)
+            let now = try #require(first.json["server_now"]?.stringValue)
+
+            let other = AppTokens.access(user: "u2", org: "farm-1")
+            let login = try await post(server, ["last_synced_at": nil, "data": [:]], token: other)
+            let changes = try #require(login.json["server_changes"]?.objectValue)
+            #expect(changes["farms"] == [["name": "Granja", "capacity": 5000]], "one farm-shaped object without metadata")
+            let flock = try #require(changes["flocks"]?.arrayValue?.first?.objectValue)
+            #expect(flock["name"] == "Lote 1")
+            #expect(flock[SyncField.contentHash]?.stringValue?.count == 32)
+            #expect(flock[SyncField.updatedAt] != nil)
+
+            let again = try await post(server, ["last_synced_at": .string(now), "data": [:]], token: token)
+            #expect(again.json["server_changes"] == [:] && again.json["synced"] == 0)
+            #expect(again.json["server_now"]?.stringValue != now, "each answer's server_now is its own")
+        }
+    }
+
+    @Test(arguments: [
+        #"{"last_synced_at": null}"#, #"{}"#, #"{"data": null}"#, #"{"last_synced_at": null, "data": {}, "client": "pwa 4.2"}"#,
+        #"{"last_synced_at": "2026-03-10"}"#, #"{"last_synced_at": "2026-03-10T00:00:00"}"#, #"{"last_synced_at": "2026-03-10T00:00"}"#,
+        #"{"last_synced_at": "2026-03-10T00:00:00+02:00"}"#, #"{"last_synced_at": "2026-03-10T00:00:00.123456Z"}"#,
+        #"{"last_synced_at": "2026-03-10 00:00:00"}"#, #"{"last_synced_at": 1773100800}"#, #"{"last_synced_at": "1773100800"}"#,
+        #"{"last_synced_at": 1773100800000.5}"#,
+    ])
+    func bodiesTheBackendTookAreTaken(body: String) async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "phone")
+            let result = try await server.request(.POST, "/api/v1/sync/", token: token, body: Array(body.utf8))
+            #expect(result.status == 200)
+            #expect(result.json?.objectValue?["server_now"] != nil)
+        }
+    }
+
+    @Test func unknownTopLevelKeysNeverTurnAPushIntoABlob() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "phone")
+            let body: JSONValue = ["last_synced_at": nil, "app_version": "4.2", "data": ["flocks": [["id": "f1"]]]]
+            #expect(try await post(server, body, token: token).json["synced"] == 1)
+            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
+            #expect(try replica.get("flocks", id: "f1").objectValue?["id"] == "f1")
+            #expect(try replica.status().collections.keys.contains { $0.hasPrefix("data") } == false)
+        }
+    }
+
+    @Test func theWholeBlobIsRecognisedOnlyByItsShape() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "old-phone")
+            let blob: JSONValue = ["farm": ["name": "Granja"], "flocks": [["id": "f1"]], "clients": []]
+            let result = try await post(server, blob, token: token)
+            #expect(result.status == 200 && result.json["status"] == "ok")
+        }
+    }
+
+    @Test(arguments: [
+        (Array(#"{"last_synced_at": null, "data": {"flocks": [}"#.utf8), 422, "malformed-json"),
+        ([UInt8](repeating: UInt8(ascii: "["), count: 100_000), 422, "too-deep"),
+        (Array("[1, 2]".utf8), 422, "unprocessable"),
+        (Array(#"{"data": [1]}"#.utf8), 422, "unprocessable"),
+        (Array(#"{"last_synced_at": "yesterday"}"#.utf8), 422, "unprocessable"),
+        (Array(#"{"last_synced_at": true}"#.utf8), 422, "unprocessable"),
+        (Array(#"{"last_synced_at": {"t": 1}}"#.utf8), 422, "unprocessable"),
+    ])
+    func malformedBodiesGet422WithADetailAndChangeNothing(body: [UInt8], status: Int, code: String) async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "phone")
+            _ = try await post(server, ["data": ["flocks": [["id": "f1"]]]], token: token)
+            let before = try ReplicaLab.fingerprint(path: server.directory.farmReplica("farm-1"))
+            let result = try await server.request(.POST, "/api/v1/sync", token: token, body: body)
+            #expect(result.status == status)
+            #expect(result.json?.objectValue?["error"]?.stringValue == code)
+            #expect(result.json?.objectValue?["detail"]?.stringValue?.isEmpty == false)
+            #expect(try ReplicaLab.fingerprint(path: server.directory.farmReplica("farm-1")) == before)
+        }
+    }
+
+    @Test func tooLargeBodiesGet413WithADetail() async throws {
+        try await TestServer.with(configure: { $0.maxBodyBytes = 1 << 16 }) { server in
+            let token = try await server.token(device: "phone")
+            let big = Array(#"{"data":{"flocks":[{"id":"a","pad":""#.utf8) + [UInt8](repeating: 0x61, count: 1 << 17) + Array(#""}]}}"#.utf8)
+            let result = try await server.request(.POST, "/api/v1/sync", token: token, body: big)
+            #expect(result.status == 413)
+            #expect(result.json?.objectValue?["detail"] != nil)
+        }
+    }
+
+    @Test func badRecordsAndEntitiesAreRejectedAloneAndNamed() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "phone")
+            let body: JSONValue = [
+                "last_synced_at": nil,
+                "data": [
+                    "flocks": [["name": "no id"], 5, ["id": "f1", "name": "fine"], ["id": 12, "name": "numeric"]],
+                    "clients": "not a list", "gizmos": [["id": "g1"]],
+                ],
+            ]
+            let result = try await post(server, body, token: token)
+            #expect(result.status == 200)
+            #expect(result.json["synced"] == 2)
+            let lines = result.json["conflicts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(lines.count == 4)
+            #expect(result.json["conflict_count"] == 4)
+            #expect(lines.contains("Unknown entity: gizmos"))
+            #expect(lines.contains { $0.hasPrefix("clients: rejected") })
+            #expect(lines.contains { $0.hasPrefix("flocks[0]: rejected (missing-id)") })
+            #expect(lines.contains { $0.hasPrefix("flocks[1]: rejected (not-object)") })
+            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
+            #expect(try replica.get("flocks").arrayValue?.count == 2)
+
+            // The client saves its snapshot after a 200: the same delta is not sent again, and a later edit lands.
+            let later = try await post(server, ["last_synced_at": result.json["server_now"]!, "data": ["flocks": [["id": 12, "name": "renamed"]]]], token: token)
+            #expect(later.json["synced"] == 1)
+            #expect(try replica.get("flocks", id: "12").objectValue?["name"] == "renamed")
+        }
+    }
+
+    @Test func theBackendsAccessTokensAreTrustedAndEveryBadOneIs401() async throws {
+        try await TestServer.with(configure: Self.trustingTheApp) { server in
+            func status(_ token: String, _ path: String = "/api/v1/sync") async throws -> (Int, JSONObject) {
+                let result = try await server.request(.POST, path, token: token, body: Array("{}".utf8))
+                return (result.status, result.json?.objectValue ?? [:])
+            }
+            let good = AppTokens.access(user: "u1", org: "farm-7")
+            #expect(try await status(good).0 == 200)
+            #expect(try Replica.open(path: server.directory.farmReplica("farm-7")).farmID == "farm-7")
+
+            let expired = AppTokens.access(user: "u1", org: "farm-7", lifetime: -120)
+            let refresh = AppTokens.access(user: "u1", org: "farm-7", type: "refresh")
+            var parts = good.split(separator: ".").map(String.init)
+            parts[1] = AppTokens.base64URL(Array(#"{"sub":"u1","org":"farm-8","type":"access","exp":9999999999}"#.utf8))
+            let tampered = parts.joined(separator: ".")
+            let unsigned = AppTokens.base64URL(Array(#"{"alg":"none"}"#.utf8)) + "." + parts[1] + "."
+            let otherSecret = AppTokens.sign(["sub": "u1", "org": "farm-7", "type": "access", "exp": 9_999_999_999], secret: Array("another-secret".utf8))
+            for bad in [expired, refresh, tampered, unsigned, otherSecret, "not-a-jwt"] {
+                let (code, body) = try await status(bad)
+                #expect(code == 401, "\(body)")
+                #expect(body["detail"]?.stringValue?.isEmpty == false)
+            }
+            let noFarm = AppTokens.access(user: "u1", org: nil)
+            #expect(try await status(noFarm).0 == 403)
+            #expect(try await status(good, "/api/v1/sync?farmId=farm-8").0 == 403)
+            #expect(try await status(good, "/api/v1/sync/delta").0 == 401, "only the legacy endpoint trusts the backend")
+            #expect(try await status(good, "/api/v1/auth/renew").0 == 401, "a backend token never becomes one of ours")
+        }
+    }
+
+    @Test func withoutTheBackendsSecretItsTokensAre401() async throws {
+        try await TestServer.with { server in
+            let result = try await server.request(.POST, "/api/v1/sync", token: AppTokens.access(user: "u1", org: "farm-1"), body: Array("{}".utf8))
+            #expect(result.status == 401)
+            #expect(result.json?.objectValue?["detail"] != nil)
+        }
+    }
+
+    @Test func theBackendsPublishedDefaultSecretIsRefused() throws {
+        let lab = ReplicaLab()
+        let file = try lab.directory.writeSecret(AppTokenConfiguration.publishedDefault + "\n", to: "app-secret")
+        #expect(throws: ServerSetupError.self) { try AppTokenConfiguration.readSecret(file) }
+        let short = try lab.directory.writeSecret("short-secret", to: "short")
+        #expect(try AppTokenConfiguration.readSecret(short).isShort)
+    }
+
+    @Test func aBrowserSessionFollowsItsAnswersAndNamesItsVersions() async throws {
+        try await TestServer.with(configure: Self.trustingTheApp) { server in
+            let token = AppTokens.access(user: "u1", org: "farm-1")
+            let first = try await post(server, ["data": ["flocks": [["id": "f1"]]]], token: token)
+            let next = try await post(server, ["last_synced_at": first.json["server_now"]!, "data": ["flocks": [["id": "f2"]]]], token: token)
+            #expect(next.json["synced"] == 1)
+            let other = try await post(server, ["data": ["flocks": [["id": "f3"]]]], token: token)
+            #expect(other.json["synced"] == 1)
+            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
+            let origins = try ["f1", "f2", "f3"].map { try replica.get("flocks", id: $0).objectValue![SyncField.origin]!.stringValue! }
+            #expect(origins[0] == origins[1], "one browser: one session along its chain of answers")
+            #expect(origins[0] != origins[2], "another browser of the same user is told apart")
+            #expect(origins.allSatisfy { $0.hasPrefix("web:u1/") })
+        }
+    }
+}

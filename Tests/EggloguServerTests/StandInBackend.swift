@@ -1,0 +1,101 @@
+import Crypto
+import EggloguHTTP
+import EggloguJSON
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Signs tokens as the EGGlogU backend does: HS256 JWTs with `sub`, `org`, `role`, `type`, `exp`, `jti`.
+struct AppTokens: Sendable {
+    /// Shorter than 32 bytes, as a backend's `JWT_SECRET_KEY` may well be.
+    static let secret = Array("backend-secret-22bytes".utf8)
+
+    static func access(user: String, org: String?, lifetime: TimeInterval = 1_800, type: String = "access") -> String {
+        var claims: JSONObject = [
+            "sub": .string(user), "org": org.map(JSONValue.string) ?? .null, "role": "owner", "type": .string(type),
+            "exp": .number(JSONNumber(Int(Date().timeIntervalSince1970 + lifetime))), "jti": .string(UUID().uuidString),
+        ]
+        if type == "refresh" { claims["org"] = nil }
+        return sign(.object(claims))
+    }
+
+    static func sign(_ claims: JSONValue, secret: [UInt8] = AppTokens.secret, header: JSONValue = ["alg": "HS256", "typ": "JWT"]) -> String {
+        let input = base64URL(header.serialized()) + "." + base64URL(claims.serialized())
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: secret))
+        return input + "." + base64URL(Array(mac))
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// A stand-in for the EGGlogU backend, which cannot run here (FastAPI with PostgreSQL and Redis):
+/// `POST /api/v1/auth/refresh` rotates refresh tokens as the backend does, and any other request
+/// is answered `{"backend": true, "path": ...}` so a test sees where a proxy sent it.
+struct StandInBackend: Sendable {
+    let port: Int
+    private let sessions: Sessions
+
+    final class Sessions: Sendable {
+        /// Refresh token → (user, org); each is usable once.
+        let live = Mutex<[String: (String, String)]>([:])
+        let refreshes = Mutex(0)
+    }
+
+    /// A logged-in browser's tokens.
+    func logIn(user: String, org: String, accessLifetime: TimeInterval = 1_800) -> (access: String, refresh: String) {
+        let refresh = AppTokens.access(user: user, org: nil, lifetime: 7 * 86_400, type: "refresh")
+        sessions.live.withLock { $0[refresh] = (user, org) }
+        return (AppTokens.access(user: user, org: org, lifetime: accessLifetime), refresh)
+    }
+
+    var refreshCount: Int { sessions.refreshes.withLock { $0 } }
+
+    static func with<T: Sendable>(_ body: @Sendable (StandInBackend) async throws -> T) async throws -> T {
+        let sessions = Sessions()
+        let router = Router()
+        router.post("/api/v1/auth/refresh") { request, _ in
+            let given = try await JSONBody.read(request, limit: 1 << 16).objectValue?["refresh_token"]?.stringValue ?? ""
+            guard let (user, org) = sessions.live.withLock({ $0.removeValue(forKey: given) }) else {
+                return JSONBody.response(["detail": "Invalid refresh token"], status: .unauthorized)
+            }
+            sessions.refreshes.withLock { $0 += 1 }
+            let refresh = AppTokens.access(user: user, org: nil, lifetime: 7 * 86_400, type: "refresh")
+            sessions.live.withLock { $0[refresh] = (user, org) }
+            return JSONBody.response([
+                "access_token": .string(AppTokens.access(user: user, org: org)), "refresh_token": .string(refresh), "token_type": "bearer",
+            ])
+        }
+        for method in [HTTPRequest.Method.get, .post] {
+            router.on("**", method: method) { request, _ in
+                JSONBody.response(["backend": true, "path": .string(request.uri.path)])
+            }
+        }
+        var logger = Logger(label: "stand-in-backend")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next()!
+            do {
+                let result = try await body(StandInBackend(port: port, sessions: sessions))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}
