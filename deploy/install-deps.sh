@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing egglogu-sync needs on Debian 12, and checks for Swift.
 # Runs as root (CI) or through sudo. --tests adds what only the tests need (headless Chromium for the
-# status page's browser test).
+# status page's browser test, and nginx for the test of deploy/nginx/).
 set -euo pipefail
 
 packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto mosquitto-clients python3 systemd dpkg-dev)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium)
+  packages+=(chromium nginx)
 fi
 
 as_root() {

@@ -70,9 +70,12 @@ struct StandInBackend: Sendable {
                 "access_token": .string(AppTokens.access(user: user, org: org)), "refresh_token": .string(refresh), "token_type": "bearer",
             ])
         }
+        // The router does not backtrack, so every prefix of a real route needs its own catch-all.
         for method in [HTTPRequest.Method.get, .post] {
-            router.on("**", method: method) { request, _ in
-                JSONBody.response(["backend": true, "path": .string(request.uri.path)])
+            for path in ["**", "/api/**", "/api/v1/**", "/api/v1/auth/**"] {
+                router.on(RouterPath(path), method: method) { request, _ in
+                    JSONBody.response(["backend": true, "path": .string(request.uri.path)])
+                }
             }
         }
         var logger = Logger(label: "stand-in-backend")

@@ -80,12 +80,15 @@ struct TestAgent: Sendable {
     let sync: AgentSync
     let client: SyncClient
 
-    static func make(_ name: String, in lab: ReplicaLab, server: TestServer, farm: String = "farm-1", pageSize: Int = 500) async throws -> TestAgent {
+    /// - Parameter url: where the agent reaches the server (default: straight at it).
+    static func make(
+        _ name: String, in lab: ReplicaLab, server: TestServer, farm: String = "farm-1", pageSize: Int = 500, url: String? = nil
+    ) async throws -> TestAgent {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = name
         configuration.farmID = farm
         let replica = try Replica.open(path: lab.directory.file(name + ".sqlite"), configuration: configuration)
-        let client = try SyncClient(configuration: .init(serverURL: server.url))
+        let client = try SyncClient(configuration: .init(serverURL: url ?? server.url))
         let token = TokenStore(token: try await server.token(device: name, farms: [farm]), origin: .ephemeral)
         return TestAgent(replica: replica, sync: AgentSync(replica: replica, farm: farm, client: client, token: token, pageSize: pageSize), client: client)
     }

@@ -73,9 +73,11 @@ public final class Nginx: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
+    /// Stops nginx with SIGKILL: it holds nothing to flush, and a child of the test process may
+    /// inherit a signal mask that blocks SIGTERM and SIGQUIT.
     public func stop() {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGQUIT)
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
     }

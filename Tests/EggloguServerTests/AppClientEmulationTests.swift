@@ -1,0 +1,184 @@
+import EggloguAppEmulator
+import EggloguCore
+import EggloguFixtures
+import EggloguJSON
+import EggloguServer
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+import Testing
+
+/// The app's own web client, emulated step by step from REAL_CLIENT.md, on the large fixture: two
+/// browsers of one user, a fresh browser of another user and a gateway, all through the nginx site
+/// in deploy/, with the EGGlogU backend's tokens and its refresh.
+@Suite struct AppClientEmulationTests {
+    /// The 16 record entities the client represents, with where they live in a blob.
+    static let entities: [(entity: String, path: [String])] = [
+        ("flocks", ["flocks"]), ("production", ["dailyProduction"]), ("vaccines", ["vaccines"]), ("medications", ["medications"]),
+        ("outbreaks", ["outbreaks"]), ("stress_events", ["stressEvents"]), ("feed_purchases", ["feed", "purchases"]),
+        ("feed_consumption", ["feed", "consumption"]), ("clients", ["clients"]), ("incomes", ["finances", "income"]),
+        ("expenses", ["finances", "expenses"]), ("receivables", ["finances", "receivables"]), ("environment_readings", ["environment"]),
+        ("checklist_items", ["checklist"]), ("logbook_entries", ["logbook"]), ("personnel", ["personnel"]),
+    ]
+
+    /// What the client can represent of a replica: each entity's live records by id, and the farm, without sync metadata.
+    static func representable(_ replica: Replica) throws -> (records: [String: [String: JSONValue]], farm: JSONValue) {
+        let blob = try JSONParser().parse(replica.exportBlob()).objectValue!
+        var out: [String: [String: JSONValue]] = [:]
+        for (entity, path) in entities {
+            let value = path.count == 1 ? blob[path[0]] : blob[path[0]]?.objectValue?[path[1]]
+            out[entity] = Dictionary(uniqueKeysWithValues: (value?.arrayValue ?? []).map { record in
+                (AppBrowserKey.id(record), record.withoutSyncMetadata)
+            })
+        }
+        return (out, blob["farm"]!.withoutSyncMetadata)
+    }
+
+    static func representable(_ browser: AppBrowser) -> (records: [String: [String: JSONValue]], farm: JSONValue) {
+        var out: [String: [String: JSONValue]] = [:]
+        for (entity, _) in entities {
+            out[entity] = Dictionary(uniqueKeysWithValues: browser.records(entity).map { (AppBrowserKey.id(.object($0)), JSONValue.object($0).withoutSyncMetadata) })
+        }
+        return (out, JSONValue.object(browser.farm).withoutSyncMetadata)
+    }
+
+    /// Where a browser differs from the gateway: records it lacks, holds in addition, or holds otherwise.
+    static func differences(_ browser: AppBrowser, _ gateway: Replica) throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
+        let theirs = representable(browser).records
+        let ours = try representable(gateway).records
+        var missing: Set<String> = []
+        var extra: Set<String> = []
+        var changed: Set<String> = []
+        for (entity, _) in entities {
+            let a = ours[entity] ?? [:]
+            let b = theirs[entity] ?? [:]
+            for (id, record) in a {
+                if let other = b[id] { if other != record { changed.insert("\(entity)/\(id)") } } else { missing.insert("\(entity)/\(id)") }
+            }
+            for id in b.keys where a[id] == nil { extra.insert("\(entity)/\(id)") }
+        }
+        return (missing, extra, changed)
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func twoBrowsersAFreshOneAndAGatewayConvergeWithNothingLost() async throws {
+        try await StandInBackend.with { backend in
+            try await TestServer.with(configure: LegacyEndpointTests.trustingTheApp) { server in
+                let nginx = try Nginx(syncPort: server.port, backendPort: backend.port)
+                try nginx.start()
+                let apiBase = nginx.url + "/api/v1"
+                let lab = ReplicaLab()
+                let gateway = try await TestAgent.make("gateway", in: lab, server: server, url: nginx.url)
+                _ = try gateway.replica.importBlob(FarmGenerator(size: .large, seed: 1).bytes())
+                try await gateway.sync()
+                let total = try Self.representable(gateway.replica).records.values.reduce(0) { $0 + $1.count }
+                #expect(total > 14_000)
+                let farmReplica = try Replica.open(path: server.directory.farmReplica("farm-1"))
+
+                func browser(_ user: String) -> AppBrowser {
+                    let tokens = backend.logIn(user: user, org: "farm-1")
+                    return AppBrowser(apiBase: apiBase, accessToken: tokens.access, refreshToken: tokens.refresh)
+                }
+                func ids(_ entity: String) -> [String] {
+                    Self.representable(b1).records[entity]!.keys.sorted()
+                }
+
+                // Logins: the pull brings the whole farm and the farm profile; the echo changes nothing.
+                let b1 = browser("user-1")
+                try await b1.logIn()
+                var head = try farmReplica.headSequence()
+                #expect(b1.lastAnswer?["synced"] == 0 && b1.lastAnswer?["conflict_count"] == 0, "the login echo is a no-op")
+                #expect(try Self.differences(b1, gateway.replica) == ([], [], []))
+                #expect(try Self.representable(b1).farm == Self.representable(gateway.replica).farm)
+                let b2 = browser("user-1")
+                try await b2.logIn()
+                #expect(try Self.differences(b2, gateway.replica) == ([], [], []))
+                #expect(try farmReplica.headSequence() == head, "two logins wrote nothing")
+
+                let flocks = ids("flocks")
+                let (f1, f2, f3) = (flocks[0], flocks[1], flocks[2])
+                let clients = ids("clients")
+                let production = ids("production")
+
+                // An edit on each side, an agent delete, a farm rename.
+                b1.edit("flocks", id: f1, [("currentCount", 4_321)])
+                #expect(try await b1.sync()?["synced"] == 1)
+                b2.edit("clients", id: clients[0], [("name", "Renamed on phone 2")])
+                #expect(try await b2.sync()?["synced"] == 1)
+                var produced = try gateway.replica.get("dailyProduction", id: production[0]).objectValue!
+                produced["eggsBroken"] = 99
+                try gateway.replica.put("dailyProduction", .object(produced))
+                try gateway.replica.delete("flocks", id: f3)
+                try gateway.replica.delete("dailyProduction", id: production[1])
+                try await gateway.sync()
+                b1.editFarm([("name", "Granja Renombrada")])
+                #expect(try await b1.sync()?["synced"] == 1)
+
+                // A concurrent edit: phone 2 still holds f2 as it was before phone 1 renamed it.
+                b1.edit("flocks", id: f2, [("name", "Lote renombrado")])
+                try await b1.sync()
+                b2.edit("flocks", id: f2, [("count", 1_234)])
+                let clash = try #require(try await b2.sync())
+                #expect(clash["conflict_count"] == 1)
+                #expect(clash["conflicts"]?.arrayValue?.first?.stringValue?.hasPrefix("flocks/\(f2):") == true)
+                #expect(b2.toasts == [1])
+
+                // Phone 2 changes the capacity on a farm object that still has the old name.
+                b2.editFarm([("capacity", 200_000)])
+                #expect(try await b2.sync()?["conflict_count"] == 0)
+
+                // An expired access token: 401, the client refreshes at the backend through nginx, and retries.
+                b1.setAccessToken(AppTokens.access(user: "user-1", org: "farm-1", lifetime: -300))
+                b1.edit("logbook_entries", id: ids("logbook_entries")[0], [("text", "after a refresh")])
+                #expect(try await b1.sync()?["synced"] == 1)
+                #expect(b1.refreshes == 1 && backend.refreshCount == 1)
+
+                // A hard delete on phone 2 is never sent: the record stays everywhere else.
+                b2.hardDelete("clients", id: clients[1])
+                b2.edit("personnel", id: ids("personnel")[0], [("phone", "+56 9 0000 0000")])
+                try await b2.sync()
+
+                // Everyone catches up: the gateway pulls, the browsers reload, a new browser of another user logs in.
+                try await gateway.sync()
+                try await b1.logIn()
+                try await b2.logIn()
+                let b3 = browser("user-2")
+                head = try farmReplica.headSequence()
+                try await b3.logIn()
+                #expect(try farmReplica.headSequence() == head, "a new browser's login echo writes nothing")
+
+                let deleted: Set = ["flocks/\(f3)", "production/\(production[1])"]
+                #expect(try Self.differences(b3, gateway.replica) == ([], [], []), "records the gateway deleted reach no new browser")
+                #expect(try Self.differences(b1, gateway.replica) == ([], deleted, []), "a browser cannot apply deletions")
+                #expect(try Self.differences(b2, gateway.replica) == (["clients/\(clients[1])"], deleted, []))
+                let farm = try Self.representable(gateway.replica).farm
+                #expect(farm.objectValue?["name"] == "Granja Renombrada" && farm.objectValue?["capacity"] == 200_000)
+                for phone in [b1, b2, b3] {
+                    #expect(Self.representable(phone).farm == farm, "the farm profile survives every login")
+                }
+
+                // The concurrent edit: one version live, the other archived, on the gateway as on the server.
+                let live = try gateway.replica.get("flocks", id: f2).objectValue!
+                let archive = try gateway.replica.conflicts()
+                #expect(archive.count == 1, "\(archive.map { "\($0.collection)/\($0.recordID)" })")
+                let versions = [live, archive.first?.loser.content ?? [:]]
+                #expect(versions.contains { $0["name"] == "Lote renombrado" } && versions.contains { $0["count"] == 1_234 })
+                #expect(b1.toasts.isEmpty && b3.toasts.isEmpty)
+                print("app client emulation: \(total) records; login pull and echo of phone 3: \(b3.traffic)")
+                nginx.stop()
+                await gateway.close()
+            }
+        }
+    }
+}
+
+/// How the tests key records: JavaScript's object-key text of the id.
+enum AppBrowserKey {
+    static func id(_ record: JSONValue) -> String {
+        switch record.objectValue?["id"] {
+        case .string(let s)?: s
+        case .number(let n)?: n.intValue.map(String.init) ?? n.literal
+        default: "?"
+        }
+    }
+}
