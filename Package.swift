@@ -172,7 +172,7 @@ let package = Package(
         .target(
             name: "EggloguAppEmulator",
             dependencies: [
-                "EggloguJSON",
+                "EggloguJSON", "EggloguTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -10,7 +10,7 @@ struct EggloguBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
-        subcommands: [Run.self, Sync.self, Realtime.self, Page.self, Generate.self],
+        subcommands: [Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Generate.self],
         defaultSubcommand: Run.self)
 }
 
@@ -62,6 +62,32 @@ extension EggloguBench {
             let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             var figures = Figures()
             try await SyncBenchmarks(work: work, products: products).run(into: &figures, devices: devices, requestsPerDevice: requests)
+            figures.print()
+        }
+    }
+
+    struct Legacy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the app's web client against a real server: first push, login pull, one edit.")
+
+        @Option(help: "Login pulls to time.")
+        var pulls = 5
+
+        @Flag(help: "A small farm and one pull: checks that the benchmark runs.")
+        var quick = false
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-legacy-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            var figures = Figures()
+            do {
+                try await LegacyBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+                    .run(into: &figures, size: quick ? .small : .large, pulls: quick ? 1 : pulls)
+            } catch {
+                print("failed; the logs are in \(work)")
+                throw error
+            }
+            try? FileManager.default.removeItem(atPath: work)
             figures.print()
         }
     }

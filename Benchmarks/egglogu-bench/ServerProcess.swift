@@ -33,6 +33,18 @@ struct ServerProcess {
         throw BenchError("the server did not start")
     }
 
+    /// Resident and peak resident memory (`VmRSS`, `VmHWM`), in MB.
+    func memory() -> (resident: Double, peak: Double) {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Double {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+                let kb = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+            else { return 0 }
+            return kb / 1024
+        }
+        return (field("VmRSS"), field("VmHWM"))
+    }
+
     func stop() {
         kill(pid, SIGTERM)
         var status: Int32 = 0

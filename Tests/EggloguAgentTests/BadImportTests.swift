@@ -16,7 +16,7 @@ import Testing
     static let cases: [(name: String, bytes: @Sendable () throws -> [UInt8], code: Int32, message: String)] = [
         ("malformed", { Array(#"{"flocks": [}"#.utf8) }, 65, "malformed JSON: unexpected '}' where a value was expected at line 1, column 13"),
         ("truncated", { Array(SmallFarm.bytes.prefix(5_000)) }, 65, "truncated"),
-        ("no id", { Array(#"{"flocks":[{"id":"a"},{"name":"b"}]}"#.utf8) }, 65, "$.flocks[1]: record has no string \"id\" (collection flocks)"),
+        ("no id", { Array(#"{"flocks":[{"id":"a"},{"name":"b"}]}"#.utf8) }, 65, "$.flocks[1]: record has no \"id\" (collection flocks)"),
         ("non-object", { Array(#"{"clients":[{"id":"a"},42]}"#.utf8) }, 65, "$.clients[1]: number in collection clients"),
         ("known collection loses ids", { Array(#"{"flocks":[{"name":"b"}]}"#.utf8) }, 65, "$.flocks[0]"),
         ("bad timestamp", { Array(#"{"flocks":[{"id":"a","_updatedAt":"next tuesday"}]}"#.utf8) }, 65, "$.flocks[0]: _updatedAt \"next tuesday\" is not an ISO-8601"),

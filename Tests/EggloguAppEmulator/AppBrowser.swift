@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EggloguJSON
+import EggloguTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,7 +15,11 @@ import NIOHTTP1
 /// - answers are merged with `Object.assign` (the farm into `D.farm`, records matched by `id`,
 ///   unknown ones appended); no deletion is ever applied, and local deletions are hard;
 /// - a 401 makes it refresh its token at `API_BASE/auth/refresh` and retry once.
-public final class AppBrowser {
+///
+/// One task uses a browser at a time. Its heavy steps (diffs against the snapshot, merges, JSON
+/// of a whole farm) run off Swift's cooperative pool, so a large farm does not starve the other
+/// tests of the run.
+public final class AppBrowser: @unchecked Sendable {
     public enum Failure: Error, Equatable {
         /// The refresh failed too: the app logs the user out.
         case sessionExpired
@@ -58,11 +63,14 @@ public final class AppBrowser {
     /// Logs in: the pull, its merge, and the save that starts the echo before the snapshot is written.
     public func logIn() async throws {
         if let answer = try? await post(["last_synced_at": lastSyncTime.map(JSONValue.string) ?? .null, "data": [:]]) {
-            if case .object(let changes)? = answer["server_changes"] { merge(changes) }
+            if case .object(let changes)? = answer["server_changes"] { try await offPool { self.merge(changes) } }
             if case .string(let now)? = answer["server_now"] { lastSyncTime = now }
         }
-        let echo = delta()
-        saveSnapshot()
+        let echo = try await offPool {
+            let echo = self.delta()
+            self.saveSnapshot()
+            return echo
+        }
         guard echo.count > 0 else { return }
         try await send(echo.data)
     }
@@ -70,7 +78,7 @@ public final class AppBrowser {
     /// The sync a save starts: what differs from the snapshot (everything before the first sync).
     @discardableResult
     public func sync() async throws -> JSONObject? {
-        let changed = delta()
+        let changed = try await offPool { self.delta() }
         guard changed.count > 0 else { return nil }
         try await send(changed.data)
         return lastAnswer
@@ -130,9 +138,11 @@ public final class AppBrowser {
             let count = answer["conflict_count"]?.numberValue?.intValue ?? 0
             toasts.append(count != 0 ? count : conflicts.count)
         }
-        if case .object(let changes)? = answer["server_changes"] { merge(changes) }
         lastSyncTime = answer["server_now"]?.stringValue ?? ISO8601DateFormatter().string(from: Date())
-        saveSnapshot()
+        try await offPool {
+            if case .object(let changes)? = answer["server_changes"] { self.merge(changes) }
+            self.saveSnapshot()
+        }
     }
 
     /// Every entity in full before the first sync; afterwards what differs from the snapshot.
@@ -267,13 +277,14 @@ public final class AppBrowser {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
-        let bytes = body.serialized()
+        let bytes = try await offPool { body.serialized() }
         request.body = .bytes(ByteBuffer(bytes: bytes))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
         let buffer = try await response.body.collect(upTo: 256 << 20)
         traffic.requests += 1
         traffic.bytesSent += bytes.count
         traffic.bytesReceived += buffer.readableBytes
-        return (Int(response.status.code), try? JSONParser().parse(Array(buffer.readableBytesView)))
+        let answer = try await offPool { try? JSONParser().parse(Array(buffer.readableBytesView)) }
+        return (Int(response.status.code), answer)
     }
 }
