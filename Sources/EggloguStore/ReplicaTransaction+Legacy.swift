@@ -55,6 +55,7 @@ extension ReplicaTransaction {
             result.synced += 1
             touched.insert(LegacyFarm.collection)
         }
+        if try removeJunkFarmFields() { touched.insert(LegacyFarm.collection) }
         result.changed = changes - changesBefore
         result.conflicts = conflictsFiled - conflictsBefore
         result.changedCollections = touched.sorted()
@@ -186,6 +187,18 @@ extension ReplicaTransaction {
         result.own.insert(ref)
         if collection != LegacyFarm.collection { result.synced += 1 }
         return true
+    }
+
+    /// Deletes farm fields that are no farm's: the `id`, `value` and metadata keys that older answers
+    /// put into clients' farms, which their pushes then stored. True when it deleted any.
+    private mutating func removeJunkFarmFields() throws -> Bool {
+        let live = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM record WHERE collection = ? AND deleted_at IS NULL"), arguments: [LegacyFarm.collection])
+        let junk = live.filter { !LegacyFarm.isField($0) }
+        for field in junk {
+            _ = try delete(id: field, in: LegacyFarm.collection)
+        }
+        return !junk.isEmpty
     }
 
     /// The content hash a field had at sequence `seq`, if the history reaches back that far.

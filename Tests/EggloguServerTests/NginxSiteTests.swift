@@ -9,8 +9,7 @@ import Testing
         try await StandInBackend.with { backend in
             try await TestServer.with(configure: LegacyEndpointTests.trustingTheApp) { server in
                 let nginx = try Nginx(syncPort: server.port, backendPort: backend.port)
-                try nginx.start()
-                defer { nginx.stop() }
+                try await offPool { try nginx.start() }
                 let proxy = TestServer(port: nginx.port, directory: server.directory, authority: server.authority)
                 let app = AppTokens.access(user: "u1", org: "farm-1")
                 let device = try await server.token(device: "gateway")
@@ -33,6 +32,7 @@ import Testing
                     #expect(body?["backend"] == true || body?["detail"] == "Invalid refresh token", "\(path) reached \(answer)")
                 }
                 #expect(nginx.errorLog.contains("[emerg]") == false)
+                try await offPool { nginx.stop() }
             }
         }
     }

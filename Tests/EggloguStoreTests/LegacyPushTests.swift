@@ -208,6 +208,16 @@ struct Browser {
         #expect(archived.count == 1, "\(archived.map { ($0.recordID, $0.winner.content, $0.loser.content) })")
     }
 
+    @Test func junkThatOlderAnswersPutIntoTheFarmIsRemovedEverywhere() throws {
+        var (server, agent, browser) = try setUp()
+        try server.put("farm", ["name": "Granja", "capacity": 5000, "id": "name", "value": "Granja", "_syncVV": ["x": "2026-01-01T00:00:00Z"]])
+        #expect(try server.get("farm").objectValue?.count == 5)
+        try browser.sync()
+        #expect(try server.get("farm") == ["name": "Granja", "capacity": 5000])
+        try Exchange.pull(from: server, into: agent)
+        #expect(try agent.get("farm") == ["name": "Granja", "capacity": 5000])
+    }
+
     @Test func aNewDevicesDefaultFarmNeverOverwritesTheProfile() throws {
         var (server, _, _) = try setUp()
         var fresh = Browser(server, user: "u3")
