@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build --build-tests
 swift test --skip-build --disable-xctest
+# Benchmarks with a quick mode run too, so they cannot rot; their figures are not judged here.
+"$(swift build --show-bin-path)/egglogu-bench" legacy --quick
 echo "browser screenshots: ${EGGLOGU_TEST_ARTIFACTS:-.build/test-artifacts}/browser/"

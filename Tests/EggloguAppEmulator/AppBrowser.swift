@@ -63,10 +63,10 @@ public final class AppBrowser: @unchecked Sendable {
     /// Logs in: the pull, its merge, and the save that starts the echo before the snapshot is written.
     public func logIn() async throws {
         if let answer = try? await post(["last_synced_at": lastSyncTime.map(JSONValue.string) ?? .null, "data": [:]]) {
-            if case .object(let changes)? = answer["server_changes"] { try await background { self.merge(changes) } }
+            if case .object(let changes)? = answer["server_changes"] { try await niced { self.merge(changes) } }
             if case .string(let now)? = answer["server_now"] { lastSyncTime = now }
         }
-        let echo = try await background {
+        let echo = try await niced {
             let echo = self.delta()
             self.saveSnapshot()
             return echo
@@ -78,7 +78,7 @@ public final class AppBrowser: @unchecked Sendable {
     /// The sync a save starts: what differs from the snapshot (everything before the first sync).
     @discardableResult
     public func sync() async throws -> JSONObject? {
-        let changed = try await background { self.delta() }
+        let changed = try await niced { self.delta() }
         guard changed.count > 0 else { return nil }
         try await send(changed.data)
         return lastAnswer
@@ -139,7 +139,7 @@ public final class AppBrowser: @unchecked Sendable {
             toasts.append(count != 0 ? count : conflicts.count)
         }
         lastSyncTime = answer["server_now"]?.stringValue ?? ISO8601DateFormatter().string(from: Date())
-        try await background {
+        try await niced {
             if case .object(let changes)? = answer["server_changes"] { self.merge(changes) }
             self.saveSnapshot()
         }
@@ -240,14 +240,6 @@ public final class AppBrowser: @unchecked Sendable {
         String(decoding: value.serialized(), as: UTF8.self)
     }
 
-    /// Runs CPU-heavy work on a thread of its own, niced.
-    private func background<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await offPool {
-            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-            return try body()
-        }
-    }
-
     // MARK: HTTP, as the client's request() does it
 
     private func post(_ body: JSONObject, retry: Bool = true) async throws -> JSONObject {
@@ -285,14 +277,14 @@ public final class AppBrowser: @unchecked Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
-        let bytes = try await background { body.serialized() }
+        let bytes = try await niced { body.serialized() }
         request.body = .bytes(ByteBuffer(bytes: bytes))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
         let buffer = try await response.body.collect(upTo: 256 << 20)
         traffic.requests += 1
         traffic.bytesSent += bytes.count
         traffic.bytesReceived += buffer.readableBytes
-        let answer = try await background { try? JSONParser().parse(Array(buffer.readableBytesView)) }
+        let answer = try await niced { try? JSONParser().parse(Array(buffer.readableBytesView)) }
         return (Int(response.status.code), answer)
     }
 }

@@ -33,17 +33,21 @@ import Testing
         return (out, blob["farm"]!.withoutSyncMetadata)
     }
 
-    static func representable(_ browser: AppBrowser) -> (records: [String: [String: JSONValue]], farm: JSONValue) {
+    static func representable(_ browser: AppBrowser) -> [String: [String: JSONValue]] {
         var out: [String: [String: JSONValue]] = [:]
         for (entity, _) in entities {
             out[entity] = Dictionary(uniqueKeysWithValues: browser.records(entity).map { (AppBrowserKey.id(.object($0)), JSONValue.object($0).withoutSyncMetadata) })
         }
-        return (out, JSONValue.object(browser.farm).withoutSyncMetadata)
+        return out
+    }
+
+    static func farm(_ browser: AppBrowser) -> JSONValue {
+        JSONValue.object(browser.farm).withoutSyncMetadata
     }
 
     /// Where a browser differs from the gateway: records it lacks, holds in addition, or holds otherwise.
     static func differences(_ browser: AppBrowser, _ gateway: Replica) throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
-        let theirs = representable(browser).records
+        let theirs = representable(browser)
         let ours = try representable(gateway).records
         var missing: Set<String> = []
         var extra: Set<String> = []
@@ -68,12 +72,11 @@ import Testing
             let secret = try dir.writeSecret(String(decoding: AppTokens.secret, as: UTF8.self), to: "app-jwt-secret")
             let server = ChildService(
                 "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data, "--app-jwt-secret-file", secret], in: dir)
-            try await offPool { try server.start(waitingFor: "listening on") }
-            // Below the other tests of the run: it parses megabytes of JSON on two cores.
-            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(server.pid ?? 0), 10)
+            // The children start niced, below the other tests of the run: they parse megabytes of JSON on two cores.
+            try await niced { try server.start(waitingFor: "listening on") }
             let serverPort = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
             let nginx = try Nginx(syncPort: serverPort, backendPort: backend.port)
-            try await offPool { try nginx.start() }
+            try await niced { try nginx.start() }
             let apiBase = nginx.url + "/api/v1"
 
             let token = try await offPool {
@@ -82,7 +85,7 @@ import Testing
             let tokenFile = try dir.writeSecret(token.stdout, to: "gateway.token")
             let replicaPath = dir.file("gateway.sqlite")
             func gatewayRuns(_ arguments: [String]) async throws {
-                let result = try await offPool {
+                let result = try await niced {
                     try Subprocess.run("egglogu-agent", arguments + ["--replica", replicaPath], environment: [
                         "EGGLOGU_DEVICE_ID": "gateway", "EGGLOGU_FARM_ID": "farm-1", "EGGLOGU_SERVER_URL": nginx.url, "EGGLOGU_TOKEN_FILE": tokenFile,
                     ], in: dir)
@@ -90,10 +93,10 @@ import Testing
                 #expect(result.status == 0, "egglogu-agent \(arguments): \(result.stderr)")
             }
             func onGateway<T: Sendable>(_ body: @escaping @Sendable (Replica) throws -> T) async throws -> T {
-                try await offPool { try body(try Replica.open(path: replicaPath)) }
+                try await niced { try body(try Replica.open(path: replicaPath)) }
             }
             func differences(_ browser: AppBrowser) async throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
-                try await offPool { try Self.differences(browser, try Replica.open(path: replicaPath)) }
+                try await niced { try Self.differences(browser, try Replica.open(path: replicaPath)) }
             }
             let farmFile = dir.file("farm.json")
             try Data(FarmGenerator(size: .large, seed: 1).bytes()).write(to: URL(fileURLWithPath: farmFile))
@@ -114,14 +117,14 @@ import Testing
             var head = try await serverHead()
             #expect(b1.lastAnswer?["synced"] == 0 && b1.lastAnswer?["conflict_count"] == 0, "the login echo is a no-op")
             #expect(try await differences(b1) == ([], [], []))
-            #expect(try await onGateway { try Self.representable($0).farm } == Self.representable(b1).farm)
+            #expect(try await onGateway { try Self.representable($0).farm } == Self.farm(b1))
             let b2 = browser("user-1")
             try await b2.logIn()
             #expect(try await differences(b2) == ([], [], []))
             #expect(try await serverHead() == head, "two logins wrote nothing")
 
             func ids(_ entity: String) -> [String] {
-                Self.representable(b1).records[entity]!.keys.sorted()
+                b1.records(entity).map { AppBrowserKey.id(.object($0)) }.sorted()
             }
             let flocks = ids("flocks")
             let (f1, f2, f3) = (flocks[0], flocks[1], flocks[2])
@@ -184,7 +187,7 @@ import Testing
             let farm = try await onGateway { try Self.representable($0).farm }
             #expect(farm.objectValue?["name"] == "Granja Renombrada" && farm.objectValue?["capacity"] == 200_000)
             for phone in [b1, b2, b3] {
-                #expect(Self.representable(phone).farm == farm, "the farm profile survives every login")
+                #expect(Self.farm(phone) == farm, "the farm profile survives every login")
             }
 
             // The concurrent edit: one version live, the other archived, on the gateway as on the server.

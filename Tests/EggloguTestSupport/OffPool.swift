@@ -14,6 +14,15 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
     }
 }
 
+/// Like ``offPool(_:)``, on a thread niced to 10: heavy work (megabytes of JSON, say) yields to the
+/// other tests of the run, and so do the processes it starts, which inherit the priority.
+public func niced<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await offPool {
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        return try body()
+    }
+}
+
 /// Waits until `condition` holds, checking every `interval` without holding a thread; the time it
 /// took, or nil after `timeout`. It checks once more at the end, so a test process stalled by its
 /// neighbours does not fail for that alone.
