@@ -35,25 +35,11 @@ struct TestServer: Sendable {
         let server = try SyncServer(configuration: configuration, authority: authority)
         var logger = Logger(label: "test-server")
         logger.logLevel = .error
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let application = try server.application(logger: logger) { continuation.yield($0) }
-        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next()!
-            do {
-                let result = try await body(TestServer(port: port, directory: directory, authority: authority))
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                withExtendedLifetime(scratch) {}
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        let result = try await running(logger: logger, { try server.application(logger: logger, onServerRunning: $0) }) { port in
+            try await body(TestServer(port: port, directory: directory, authority: authority))
         }
+        withExtendedLifetime(scratch) {}
+        return result
     }
 
     func token(device: String, farms: [String] = ["farm-1"], lifetime: TimeInterval = 3_600, issuedAt: Date = Date()) async throws -> String {
@@ -71,6 +57,32 @@ struct TestServer: Sendable {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let buffer = try await response.body.collect(upTo: 64 << 20)
         return (Int(response.status.code), try? JSONParser().parse(Array(buffer.readableBytesView)))
+    }
+}
+
+/// Runs an HTTP application on a free port for the length of `body`, then shuts it down gracefully.
+///
+/// - Parameter make: builds the application, given the callback that learns its port.
+func running<T: Sendable, App: ApplicationProtocol>(
+    logger: Logger, _ make: (@escaping @Sendable (Int) async -> Void) throws -> App, _ body: @Sendable (Int) async throws -> T
+) async throws -> T {
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let application = try make { continuation.yield($0) }
+    let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = await iterator.next()!
+        do {
+            let result = try await body(port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
     }
 }
 

@@ -48,15 +48,18 @@ public final class Broker: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if Broker.accepts(port) {
-                usleep(50_000)
-                return
-            }
+        guard Broker.waitUntilAccepting(port, while: process) else { throw CocoaError(.fileReadUnknown) }
+        usleep(50_000)
+    }
+
+    /// Waits up to `timeout` seconds for `port` to accept connections while `process` runs.
+    public static func waitUntilAccepting(_ port: Int, while process: Process, timeout: TimeInterval = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && process.isRunning {
+            if accepts(port) { return true }
             usleep(20_000)
         }
-        throw CocoaError(.fileReadUnknown)
+        return accepts(port)
     }
 
     /// Stops mosquitto (SIGKILL: the clients see a dropped connection).

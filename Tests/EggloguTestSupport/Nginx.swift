@@ -57,13 +57,7 @@ public final class Nginx: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if Broker.accepts(port) { return }
-            guard process.isRunning else { break }
-            usleep(20_000)
-        }
-        throw NginxError("nginx did not start: \(errorLog)")
+        guard Broker.waitUntilAccepting(port, while: process) else { throw NginxError("nginx did not start: \(errorLog)") }
     }
 
     /// What nginx logged.
