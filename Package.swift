@@ -169,6 +169,7 @@ let package = Package(
             path: "Tests/EggloguTestSupport",
             swiftSettings: strict
         ),
+        .target(name: "EggloguTestTraits", path: "Tests/EggloguTestTraits", swiftSettings: strict),
         .target(
             name: "EggloguAppEmulator",
             dependencies: [
@@ -191,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "EggloguAgentTests",
             dependencies: [
-                "egglogu-agent", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport",
+                "egglogu-agent", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits",
             ],
             swiftSettings: strict
         ),
@@ -199,7 +200,7 @@ let package = Package(
             name: "EggloguServerTests",
             dependencies: [
                 "EggloguServer", "EggloguHTTP", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
-                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguAppEmulator", "egglogu-sync-server", "egglogu-agent",
+                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits", "EggloguAppEmulator", "egglogu-sync-server", "egglogu-agent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -213,7 +214,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguMQTTTests",
-            dependencies: ["EggloguMQTT", "EggloguTestSupport"],
+            dependencies: ["EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -223,13 +224,13 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguRealtimeTests",
-            dependencies: ["EggloguStore", "EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "egglogu-agent", "egglogu-sync-server"],
+            dependencies: ["EggloguStore", "EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent", "egglogu-sync-server"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EggloguDeployTests",
             dependencies: [
-                "EggloguSystemd", "EggloguSettings", "EggloguProvisioning", "EggloguMQTT", "EggloguTestSupport",
+                "EggloguSystemd", "EggloguSettings", "EggloguProvisioning", "EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits",
                 "egglogu-agent", "egglogu-sync-server",
             ],
             swiftSettings: strict
@@ -237,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "EggloguWebTests",
             dependencies: [
-                "EggloguAgentWeb", "EggloguAgentService", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguTestSupport",
+                "EggloguAgentWeb", "EggloguAgentService", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguTestSupport", "EggloguTestTraits",
                 "egglogu-agent", "egglogu-sync-server",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

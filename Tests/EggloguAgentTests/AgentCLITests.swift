@@ -2,11 +2,12 @@ import EggloguCore
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The `egglogu-agent` binary, run as a user would run it.
-@Suite struct AgentCLITests {
+@Suite(.ownThreads) struct AgentCLITests {
     let dir = TemporaryDirectory()
     var replica: String { dir.file("replica.sqlite") }
 

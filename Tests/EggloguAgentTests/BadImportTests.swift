@@ -1,11 +1,12 @@
 import EggloguFixtures
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// Every bad blob gets a non-zero exit and one clear line, and the replica stays exactly as it was.
-@Suite struct BadImportTests {
+@Suite(.ownThreads) struct BadImportTests {
     let dir = TemporaryDirectory()
     var replica: String { dir.file("replica.sqlite") }
 

@@ -1,15 +1,16 @@
+
+#if canImport(Glibc)
 import EggloguFixtures
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
-import Testing
-
-#if canImport(Glibc)
 import Glibc
+import Testing
 #endif
 
 /// kill -9 in the middle of a large import leaves a consistent replica holding all of it or none.
-@Suite struct CrashSafetyTests {
+@Suite(.ownThreads) struct CrashSafetyTests {
     let dir = TemporaryDirectory()
 
     func records(_ path: String) throws -> Int {

@@ -1,10 +1,11 @@
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// `egglogu-agent deleted` and `egglogu-agent restore`: undo from a shell.
-@Suite struct RestoreCLITests {
+@Suite(.ownThreads) struct RestoreCLITests {
     let dir = TemporaryDirectory()
     var replica: String { dir.file("replica.sqlite") }
 

@@ -1,13 +1,14 @@
-import EggloguTestSupport
-import Foundation
-import Testing
 
 #if canImport(Glibc)
+import EggloguTestSupport
+import EggloguTestTraits
+import Foundation
 import Glibc
+import Testing
 #endif
 
 /// What the agent says at start, and on SIGHUP, about its configuration.
-@Suite struct AgentStartupTests {
+@Suite(.ownThreads) struct AgentStartupTests {
     /// A sync server on SQLite with a token for one device, and the agent's config file.
     final class Setup: @unchecked Sendable {
         let directory = TemporaryDirectory()

@@ -1,10 +1,11 @@
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The brokers of mosquitto/, rendered onto loopback ports and run for real, with users made by
 /// `egglogu-sync-server provision`.
-@Suite(.serialized) struct BrokerTopologyTests {
+@Suite(.serialized, .ownThreads) struct BrokerTopologyTests {
     /// A central broker plus a server data directory to provision devices from.
     final class Topology: @unchecked Sendable {
         let central: RenderedBroker

@@ -1,10 +1,11 @@
 import EggloguProvisioning
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// `egglogu-sync-server provision` and the broker files it writes.
-@Suite struct ProvisioningTests {
+@Suite(.ownThreads) struct ProvisioningTests {
     func mode(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
     }

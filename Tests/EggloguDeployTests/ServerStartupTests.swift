@@ -1,9 +1,10 @@
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The server's config file: checked by name, refused at start, reloaded on SIGHUP.
-@Suite struct ServerStartupTests {
+@Suite(.ownThreads) struct ServerStartupTests {
     @Test func configCheckAndStartReportEveryBadKeyByName() throws {
         let directory = TemporaryDirectory()
         let secret = directory.file("jwt-secret")

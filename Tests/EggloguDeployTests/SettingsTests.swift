@@ -1,10 +1,11 @@
 import EggloguSettings
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The KEY=value file format both programs read, and how the layers combine.
-@Suite struct SettingsTests {
+@Suite(.ownThreads) struct SettingsTests {
     let schema = SettingsSchema(
         prefix: "APP_", keys: [.init("APP_NAME", "a name"), .init("APP_FILE", path: true, "a file"), .init("APP_PORT", "a port")])
 

@@ -1,9 +1,10 @@
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// How the status page is switched on and secured through the agent's config.
-@Suite struct StatusPageConfigTests {
+@Suite(.ownThreads) struct StatusPageConfigTests {
     func check(_ setup: AgentStartupTests.Setup, _ lines: [String]) throws -> Subprocess.Output {
         try setup.writeConfig(lines)
         return try Subprocess.run("egglogu-agent", ["config", "check", setup.config], in: setup.directory)

@@ -1,14 +1,15 @@
-import EggloguSystemd
-import EggloguTestSupport
-import Foundation
-import Testing
 
 #if canImport(Glibc)
+import EggloguSystemd
+import EggloguTestSupport
+import EggloguTestTraits
+import Foundation
 import Glibc
+import Testing
 #endif
 
 /// sd_notify as plain datagrams, against a socket the test listens on.
-@Suite struct SystemdNotifyTests {
+@Suite(.ownThreads) struct SystemdNotifyTests {
     @Test(arguments: [false, true]) func theNotifierReachesAPathAndAnAbstractSocket(abstract: Bool) throws {
         let directory = TemporaryDirectory()
         let socket = try NotifySocket(abstract: abstract, in: directory)

@@ -1,9 +1,10 @@
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The units in deploy/, checked by systemd's own parser.
-@Suite struct SystemdUnitTests {
+@Suite(.ownThreads) struct SystemdUnitTests {
     static let units = ["egglogu-agent.service", "egglogu-sync-server.service"]
 
     /// `systemd-analyze verify` exits 0 even on unknown keys, so any line it prints about one of

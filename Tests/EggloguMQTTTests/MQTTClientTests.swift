@@ -1,10 +1,11 @@
 @testable import EggloguMQTT
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The MQTT client against a real mosquitto.
-@Suite struct MQTTClientTests {
+@Suite(.ownThreads) struct MQTTClientTests {
     func client(_ id: String, port: Int, subscribe: [String] = [], configure: (inout MQTTConfiguration) -> Void = { _ in }) throws -> MQTTClient {
         var configuration = MQTTConfiguration(host: "127.0.0.1", port: port, clientID: id)
         configuration.subscriptions = subscribe
@@ -133,7 +134,7 @@ import Testing
 }
 
 /// TLS and MQTT 5 against a real mosquitto.
-@Suite struct MQTTTransportTests {
+@Suite(.ownThreads) struct MQTTTransportTests {
     @Test func tlsWithTheCAConnectsAndWithoutItKeepsRetrying() async throws {
         let certificates = TemporaryDirectory()
         try Certificates.make(in: certificates)

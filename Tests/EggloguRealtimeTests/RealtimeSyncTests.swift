@@ -1,10 +1,11 @@
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// Two `egglogu-agent run` services, a real mosquitto and a real `egglogu-sync-server`.
-@Suite(.serialized) struct RealtimeSyncTests {
+@Suite(.serialized, .ownThreads) struct RealtimeSyncTests {
     @Test func aPutOnOneAgentAppearsOnTheOtherWithinAFractionOfASecond() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }

@@ -4,13 +4,14 @@ import EggloguFixtures
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The app's own web client, emulated step by step from REAL_CLIENT.md, on the large fixture: two
 /// browsers of one user, a fresh browser of another user and a gateway, all through the nginx site
 /// in deploy/, with the EGGlogU backend's tokens and its refresh.
-@Suite struct AppClientEmulationTests {
+@Suite(.ownThreads) struct AppClientEmulationTests {
     /// The 16 record entities the client represents, with where they live in a blob.
     static let entities: [(entity: String, path: [String])] = [
         ("flocks", ["flocks"]), ("production", ["dailyProduction"]), ("vaccines", ["vaccines"]), ("medications", ["medications"]),

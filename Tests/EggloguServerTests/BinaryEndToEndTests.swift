@@ -1,11 +1,12 @@
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The two programs as operators run them: a server started from the command line, tokens minted by
 /// its admin commands, and agents syncing through `egglogu-agent sync`.
-@Suite struct BinaryEndToEndTests {
+@Suite(.ownThreads) struct BinaryEndToEndTests {
     let dir = TemporaryDirectory()
 
     func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Subprocess.Output {

@@ -1,13 +1,14 @@
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The page in a real browser: headless Chromium from Debian's packages, driven by
 /// Tests/browser/check-page.py, against real agents, a real server and a real broker.
 /// Screenshots land in `.build/test-artifacts/browser` (or `$EGGLOGU_TEST_ARTIFACTS/browser`).
-@Suite(.serialized) struct BrowserTests {
+@Suite(.serialized, .ownThreads) struct BrowserTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let driver = packageRoot.appendingPathComponent("Tests/browser/check-page.py").path
     static var artifacts: String {

@@ -1,11 +1,12 @@
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// The page and metrics of `egglogu-agent run` itself, with a real broker and server.
-@Suite struct RunningAgentWebTests {
+@Suite(.ownThreads) struct RunningAgentWebTests {
     func url(_ fixture: RealtimeFixture, _ device: String) async throws -> String {
         let url = Box<String>()
         _ = await eventually(timeout: 20) {
