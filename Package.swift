@@ -159,7 +159,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "EggloguFixtures", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),
-        .testTarget(name: "EggloguJSONTests", dependencies: ["EggloguJSON"], swiftSettings: strict),
+        .testTarget(name: "EggloguJSONTests", dependencies: ["EggloguJSON", "EggloguTestTraits"], swiftSettings: strict),
         .target(
             name: "EggloguTestSupport",
             dependencies: [
@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "EggloguStoreTests",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
@@ -219,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguAgentServiceTests",
-            dependencies: ["EggloguAgentService", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport"],
+            dependencies: ["EggloguAgentService", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -248,6 +248,6 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),
+        .testTarget(name: "EggloguCoreTests", dependencies: ["EggloguCore", "EggloguJSON", "EggloguTestTraits"], swiftSettings: strict),
     ]
 )

@@ -1,11 +1,12 @@
 @testable import EggloguAgentService
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Synchronization
 import Testing
 
-@Suite struct AgentMonitorTests {
+@Suite(.ownThreads) struct AgentMonitorTests {
     final class Clock: Sendable {
         let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
         func advance(_ seconds: Double) { now.withLock { $0 += seconds } }

@@ -1,10 +1,11 @@
 @testable import EggloguAgentService
 import EggloguCore
 import EggloguProtocol
+import EggloguTestTraits
 import Foundation
 import Testing
 
-@Suite struct NoticeFilterTests {
+@Suite(.ownThreads) struct NoticeFilterTests {
     let filter = NoticeFilter(farm: "farm-1", device: "gw-b")
 
     func notice(farm: String = "farm-1", device: String = "gw-a", cursor: String? = "e1:10", v: Int = 1) -> [UInt8] {
@@ -32,7 +33,7 @@ import Testing
     }
 }
 
-@Suite struct ClockCorrectionTests {
+@Suite(.ownThreads) struct ClockCorrectionTests {
     @Test func stampsFollowServerTimeOnlyBeyondTheAllowedSkew() {
         let clock = ClockCorrection()
         let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
@@ -46,7 +47,7 @@ import Testing
     }
 }
 
-@Suite struct WakeupTests {
+@Suite(.ownThreads) struct WakeupTests {
     @Test func signalsCoalesceAndTheMostUrgentComesFirst() async {
         let wakeup = Wakeup()
         wakeup.signal(.sync)

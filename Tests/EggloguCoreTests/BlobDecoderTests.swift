@@ -1,8 +1,9 @@
 import EggloguCore
 import EggloguJSON
+import EggloguTestTraits
 import Testing
 
-@Suite struct BlobDecoderTests {
+@Suite(.ownThreads) struct BlobDecoderTests {
     func decode(_ text: String, known: [String: ShapeKind] = [:], settled: Set<String> = []) throws -> DecodedBlob {
         try BlobDecoder(known: known, settledCollections: settled).decode(JSONParser().parse(text))
     }

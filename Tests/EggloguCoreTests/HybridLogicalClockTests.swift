@@ -1,7 +1,8 @@
 import EggloguCore
+import EggloguTestTraits
 import Testing
 
-@Suite struct HybridLogicalClockTests {
+@Suite(.ownThreads) struct HybridLogicalClockTests {
     let skew: Int64 = 300_000
     let wall = Timestamp(milliseconds: 1_750_000_000_000)
 

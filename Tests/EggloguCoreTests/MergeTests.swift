@@ -1,9 +1,10 @@
 import EggloguCore
 import EggloguJSON
+import EggloguTestTraits
 import Testing
 
 /// Hand-written histories for the merge rule; the property test in EggloguStoreTests covers random ones.
-@Suite struct MergeTests {
+@Suite(.ownThreads) struct MergeTests {
     func t(_ ms: Int64) -> Timestamp { Timestamp(milliseconds: 1_750_000_000_000 + ms) }
 
     func content(_ count: Int) -> JSONObject {

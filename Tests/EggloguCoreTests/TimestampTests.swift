@@ -1,7 +1,8 @@
 import EggloguCore
+import EggloguTestTraits
 import Testing
 
-@Suite struct TimestampTests {
+@Suite(.ownThreads) struct TimestampTests {
     @Test func rendersISO8601WithMilliseconds() {
         #expect(Timestamp(milliseconds: 1_718_461_920_000).iso8601 == "2024-06-15T14:32:00.000Z")
         #expect(Timestamp.epoch.iso8601 == "1970-01-01T00:00:00.000Z")

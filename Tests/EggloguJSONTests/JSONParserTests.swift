@@ -1,7 +1,8 @@
 import EggloguJSON
+import EggloguTestTraits
 import Testing
 
-@Suite struct JSONParserTests {
+@Suite(.ownThreads) struct JSONParserTests {
     let parser = JSONParser()
 
     @Test func parsesEveryKindOfValue() throws {

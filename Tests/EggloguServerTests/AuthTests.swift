@@ -2,11 +2,12 @@ import EggloguHTTP
 import EggloguJSON
 import EggloguServer
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import JWTKit
 import Testing
 
-@Suite struct AuthTests {
+@Suite(.ownThreads) struct AuthTests {
     let pull = "/api/v1/sync/delta?farmId=farm-1"
 
     func expectError(_ result: (status: Int, json: JSONValue?), _ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -2,10 +2,11 @@ import EggloguCore
 import EggloguJSON
 import EggloguProtocol
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
-@Suite struct DeltaProtocolTests {
+@Suite(.ownThreads) struct DeltaProtocolTests {
     func record(_ id: String, _ n: Int, at t: Timestamp = Timestamp(milliseconds: 1_750_000_000_000), origin: String = "d1") -> JSONValue {
         ["id": .string(id), "n": .number(JSONNumber(n)), "_updatedAt": .string(t.iso8601), "_syncOrigin": .string(origin)]
     }

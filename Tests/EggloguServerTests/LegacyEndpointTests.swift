@@ -3,12 +3,13 @@ import EggloguJSON
 import EggloguServer
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// `POST /api/v1/sync` as the app's web client and its backend know it: lenient parsing, the full
 /// answer, `{"detail"}` errors, and the backend's own tokens.
-@Suite struct LegacyEndpointTests {
+@Suite(.ownThreads) struct LegacyEndpointTests {
     static func trustingTheApp(_ configuration: inout SyncServerConfiguration) {
         configuration.appTokens = AppTokenConfiguration(secret: AppTokens.secret)
     }

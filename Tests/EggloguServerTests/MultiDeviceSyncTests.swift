@@ -5,10 +5,11 @@ import EggloguJSON
 import EggloguStore
 import EggloguSyncClient
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
-@Suite struct MultiDeviceSyncTests {
+@Suite(.ownThreads) struct MultiDeviceSyncTests {
     /// Syncs every agent until a whole round moves nothing.
     func settle(_ agents: [TestAgent]) async throws {
         for _ in 0..<5 {

@@ -1,10 +1,11 @@
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Testing
 
 /// deploy/nginx/egglogu-sync.conf in a real nginx: the sync routes reach our server, everything
 /// else the backend.
-@Suite struct NginxSiteTests {
+@Suite(.ownThreads) struct NginxSiteTests {
     @Test func theSyncRoutesGoToTheServerAndEverythingElseToTheBackend() async throws {
         try await StandInBackend.with { backend in
             try await TestServer.with(configure: LegacyEndpointTests.trustingTheApp) { server in

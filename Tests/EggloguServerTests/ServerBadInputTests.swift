@@ -1,11 +1,12 @@
 import EggloguCore
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// Bad input gets a JSON error with the right status, never a 500, and the farm stays intact.
-@Suite struct ServerBadInputTests {
+@Suite(.ownThreads) struct ServerBadInputTests {
     static let delta = "/api/v1/sync/delta"
 
     @Test(arguments: [

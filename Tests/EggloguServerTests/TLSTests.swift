@@ -2,11 +2,12 @@ import EggloguAgentSync
 import EggloguStore
 import EggloguSyncClient
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
 /// HTTPS with a private CA: the agent trusts it only through `EGGLOGU_SERVER_CA_FILE`.
-@Suite struct TLSTests {
+@Suite(.ownThreads) struct TLSTests {
     @Test func theAgentSyncsOverHTTPSWithTheCAFileAndRefusesWithoutIt() async throws {
         let certificates = TemporaryDirectory()
         try Certificates.make(in: certificates)

@@ -2,9 +2,10 @@
 import EggloguCore
 import EggloguJSON
 import EggloguTestSupport
+import EggloguTestTraits
 import Testing
 
-@Suite struct ChangeFeedTests {
+@Suite(.ownThreads) struct ChangeFeedTests {
     let lab = ReplicaLab()
 
     @Test func changesArePagedByKeysetWithNothingSkippedOrRepeated() throws {

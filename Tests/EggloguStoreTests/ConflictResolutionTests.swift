@@ -2,9 +2,10 @@ import EggloguCore
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Testing
 
-@Suite struct ConflictResolutionTests {
+@Suite(.ownThreads) struct ConflictResolutionTests {
     let lab = ReplicaLab()
 
     /// Two devices and a server; both devices start from the same record.

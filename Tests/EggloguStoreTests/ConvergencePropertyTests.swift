@@ -2,6 +2,7 @@ import EggloguCore
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import PropertyBased
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// Random multi-device histories against real replicas: three devices and a server-like replica,
 /// random edits, deletes, restores and resolutions, delivered in random order, duplicated, with
 /// lost responses.
-@Suite struct ConvergencePropertyTests {
+@Suite(.ownThreads) struct ConvergencePropertyTests {
     /// Histories per run: 60 by default, more with `EGGLOGU_PROPERTY_RUNS=2000 swift test ...`.
     static let runs = ProcessInfo.processInfo.environment["EGGLOGU_PROPERTY_RUNS"].flatMap(Int.init) ?? 60
 

@@ -3,9 +3,10 @@ import EggloguFixtures
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Testing
 
-@Suite struct ImportExportTests {
+@Suite(.ownThreads) struct ImportExportTests {
     let lab = ReplicaLab()
 
     func exported(_ replica: Replica) throws -> JSONValue {

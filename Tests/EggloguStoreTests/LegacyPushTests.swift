@@ -2,6 +2,7 @@ import EggloguCore
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Foundation
 import Testing
 
@@ -54,7 +55,7 @@ struct Browser {
     }
 }
 
-@Suite struct LegacyPushTests {
+@Suite(.ownThreads) struct LegacyPushTests {
     let lab = ReplicaLab()
 
     /// A server holding flocks f1, f2 and a farm, synced by an agent, and a browser that has logged in.

@@ -2,9 +2,10 @@ import EggloguCore
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Testing
 
-@Suite struct LocalWriteTests {
+@Suite(.ownThreads) struct LocalWriteTests {
     let lab = ReplicaLab()
 
     func stamp(_ value: JSONValue) -> Timestamp? {

@@ -2,9 +2,10 @@ import EggloguCore
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
+import EggloguTestTraits
 import Testing
 
-@Suite struct RestoreTests {
+@Suite(.ownThreads) struct RestoreTests {
     let lab = ReplicaLab()
 
 

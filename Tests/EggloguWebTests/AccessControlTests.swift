@@ -1,7 +1,8 @@
+import EggloguTestTraits
 import Foundation
 import Testing
 
-@Suite struct AccessControlTests {
+@Suite(.ownThreads) struct AccessControlTests {
     static let paths = ["/", "/app.js", "/api/status", "/api/conflicts", "/api/session", "/metrics"]
 
     @Test func withAPasswordEveryRequestNeedsIt() async throws {

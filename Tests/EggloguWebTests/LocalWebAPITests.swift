@@ -2,10 +2,11 @@ import EggloguAgentService
 import EggloguCore
 import EggloguJSON
 import EggloguStore
+import EggloguTestTraits
 import Foundation
 import Testing
 
-@Suite struct LocalWebAPITests {
+@Suite(.ownThreads) struct LocalWebAPITests {
     @Test func statusIsTheSameDocumentAsStatusJSON() async throws {
         let harness = try WebHarness()
         try harness.deleteVsEdit()
