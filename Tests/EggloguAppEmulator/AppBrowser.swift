@@ -32,6 +32,8 @@ public final class AppBrowser: @unchecked Sendable {
         public var requests = 0
         public var bytesSent = 0
         public var bytesReceived = 0
+        /// Time spent in HTTP exchanges, from sending a request to holding its whole answer.
+        public var seconds = 0.0
     }
 
     /// The app's data (`D`).
@@ -279,8 +281,11 @@ public final class AppBrowser: @unchecked Sendable {
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
         let bytes = try await niced { body.serialized() }
         request.body = .bytes(ByteBuffer(bytes: bytes))
+        let started = ContinuousClock.now
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
         let buffer = try await response.body.collect(upTo: 256 << 20)
+        let elapsed = ContinuousClock.now - started
+        traffic.seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         traffic.requests += 1
         traffic.bytesSent += bytes.count
         traffic.bytesReceived += buffer.readableBytes

@@ -34,6 +34,27 @@ import Testing
         #expect(missing.stderr.contains("absent.conf"))
     }
 
+    /// The EGGlogU backend's secret: its published default is refused, a short one is a warning
+    /// (`config check` reports warnings too), and neither is ever printed.
+    @Test func theAppsTokenSecretIsCheckedWithoutBeingPrinted() throws {
+        let directory = TemporaryDirectory()
+        let config = directory.file("server.conf")
+        try "EGGLOGU_SYNC_DATA_DIR=data\nEGGLOGU_SYNC_APP_JWT_SECRET_FILE=app-secret\n".write(toFile: config, atomically: true, encoding: .utf8)
+        for (secret, status, words) in [
+            ("change-me-in-production", Int32(78), "published default"), ("short-but-mine", 78, "HS256 should have at least 32"),
+            (String(repeating: "k", count: 40), 0, ""),
+        ] {
+            _ = try directory.writeSecret(secret + "\n", to: "app-secret")
+            let checked = try Subprocess.run("egglogu-sync-server", ["config", "check", config], in: directory)
+            #expect(checked.status == status, "\(secret): \(checked.stdout) \(checked.stderr)")
+            #expect(words.isEmpty ? !checked.stdout.contains("EGGLOGU_SYNC_APP") : checked.stdout.contains(words), "\(checked.stdout)")
+            #expect(!(checked.stdout + checked.stderr).contains(secret))
+        }
+        chmod(directory.file("app-secret"), 0o644)
+        let loose = try Subprocess.run("egglogu-sync-server", ["config", "check", config], in: directory)
+        #expect(loose.status == 78 && loose.stdout.contains("chmod 600"), "\(loose.stdout)")
+    }
+
     /// A broker the server cannot use is logged; the server still serves sync.
     @Test func anUnusableBrokerLeavesTheServerServingWithoutNotices() throws {
         let directory = TemporaryDirectory()
