@@ -1,12 +1,12 @@
-
-#if canImport(Glibc)
 import EggloguFixtures
 import EggloguJSON
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
-import Glibc
 import Testing
+
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// kill -9 in the middle of a large import leaves a consistent replica holding all of it or none.

@@ -1,10 +1,10 @@
-
-#if canImport(Glibc)
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
-import Glibc
 import Testing
+
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// What the agent says at start, and on SIGHUP, about its configuration.

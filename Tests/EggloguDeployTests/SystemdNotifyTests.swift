@@ -1,11 +1,11 @@
-
-#if canImport(Glibc)
 import EggloguSystemd
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
-import Glibc
 import Testing
+
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// sd_notify as plain datagrams, against a socket the test listens on.
