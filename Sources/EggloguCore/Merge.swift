@@ -49,7 +49,7 @@ public struct MergeDecision: Sendable, Equatable {
     ///
     /// The higher version by ``VersionInfo/outranks(_:)`` wins on every replica,
     /// whatever the arrival order, and the loser is archived exactly when
-    /// ``ConflictKind/init(winner:loser:)`` says so.
+    /// ``ConflictKind/init(winner:loser:concurrent:)`` says so.
     ///
     /// - Parameter concurrent: see ``ConflictKind/init(winner:loser:concurrent:)``.
     public init(stored: VersionInfo?, incoming: VersionInfo, concurrent: Bool = false) {

@@ -36,6 +36,12 @@ public struct AppTokenConfiguration: Sendable {
     }
 }
 
+extension AppTokenConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the secret, wherever the configuration is printed.
+    public var description: String { "AppTokenConfiguration(farmClaim: \(farmClaim), secret: <redacted>)" }
+    public var debugDescription: String { description }
+}
+
 /// What a valid access token of the EGGlogU backend says.
 struct AppClaims: Sendable, Equatable {
     /// The user (`sub`).

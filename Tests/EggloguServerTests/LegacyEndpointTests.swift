@@ -191,6 +191,10 @@ import Testing
         #expect(throws: ServerSetupError.self) { try AppTokenConfiguration.readSecret(file) }
         let short = try lab.directory.writeSecret("short-secret", to: "short")
         #expect(try AppTokenConfiguration.readSecret(short).isShort)
+        var configuration = SyncServerConfiguration(dataDirectory: try DataDirectory(lab.directory.file("data"), create: true))
+        configuration.appTokens = AppTokenConfiguration(secret: Array("short-secret".utf8))
+        #expect(!"\(configuration)".contains("short-secret") && !String(reflecting: configuration).contains("short-secret"))
+        #expect(!"\(configuration)".contains("115, 104"), "nor its bytes")
     }
 
     @Test func aBrowserSessionFollowsItsAnswersAndNamesItsVersions() async throws {
