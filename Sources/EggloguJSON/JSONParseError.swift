@@ -4,7 +4,7 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     public struct Kind: Sendable, Equatable {
         private enum Code: Sendable, Equatable {
             case unexpectedEnd, unexpectedCharacter, invalidNumber, invalidEscape
-            case invalidUTF8, controlCharacter, tooDeep, trailingCharacters
+            case invalidUTF8, controlCharacter, tooDeep, tooManyValues, trailingCharacters
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -23,6 +23,8 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
         public static var controlCharacter: Kind { Kind(.controlCharacter) }
         /// Arrays and objects nested deeper than the parser allows.
         public static var tooDeep: Kind { Kind(.tooDeep) }
+        /// A document holding more values than the parser allows.
+        public static var tooManyValues: Kind { Kind(.tooManyValues) }
         /// More input after the document ended.
         public static var trailingCharacters: Kind { Kind(.trailingCharacters) }
     }

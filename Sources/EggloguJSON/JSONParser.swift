@@ -2,28 +2,38 @@
 ///
 /// It never recurses deeper than ``maxDepth``, so hostile input such as a
 /// million `[` fails fast with ``JSONParseError/Kind/tooDeep`` instead of
-/// exhausting the stack.
+/// exhausting the stack. With ``maxValues`` it stops building a document that
+/// holds more values than that (``JSONParseError/Kind/tooManyValues``): a few
+/// megabytes of `[],[],…` would otherwise take gigabytes once parsed.
 public struct JSONParser: Sendable {
     /// The default nesting limit: far above any real blob, far below the stack.
     public static let defaultMaxDepth = 256
 
     public var maxDepth: Int
+    /// The most values (scalars, arrays, objects) a document may hold.
+    public var maxValues: Int
 
-    public init(maxDepth: Int = JSONParser.defaultMaxDepth) {
+    public init(maxDepth: Int = JSONParser.defaultMaxDepth, maxValues: Int = .max) {
         self.maxDepth = maxDepth
+        self.maxValues = maxValues
     }
 
     /// Parses one complete JSON document.
     public func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
-            var reader = Reader(bytes: buffer, maxDepth: maxDepth)
-            do throws(JSONParseError) {
-                return .success(try reader.document())
-            } catch {
-                return .failure(error)
-            }
+            Result { () throws(JSONParseError) in try parse(buffer) }
         }
         return try result.get()
+    }
+
+    /// Parses one complete JSON document from memory the caller holds (a network buffer, say) without copying it.
+    public func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+        try parse(bytes.bindMemory(to: UInt8.self))
+    }
+
+    private func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        var reader = Reader(bytes: buffer, maxDepth: maxDepth, maxValues: maxValues)
+        return try reader.document()
     }
 
     /// Parses one complete JSON document from UTF-8 text.
@@ -35,12 +45,15 @@ public struct JSONParser: Sendable {
 private struct Reader {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
+    let maxValues: Int
     var i = 0
     var depth = 0
+    var values = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, maxValues: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.maxValues = maxValues
     }
 
     func fail(_ kind: JSONParseError.Kind, _ detail: String, at offset: Int? = nil) -> JSONParseError {
@@ -81,6 +94,10 @@ private struct Reader {
 
     mutating func value() throws(JSONParseError) -> JSONValue {
         guard i < bytes.count else { throw unexpected("a value") }
+        values += 1
+        if values > maxValues {
+            throw fail(.tooManyValues, "more than \(maxValues) values")
+        }
         switch bytes[i] {
         case UInt8(ascii: "{"): return .object(try object())
         case UInt8(ascii: "["): return .array(try array())

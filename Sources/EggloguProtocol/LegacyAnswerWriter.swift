@@ -1,61 +1,72 @@
 import EggloguJSON
 
 /// Writes the answer of `POST /api/v1/sync` in the shape the app's web client reads, around records
-/// that are already JSON text.
+/// that are already JSON text, piece by piece so that a large answer can be streamed.
+///
+/// Call ``begin(synced:conflicts:conflictCount:)``, then ``farm(_:)`` at most once, then
+/// ``append(entity:record:contentHash:)`` with the records grouped by entity, then
+/// ``end(serverNow:syncCursor:)``; ``take()`` hands over what was written so far.
 ///
 /// Each record gains `_syncHash`, the content hash of its version: the client sends it back
 /// unchanged, which tells an untouched copy from an edit.
 public struct LegacyAnswerWriter: Sendable {
-    private var groups: [String: JSONWriter] = [:]
-    private var farm: JSONObject?
+    private var writer = JSONWriter(reservingCapacity: 64 << 10)
+    private var entity: String?
+    private var anyEntity = false
 
     public init() {}
 
-    /// Appends a record (its stored JSON text, an object) to an entity.
-    public mutating func append(entity: String, record: some BidirectionalCollection<UInt8>, contentHash: String) {
-        guard record.last == UInt8(ascii: "}") else { return }
-        if groups[entity] == nil {
-            groups[entity] = JSONWriter(reservingCapacity: 4 << 10)
-        } else {
-            groups[entity]!.appendRaw(",")
-        }
-        groups[entity]!.appendRaw(record.dropLast())
-        groups[entity]!.appendRaw(",\"_syncHash\":")
-        groups[entity]!.writeString(contentHash)
-        groups[entity]!.appendRaw("}")
-    }
-
-    /// Sets the farm profile: sent as the one farm-shaped object of `farms`.
-    public mutating func setFarm(_ fields: JSONObject) {
-        farm = fields
-    }
-
-    /// The whole answer. `conflicts` are the lines the client may show; `conflict_count` is their number.
-    public func finish(synced: Int, conflicts: [String], serverNow: String, syncCursor: String) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: groups.values.reduce(256) { $0 + $1.bytes.count + 32 })
+    /// Opens the answer: `synced`, the `conflicts` lines the client may show, and their count
+    /// (which may exceed the lines listed).
+    public mutating func begin(synced: Int, conflicts: [String], conflictCount: Int) {
         writer.appendRaw("{\"synced\":\(synced),\"conflicts\":")
         writer.write(.array(conflicts.map(JSONValue.string)))
-        writer.appendRaw(",\"conflict_count\":\(conflicts.count),\"server_changes\":{")
-        var first = true
-        if let farm {
-            writer.appendRaw("\"farms\":[")
-            writer.write(.object(farm))
-            writer.appendRaw("]")
-            first = false
-        }
-        for (entity, group) in groups.sorted(by: { $0.key < $1.key }) {
-            if !first { writer.appendRaw(",") }
-            first = false
-            writer.writeString(entity)
+        writer.appendRaw(",\"conflict_count\":\(conflictCount),\"server_changes\":{")
+    }
+
+    /// The farm profile: the one farm-shaped object of `farms`.
+    public mutating func farm(_ fields: JSONObject) {
+        writer.appendRaw("\"farms\":[")
+        writer.write(.object(fields))
+        writer.appendRaw("]")
+        anyEntity = true
+    }
+
+    /// Appends a record (its stored JSON text, an object) to an entity; records of one entity come together.
+    public mutating func append(entity name: String, record: some BidirectionalCollection<UInt8>, contentHash: String) {
+        guard record.last == UInt8(ascii: "}") else { return }
+        if name != entity {
+            if entity != nil { writer.appendRaw("]") }
+            if anyEntity { writer.appendRaw(",") }
+            writer.writeString(name)
             writer.appendRaw(":[")
-            writer.appendRaw(group.bytes)
-            writer.appendRaw("]")
+            entity = name
+            anyEntity = true
+        } else {
+            writer.appendRaw(",")
         }
+        writer.appendRaw(record.dropLast())
+        writer.appendRaw(",\"_syncHash\":")
+        writer.writeString(contentHash)
+        writer.appendRaw("}")
+    }
+
+    /// Closes the answer with the client's next `last_synced_at` and the delta protocol's cursor.
+    public mutating func end(serverNow: String, syncCursor: String) {
+        if entity != nil { writer.appendRaw("]") }
         writer.appendRaw("},\"server_now\":")
         writer.writeString(serverNow)
         writer.appendRaw(",\"sync_cursor\":")
         writer.writeString(syncCursor)
         writer.appendRaw("}")
+    }
+
+    /// How many bytes wait to be taken.
+    public var pending: Int { writer.bytes.count }
+
+    /// What was written since the last call.
+    public mutating func take() -> [UInt8] {
+        defer { writer.bytes.removeAll(keepingCapacity: true) }
         return writer.bytes
     }
 }

@@ -29,9 +29,9 @@ public struct SyncResponseWriter: Sendable {
         writer.appendRaw(record)
     }
 
-    /// Closes the document with the remaining fields.
+    /// Closes the document with the remaining fields; `rejectedCount` counts rejections beyond those listed.
     public mutating func finish(
-        cursor: Cursor, hasMore: Bool, serverTime: String, accepted: Int? = nil, rejected: [Rejection]? = nil
+        cursor: Cursor, hasMore: Bool, serverTime: String, accepted: Int? = nil, rejected: [Rejection]? = nil, rejectedCount: Int? = nil
     ) -> [UInt8] {
         if currentCollection != nil { writer.appendRaw("]}") }
         writer.appendRaw("],\"cursor\":")
@@ -48,6 +48,9 @@ public struct SyncResponseWriter: Sendable {
             writer.write(.array(rejected.map { r in
                 ["collection": .string(r.collection), "id": r.id.map(JSONValue.string) ?? .null, "reason": .string(r.reason)]
             }))
+        }
+        if let rejectedCount {
+            writer.appendRaw(",\"rejectedCount\":\(rejectedCount)")
         }
         writer.appendRaw("}")
         return writer.bytes

@@ -82,7 +82,10 @@ public struct Rejection: Sendable, Equatable {
 public struct SyncResponse: Sendable, Equatable {
     /// Records merged (a push only).
     public var accepted: Int
+    /// The first rejections (a server lists at most a thousand, the ones a device retries first).
     public var rejected: [Rejection]
+    /// Every rejection, listed or not.
+    public var rejectedCount: Int
     public var changes: [CollectionChanges]
     /// Where the next request continues; it covers the versions this device just pushed.
     public var cursor: Cursor
@@ -92,6 +95,7 @@ public struct SyncResponse: Sendable, Equatable {
     public init(accepted: Int = 0, rejected: [Rejection] = [], changes: [CollectionChanges], cursor: Cursor, hasMore: Bool, serverTime: String) {
         self.accepted = accepted
         self.rejected = rejected
+        self.rejectedCount = rejected.count
         self.changes = changes
         self.cursor = cursor
         self.hasMore = hasMore
@@ -119,5 +123,6 @@ public struct SyncResponse: Sendable, Equatable {
             }
         }
         self.rejected = rejected
+        self.rejectedCount = o["rejectedCount"]?.numberValue?.intValue ?? rejected.count
     }
 }

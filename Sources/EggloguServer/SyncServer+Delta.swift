@@ -9,12 +9,19 @@ extension SyncServer {
     /// `POST /api/v1/sync/delta`: merge a device's changes and answer with what it has not seen.
     func push(_ request: Request, context: some RequestContext) async throws -> Response {
         let claims = try await authenticate(request)
-        let body = try await JSONBody.read(request, limit: configuration.maxBodyBytes)
+        return try await withBody(request) { body in try await push(body, claims: claims) }
+    }
+
+    private func push(_ body: JSONValue, claims: TokenClaims) async throws -> Response {
         let push: PushRequest
         do {
             push = try PushRequest(json: body)
         } catch {
             throw APIError.badRequest(error.message)
+        }
+        let records = push.changes.reduce(0) { $0 + $1.records.count }
+        guard records <= configuration.maxRecordsPerPush else {
+            throw APIError.tooManyRecords(records, limit: configuration.maxRecordsPerPush)
         }
         try authorize(claims, farm: push.farmID)
         let replica = try stores.replica(push.farmID)
@@ -35,11 +42,26 @@ extension SyncServer {
                     farmID: push.farmID, deviceID: push.deviceID, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
                     collections: collections, count: report.accepted - report.superseded.count, at: serverTime))
         }
+        // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =
-            report.rejected.map { Rejection(collection: $0.collection, id: $0.id, reason: $0.reason.rawValue) }
+            report.rejected.sorted { ($0.reason == .timestampInFuture) && ($1.reason != .timestampInFuture) }
+            .map { Rejection(collection: $0.collection, id: $0.id, reason: $0.reason.rawValue) }
             + report.superseded.map { Rejection(collection: $0.collection, id: $0.id, reason: "superseded") }
         return JSONBody.response(
             write(result.page, epoch: replica.epoch, accepted: report.accepted - report.superseded.count, rejected: rejected))
+    }
+
+    /// Reads a request's JSON body within the server's limits and hands it to `handle`. A body
+    /// larger than ``SyncServerConfiguration/heavyBodyBytes`` (or of unknown length) is read and
+    /// handled only while one of the few heavy-request permits is held.
+    func withBody(_ request: Request, _ handle: (JSONValue) async throws -> Response) async throws -> Response {
+        let length = request.headers[.contentLength].flatMap { Int($0) }
+        guard length.map({ $0 > configuration.heavyBodyBytes }) ?? true else { return try await handle(try await body(of: request)) }
+        return try await heavyRequests.run { try await handle(try await body(of: request)) }
+    }
+
+    private func body(of request: Request) async throws -> JSONValue {
+        try await JSONBody.read(request, limit: configuration.maxBodyBytes, maxValues: configuration.maxJSONValues)
     }
 
     /// `GET /api/v1/sync/delta?farmId=F&since=CURSOR&limit=N`: a page of changes.
@@ -88,11 +110,17 @@ extension SyncServer {
         }
         return writer.finish(
             cursor: Cursor(epoch: epoch, seq: page.cursor), hasMore: page.hasMore, serverTime: serverTime,
-            accepted: accepted, rejected: rejected)
+            accepted: accepted, rejected: rejected.map { Array($0.prefix(configuration.maxListedRejections)) },
+            rejectedCount: rejected?.count)
     }
 }
 
 extension APIError {
+    /// A request holding more records than the server takes at once.
+    static func tooManyRecords(_ count: Int, limit: Int) -> APIError {
+        APIError(.contentTooLarge, "too-many-records", "the request holds \(count) records; the limit is \(limit) per request")
+    }
+
     static let resyncRequired = APIError(
         .gone, "resync-required", "the server was restored from a backup: pull everything again and push what you have")
 }

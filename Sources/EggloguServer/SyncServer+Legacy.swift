@@ -21,7 +21,10 @@ extension SyncServer {
     /// whole `egglogu_data` blob. See docs/protocol.md for the rules.
     func legacySync(_ request: Request, context: some RequestContext) async throws -> Response {
         let client = try await legacyClient(request)
-        let body = try await JSONBody.read(request, limit: configuration.maxBodyBytes)
+        return try await withBody(request) { body in try await legacySync(body, client: client) }
+    }
+
+    private func legacySync(_ body: JSONValue, client: LegacyClient) async throws -> Response {
         let parsed: LegacySyncRequest
         do {
             parsed = try LegacySyncRequest(json: body)
@@ -41,6 +44,10 @@ extension SyncServer {
     }
 
     private func legacyDelta(_ data: JSONObject, since: LegacySince, client: LegacyClient, replica: Replica) async throws -> Response {
+        let records = data.reduce(0) { $0 + ($1.value.arrayValue?.count ?? 0) }
+        guard records <= configuration.maxLegacyRecords else {
+            throw APIError.tooManyRecords(records, limit: configuration.maxLegacyRecords)
+        }
         var push = LegacyPush(since: since, author: client.author)
         var notes: [String] = []
         for (entity, value) in data {
@@ -69,21 +76,68 @@ extension SyncServer {
                     farmID: client.farm, deviceID: result.origin, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
                     collections: result.changedCollections, count: result.synced, at: serverTime))
         }
-        let conflicts = notes + result.issues.map(Self.describe)
-        let cursor = Cursor(epoch: replica.epoch, seq: result.head).description
-        let answer = try await blocking {
-            var writer = LegacyAnswerWriter()
-            let farm = try replica.legacyAnswer(to: result, collections: Self.answeredCollections) { collection, body, hash in
-                writer.append(entity: LegacyEntity.entities[collection]!, record: body, contentHash: hash)
-            }
-            if let farm { writer.setFarm(farm) }
-            return writer.finish(synced: result.synced, conflicts: conflicts, serverNow: result.token, syncCursor: cursor)
-        }
-        return JSONBody.response(answer)
+        let lines = notes + result.issues.map(Self.describe)
+        var conflicts = Array(lines.prefix(configuration.maxListedRejections))
+        if lines.count > conflicts.count { conflicts.append("… and \(lines.count - conflicts.count) more") }
+        var writer = LegacyAnswerWriter()
+        writer.begin(synced: result.synced, conflicts: conflicts, conflictCount: lines.count)
+        return try await legacyAnswer(result, replica: replica, writer: writer)
     }
 
-    static let answeredCollections = Set(
-        LegacyEntity.answered.compactMap { $0 == LegacyEntity.farm ? nil : LegacyEntity.collections[$0] })
+    /// The answer's changes after the push: read at once when they are few, else streamed one page
+    /// at a time under a heavy-request permit, so no request holds a whole farm.
+    private func legacyAnswer(_ result: LegacyPushResult, replica: Replica, writer opened: LegacyAnswerWriter) async throws -> Response {
+        let cursor = Cursor(epoch: replica.epoch, seq: result.head).description
+        let count = try await blocking { try replica.legacyChangeCount(for: result) }
+        guard count > configuration.legacyPageSize else {
+            let answer = try await blocking {
+                var writer = opened
+                if let farm = try replica.legacyFarm(for: result) { writer.farm(farm) }
+                var groups: [String: [(body: [UInt8], hash: String)]] = [:]
+                try replica.legacyChanges(for: result, collections: Self.answeredCollections) { collection, body, hash in
+                    groups[LegacyEntity.entities[collection]!, default: []].append((Array(body), hash))
+                }
+                for (entity, records) in groups.sorted(by: { $0.key < $1.key }) {
+                    for record in records { writer.append(entity: entity, record: record.body, contentHash: record.hash) }
+                }
+                writer.end(serverNow: result.token, syncCursor: cursor)
+                return writer.take()
+            }
+            return JSONBody.response(answer)
+        }
+        let pageSize = configuration.legacyPageSize
+        let body = ResponseBody { [heavyRequests] stream in
+            try await heavyRequests.run {
+                var writer = opened
+                if let farm = try await blocking({ try replica.legacyFarm(for: result) }) { writer.farm(farm) }
+                for (entity, collection) in Self.answeredEntities {
+                    var after: String? = nil
+                    repeat {
+                        let page = try await blocking { [writer, after] in
+                            var writer = writer
+                            let next = try replica.legacyPage(of: collection, for: result, after: after, limit: pageSize) { _, body, hash in
+                                writer.append(entity: entity, record: body, contentHash: hash)
+                            }
+                            return (writer, next)
+                        }
+                        writer = page.0
+                        after = page.1
+                        try await stream.write(ByteBuffer(bytes: writer.take()))
+                    } while after != nil
+                }
+                writer.end(serverNow: result.token, syncCursor: cursor)
+                try await stream.write(ByteBuffer(bytes: writer.take()))
+            }
+            try await stream.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: body)
+    }
+
+    /// The entities the client reads (the farm apart), by name, with their collections.
+    static let answeredEntities: [(entity: String, collection: String)] = LegacyEntity.answered.sorted()
+        .compactMap { $0 == LegacyEntity.farm ? nil : ($0, LegacyEntity.collections[$0]!) }
+
+    static let answeredCollections = Set(answeredEntities.map(\.collection))
 
     static func describe(_ issue: LegacyPushResult.Issue) -> String {
         let name = issue.id.map { "\(issue.label)/\($0)" } ?? "\(issue.label)[\(issue.index)]"

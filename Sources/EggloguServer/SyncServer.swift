@@ -18,6 +18,20 @@ public struct SyncServerConfiguration: Sendable {
     public var maxClockSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds
     /// Bodies above this get 413.
     public var maxBodyBytes = 16 << 20
+    /// JSON values a body may hold (413 above): bounds the memory of any parsed body.
+    public var maxJSONValues = 1_000_000
+    /// Records one delta push may hold (413 above); agents push pages of 500.
+    public var maxRecordsPerPush = 5_000
+    /// Records one request of the app's legacy endpoint may hold (413 above).
+    public var maxLegacyRecords = 50_000
+    /// Rejections (or legacy conflict lines) an answer lists; the rest are counted.
+    public var maxListedRejections = 1_000
+    /// Bodies above this size, or of unknown length, are heavy: only ``heavyRequests`` of them are
+    /// read and handled at once, and so are large legacy answers.
+    public var heavyBodyBytes = 1 << 20
+    public var heavyRequests = 2
+    /// A legacy answer with more changes than this is read and sent in pages.
+    public var legacyPageSize = 2_000
     /// Records per page when a request names no limit.
     public var defaultPageSize = 500
     /// PEM certificate chain and key to serve HTTPS.
@@ -40,11 +54,13 @@ public struct SyncServer: Sendable {
     let metrics = ServerMetrics()
     let notifier: ServerNotifier?
     let appTokens: AppTokenVerifier?
+    let heavyRequests: RequestGate
 
     public init(configuration: SyncServerConfiguration, authority: TokenAuthority, notifier: ServerNotifier? = nil) throws {
         self.configuration = configuration
         self.notifier = notifier
         self.appTokens = configuration.appTokens.map(AppTokenVerifier.init(configuration:))
+        self.heavyRequests = RequestGate(permits: configuration.heavyRequests)
         self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
         self.registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
         self.authority = authority

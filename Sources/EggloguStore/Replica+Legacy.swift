@@ -26,18 +26,41 @@ extension Replica {
         try write { transaction in try transaction.legacyPush(push) }
     }
 
-    /// Reads the answer to a legacy push, in one read transaction: the live records of
-    /// `collections` changed after `result.since` up to `result.head`, without the versions the push
-    /// made, plus the stored versions the push must get back. Deleted records are left out: the
-    /// client cannot apply a deletion.
+    /// The farm's live fields when any of them changed for this client since its position (or
+    /// must come back to it), else `nil`.
+    public func legacyFarm(for result: LegacyPushResult) throws -> JSONObject? {
+        try read { db in
+            var changed = result.sendBack.contains { $0.collection == LegacyFarm.collection }
+            if !changed {
+                let fields = try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT id FROM record WHERE collection = ? AND seq > ? AND seq <= ?"),
+                    arguments: [LegacyFarm.collection, result.since, result.head])
+                changed = fields.contains { !result.own.contains(RecordRef(collection: LegacyFarm.collection, id: $0)) }
+            }
+            guard changed else { return nil }
+            let fields = try Replica.fields(db, collection: LegacyFarm.collection, order: try Replica.layout(db).fields[LegacyFarm.collection] ?? [])
+            return fields.filter(keys: LegacyFarm.isField)
+        }
+    }
+
+    /// How many changes, of every collection, lie between the client's position and the answer's.
+    public func legacyChangeCount(for result: LegacyPushResult) throws -> Int {
+        try read { db in
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM record WHERE seq > ? AND seq <= ?"), arguments: [result.since, result.head]) ?? 0
+        }
+    }
+
+    /// The answer's records in one read transaction, for an answer small enough to hold: the live
+    /// records of `collections` changed after `result.since` up to `result.head`, without the
+    /// versions the push made, then the stored versions it must get back. Deleted records are left
+    /// out: the client cannot apply a deletion.
     ///
     /// - Parameter visit: gets each record's collection, its stored JSON text and its content hash.
-    /// - Returns: the farm's live fields when any of them changed for this client, else `nil`.
-    public func legacyAnswer(
-        to result: LegacyPushResult, collections: Set<String>, visit: (String, Data, String) throws -> Void
-    ) throws -> JSONObject? {
+    public func legacyChanges(
+        for result: LegacyPushResult, collections: Set<String>, visit: (String, Data, String) throws -> Void
+    ) throws {
         try read { db in
-            var farmChanged = result.sendBack.contains { $0.collection == LegacyFarm.collection }
             var sent: Set<RecordRef> = []
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
@@ -45,24 +68,52 @@ extension Replica {
                 arguments: [result.since, result.head])
             while let row = try rows.next() {
                 let ref = RecordRef(collection: row[0], id: row[1])
-                guard !result.own.contains(ref) else { continue }
-                if ref.collection == LegacyFarm.collection {
-                    farmChanged = true
-                } else if collections.contains(ref.collection) {
-                    try row.withUnsafeData(atIndex: 2) { body in try visit(ref.collection, body ?? Data(), row[3]) }
-                    sent.insert(ref)
-                }
+                guard collections.contains(ref.collection), !result.own.contains(ref) else { continue }
+                try row.withUnsafeData(atIndex: 2) { body in try visit(ref.collection, body ?? Data(), row[3]) }
+                sent.insert(ref)
             }
-            let back = try db.cachedStatement(
-                sql: "SELECT body, hash FROM record WHERE collection = ? AND id = ? AND seq <= ? AND deleted_at IS NULL")
-            for ref in result.sendBack.sorted(by: { ($0.collection, $0.id) < ($1.collection, $1.id) })
-            where ref.collection != LegacyFarm.collection && collections.contains(ref.collection) && !sent.contains(ref) {
-                guard let row = try Row.fetchOne(back, arguments: [ref.collection, ref.id, result.head]) else { continue }
-                try row.withUnsafeData(atIndex: 0) { body in try visit(ref.collection, body ?? Data(), row[1]) }
+            for collection in Set(result.sendBack.map(\.collection)).intersection(collections).sorted() {
+                try Replica.sendBack(db, collection, for: result, except: sent, visit: visit)
             }
-            guard farmChanged else { return nil }
-            let fields = try Replica.fields(db, collection: LegacyFarm.collection, order: try Replica.layout(db).fields[LegacyFarm.collection] ?? [])
-            return fields.filter(keys: LegacyFarm.isField)
+        }
+    }
+
+    /// One page of an answer too large to hold: live records of `collection` changed for this
+    /// client, ordered by id after `after`, each page in a read transaction of its own. A record
+    /// changed again meanwhile has moved beyond `result.head` and reaches the client next time.
+    /// The last page also brings the stored versions the push must get back.
+    ///
+    /// - Returns: the id to continue after, or `nil` once the collection is done.
+    public func legacyPage(
+        of collection: String, for result: LegacyPushResult, after: String?, limit: Int, visit: (String, Data, String) throws -> Void
+    ) throws -> String? {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, body, hash FROM record WHERE collection = ? AND id > ? AND seq > ? AND seq <= ?
+                          AND deleted_at IS NULL ORDER BY id LIMIT ?
+                        """),
+                arguments: [collection, after ?? "", result.since, result.head, limit])
+            for row in rows where !result.own.contains(RecordRef(collection: collection, id: row[0])) {
+                try row.withUnsafeData(atIndex: 1) { body in try visit(collection, body ?? Data(), row[2]) }
+            }
+            if rows.count == limit { return rows.last![0] as String }
+            try Replica.sendBack(db, collection, for: result, except: [], onlyUpTo: result.since, visit: visit)
+            return nil
+        }
+    }
+
+    /// The stored versions of `collection` that a push must get back, unless already sent.
+    private static func sendBack(
+        _ db: Database, _ collection: String, for result: LegacyPushResult, except sent: Set<RecordRef>, onlyUpTo: Int64? = nil,
+        visit: (String, Data, String) throws -> Void
+    ) throws {
+        let back = try db.cachedStatement(
+            sql: "SELECT body, hash FROM record WHERE collection = ? AND id = ? AND seq <= ? AND deleted_at IS NULL")
+        for ref in result.sendBack.filter({ $0.collection == collection && !sent.contains($0) }).sorted(by: { $0.id < $1.id }) {
+            guard let row = try Row.fetchOne(back, arguments: [collection, ref.id, onlyUpTo ?? result.head]) else { continue }
+            try row.withUnsafeData(atIndex: 0) { body in try visit(collection, body ?? Data(), row[1]) }
         }
     }
 }

@@ -74,6 +74,16 @@ import Testing
         }
     }
 
+    @Test func aDocumentOverItsValueLimitStopsWhereTheLimitIs() throws {
+        let limited = JSONParser(maxValues: 10)
+        #expect(try limited.parse("[1,2,3,4,5,6,7,8,9]").arrayValue?.count == 9)
+        #expect {
+            _ = try limited.parse("[[],[],[],[],[],[],[],[],[],[]]")
+        } throws: { error in
+            (error as? JSONParseError)?.kind == .tooManyValues && (error as? JSONParseError)?.offset == 28
+        }
+    }
+
     @Test func nestingUpToTheLimitIsFine() throws {
         let depth = JSONParser.defaultMaxDepth
         let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)

@@ -197,6 +197,47 @@ import Testing
         #expect(!"\(configuration)".contains("115, 104"), "nor its bytes")
     }
 
+    @Test func aLargeAnswerIsStreamedInPagesAndHoldsWhatASmallOneHolds() async throws {
+        let records: [JSONValue] = (0..<25).map { ["id": .string("f\($0)"), "n": .number(JSONNumber($0))] }
+        let clients: [JSONValue] = (0..<7).map { ["id": .string("c\($0)")] }
+        let push: JSONValue = ["data": ["farms": [["name": "Granja"]], "flocks": .array(records), "clients": .array(clients)]]
+        var answers: [JSONObject] = []
+        for pageSize in [3, 2_000] {
+            answers.append(try await TestServer.with(configure: { $0.legacyPageSize = pageSize }) { server in
+                let token = try await server.token(device: "phone")
+                #expect(try await post(server, push, token: token).json["synced"] == 33)
+                let other = try await server.token(device: "tablet")
+                let login = try await post(server, ["last_synced_at": nil], token: other)
+                #expect(login.status == 200)
+                return login.json
+            })
+        }
+        let (paged, whole) = (answers[0], answers[1])
+        #expect(paged["server_changes"]?.objectValue?["flocks"]?.arrayValue?.count == 25)
+        #expect(paged["server_changes"]?.objectValue?["clients"]?.arrayValue?.count == 7)
+        #expect(paged["server_changes"]?.objectValue?["farms"] == [["name": "Granja"]])
+        func ids(_ answer: JSONObject, _ entity: String) -> Set<String> {
+            Set(answer["server_changes"]?.objectValue?[entity]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } ?? [])
+        }
+        #expect(ids(paged, "flocks") == ids(whole, "flocks") && ids(paged, "clients") == ids(whole, "clients"))
+        #expect(paged["conflict_count"] == 0 && paged["sync_cursor"] != nil && paged["server_now"] != nil)
+    }
+
+    @Test func aPushOverTheRecordLimitIs413AndNamesIt() async throws {
+        try await TestServer.with(configure: { $0.maxLegacyRecords = 10; $0.maxRecordsPerPush = 10 }) { server in
+            let token = try await server.token(device: "phone")
+            let many: JSONValue = .array((0..<11).map { ["id": .string("f\($0)")] })
+            let legacy = try await post(server, ["data": ["flocks": many]], token: token)
+            #expect(legacy.status == 413)
+            #expect(legacy.json["detail"]?.stringValue?.contains("limit is 10") == true)
+            let delta = try await server.request(
+                .POST, "/api/v1/sync/delta", token: token,
+                body: (["farmId": "farm-1", "deviceId": "phone", "changes": [["collection": "flocks", "records": many]]] as JSONValue).serialized())
+            #expect(delta.status == 413)
+            #expect(delta.json?.objectValue?["error"] == "too-many-records")
+        }
+    }
+
     @Test func aBrowserSessionFollowsItsAnswersAndNamesItsVersions() async throws {
         try await TestServer.with(configure: Self.trustingTheApp) { server in
             let token = AppTokens.access(user: "u1", org: "farm-1")

@@ -73,6 +73,19 @@ import Testing
         }
     }
 
+    @Test func rejectionListsAreCappedWithTheRetryableOnesFirstAndCounted() async throws {
+        try await TestServer.with(configure: { $0.maxListedRejections = 2 }) { server in
+            let token = try await server.token(device: "d1")
+            let future = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000)
+            let records: [JSONValue] = [["name": "no id"], 5, ["id": "x", "_updatedAt": "noon"], ["id": "f", "_updatedAt": .string(future.iso8601)], 6]
+            let body: JSONValue = ["farmId": "farm-1", "deviceId": "d1", "changes": [["collection": "flocks", "records": .array(records)]]]
+            let answer = try #require(try await server.request(.POST, Self.delta, token: token, body: body.serialized()).json?.objectValue)
+            #expect(answer["rejected"]?.arrayValue?.count == 2)
+            #expect(answer["rejected"]?.arrayValue?.first?.objectValue?["reason"] == "timestamp-in-future")
+            #expect(answer["rejectedCount"] == 5)
+        }
+    }
+
     @Test func unknownRoutesAndBadQueriesAnswerJSON() async throws {
         try await TestServer.with { server in
             let token = try await server.token(device: "d1")

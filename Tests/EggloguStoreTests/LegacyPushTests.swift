@@ -38,7 +38,8 @@ struct Browser {
             farm: pushedFarm.map { [.object($0)] } ?? [], since: since, author: .browser(prefix: "web:\(user)/"))
         let result = try server.legacyPush(push)
         var answer: [(String, JSONObject)] = []
-        let farmFields = try server.legacyAnswer(to: result, collections: ["flocks", "clients"]) { collection, body, hash in
+        let farmFields = try server.legacyFarm(for: result)
+        try server.legacyChanges(for: result, collections: ["flocks", "clients"]) { collection, body, hash in
             var record = try JSONParser().parse(Array(body)).objectValue!
             record[SyncField.contentHash] = .string(hash)
             answer.append((collection, record))
@@ -170,10 +171,20 @@ struct Browser {
         try Exchange.push(from: agent, to: server)
         let result = try browser.sync(["flocks": [edited(browser.record("flocks", "f1"), [("count", 1)])]])
         var sent: [String] = []
-        _ = try server.legacyAnswer(to: result, collections: ["flocks", "clients"]) { collection, body, _ in
+        try server.legacyChanges(for: result, collections: ["flocks", "clients"]) { collection, body, _ in
             sent.append(collection + "/" + (try JSONParser().parse(Array(body)).objectValue!["id"]!.stringValue!))
         }
         #expect(sent == ["clients/c1"])
+        var paged: [String] = []
+        for collection in ["clients", "flocks"] {
+            var after: String?
+            repeat {
+                after = try server.legacyPage(of: collection, for: result, after: after, limit: 1) { collection, body, _ in
+                    paged.append(collection + "/" + (try JSONParser().parse(Array(body)).objectValue!["id"]!.stringValue!))
+                }
+            } while after != nil
+        }
+        #expect(paged == sent, "pages hold what the single read holds")
     }
 
     @Test func theFarmIsAppliedPerFieldWithoutJunkAndStaleFieldsStay() throws {
