@@ -169,7 +169,7 @@ step "gateway broker of gateway-2 on 127.0.0.1:$p_gw, bridged to the central bro
 mosquitto/render-local.sh gateway "$work/gateway-broker" --mqtt-port "$p_gw" \
   --bundle "$work/gateway-2/bundle/gateway-broker" | sed 's/^/  /'
 start_broker "$work/gateway-broker"
-wait_for 15 "the bridge to connect" grep -q 'New bridge connected.*egglogu-bridge-' "$work/central/mosquitto.log"
+wait_for 15 "the bridge to connect" grep -q 'New bridge connected' "$work/central/mosquitto.log"
 echo "  running (pid ${brokers[1]}); central broker log: $(grep -o 'New bridge connected.*' "$work/central/mosquitto.log" | tail -n 1)"
 
 # ---- agents -------------------------------------------------------------------------------

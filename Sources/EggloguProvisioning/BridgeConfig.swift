@@ -27,8 +27,9 @@ public struct BridgeConfig: Sendable {
         address \(centralHost):\(centralPort)
         remote_username \(BrokerACL.bridgeUsername(farm: farm))
         remote_password \(password)
-        # Fixed, so the central broker keeps this bridge's session across reconnects; one per farm.
-        remote_clientid egglogu-bridge-\(farm)
+        # The central broker replaces it with the username (use_username_as_clientid), which only
+        # this bridge holds; fixed, so the central broker keeps this bridge's session across reconnects.
+        remote_clientid \(BrokerACL.bridgeUsername(farm: farm))
         # TLS: the central certificate must chain to this CA and name the address above.
         bridge_cafile \(caFile)
         bridge_insecure false

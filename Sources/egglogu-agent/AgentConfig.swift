@@ -31,8 +31,10 @@ struct AgentConfig {
         var tls: MQTTConfiguration.TLS?
         var keepAliveSeconds: Int32
 
+        /// The client id is the username (the brokers replace it with the username anyway, so that no
+        /// other client can take it); without one, a name of this device.
         func configuration(device: String) -> MQTTConfiguration {
-            var configuration = MQTTConfiguration(host: host, port: port, clientID: "egglogu-agent-" + device)
+            var configuration = MQTTConfiguration(host: host, port: port, clientID: username ?? "egglogu-agent-" + device)
             configuration.username = username
             configuration.password = password
             configuration.tls = tls

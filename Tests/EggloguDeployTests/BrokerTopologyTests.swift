@@ -20,7 +20,7 @@ import Testing
 
         /// Provisions `device` of `farm` straight onto the central broker's files; returns the bundle.
         func provision(_ device: String, of farm: String, gatewayBroker: Bool = false) throws -> String {
-            let out = work.file("bundle-\(device)")
+            let out = work.file("bundle-\(device)-\(farm)")
             var arguments = [
                 "provision", "--data-dir", work.file("server"), "--farm", farm, "--device", device, "--out", out,
                 "--server-url", "http://127.0.0.1:9", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(central.tlsPort)",
@@ -84,6 +84,47 @@ import Testing
         #expect(await victim.received("b-again", on: "egglogu/farmB/sync"))
         #expect(await !server.received("b-again", on: "egglogu/farmB/sync", within: 0.3))
         for probe in [intruder, neighbour, victim, server] { await probe.stop() }
+    }
+
+    /// Client ids are the usernames: nobody can take another client's id and push it off.
+    @Test func noClientCanTakeAnothersIdAndTwoFarmsMayNameADeviceAlike() async throws {
+        let topology = try Topology()
+        let a1 = try topology.provision("a1", of: "farmA")
+        let a2 = try topology.provision("a2", of: "farmA")
+        let x1 = try topology.provision("x1", of: "farmB")
+        let gwA = try topology.provision("gw1", of: "farmA")
+        let gwB = try topology.provision("gw1", of: "farmB")
+        func probe(_ bundle: String, _ user: String, id: String, subscribe: [String] = []) throws -> MQTTProbe {
+            try MQTTProbe(
+                port: topology.central.tlsPort, username: user, password: try topology.password(bundle), caFile: topology.central.caFile,
+                subscribe: subscribe, id: id)
+        }
+        let victim = try probe(a1, "a1@farmA", id: "egglogu-agent-a1", subscribe: ["egglogu/farmA/sync"])
+        #expect(await victim.connected(), "\(victim.failures)")
+
+        // A device of farm B connects again and again with the victim's client id.
+        for _ in 0..<5 {
+            let attacker = try probe(x1, "x1@farmB", id: "egglogu-agent-a1")
+            #expect(await attacker.connected(), "the attacker's own login works: \(attacker.failures)")
+            await attacker.stop()
+        }
+        let neighbour = try probe(a2, "a2@farmA", id: "egglogu-agent-a2")
+        #expect(await neighbour.connected())
+        try neighbour.publish("after-the-attack", to: "egglogu/farmA/sync")
+        #expect(await victim.received("after-the-attack", on: "egglogu/farmA/sync"), "the victim stays in real time")
+        #expect(victim.failures.isEmpty, "the victim was never pushed off: \(victim.failures)")
+
+        // Two farms that both call a device gw1, asking for the same client id: both stay connected.
+        let gatewayA = try probe(gwA, "gw1@farmA", id: "egglogu-agent-gw1", subscribe: ["egglogu/farmA/sync"])
+        let gatewayB = try probe(gwB, "gw1@farmB", id: "egglogu-agent-gw1", subscribe: ["egglogu/farmB/sync"])
+        #expect(await gatewayA.connected())
+        #expect(await gatewayB.connected())
+        try gatewayA.publish("a-notice", to: "egglogu/farmA/sync")
+        try gatewayB.publish("b-notice", to: "egglogu/farmB/sync")
+        #expect(await gatewayA.received("a-notice", on: "egglogu/farmA/sync"))
+        #expect(await gatewayB.received("b-notice", on: "egglogu/farmB/sync"))
+        #expect(gatewayA.failures.isEmpty && gatewayB.failures.isEmpty, "\(gatewayA.failures) \(gatewayB.failures)")
+        for probe in [victim, neighbour, gatewayA, gatewayB] { await probe.stop() }
     }
 
     @Test func anonymousAndWrongPasswordClientsAreRefused() async throws {
