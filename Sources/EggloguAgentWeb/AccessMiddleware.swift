@@ -5,7 +5,8 @@ import Hummingbird
 
 /// Who may use the page: the password when one is set (every request, loopback or not);
 /// nobody when the listener is reachable beyond loopback without one; on loopback without a
-/// password, only requests that name a loopback host (so a DNS-rebinding page cannot reach it).
+/// password, only requests whose `Host` is exactly a loopback name, the listen address or a name
+/// the operator configured (so a DNS-rebinding page cannot reach it).
 /// Every request that changes something also carries the CSRF token.
 struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let configuration: LocalWebConfiguration
@@ -21,8 +22,10 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         } else if !configuration.isLoopback {
             throw Self.challenge(
                 "this page listens beyond loopback without a password: set EGGLOGU_HTTP_PASSWORD_FILE on the gateway")
-        } else if !Self.namesLoopback(request.head.authority) {
-            throw APIError(.forbidden, "forbidden-host", "without a password the page answers only to a loopback host name")
+        } else if !(Self.hostName(request.head.authority).map(configuration.acceptsHostName(_:)) ?? false) {
+            throw APIError(
+                .forbidden, "forbidden-host",
+                "without a password the page answers only to localhost, 127.0.0.1, [::1], its listen address and EGGLOGU_HTTP_HOST_NAMES")
         }
         if request.method != .get && request.method != .head {
             guard let token = request.headers[Self.csrfHeader], Self.equal(token, csrfToken) else {
@@ -57,15 +60,25 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         return difference == 0
     }
 
-    /// Whether a `Host` (`name:port`, `[v6]:port`) is a loopback name.
-    static func namesLoopback(_ authority: String?) -> Bool {
-        guard let authority, !authority.isEmpty else { return false }
-        let host: String
-        if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
-            host = String(authority[authority.startIndex...end])
+    /// The host name of a `Host` (`name`, `name:port`, `[v6]`, `[v6]:port`), or nil when it is none of these.
+    static func hostName(_ authority: String?) -> String? {
+        guard let authority, !authority.isEmpty else { return nil }
+        let name: Substring
+        let rest: Substring
+        if authority.hasPrefix("[") {
+            guard let end = authority.firstIndex(of: "]") else { return nil }
+            name = authority[...end]
+            rest = authority[authority.index(after: end)...]
+        } else if let colon = authority.firstIndex(of: ":") {
+            name = authority[..<colon]
+            rest = authority[colon...]
         } else {
-            host = String(authority.split(separator: ":", maxSplits: 1).first ?? "")
+            name = authority[...]
+            rest = ""
         }
-        return LocalWebConfiguration.isLoopback(host: host.lowercased())
+        guard !name.isEmpty, rest.isEmpty || (rest.count > 1 && rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber)) else {
+            return nil
+        }
+        return String(name)
     }
 }

@@ -8,6 +8,9 @@ public struct LocalWebConfiguration: Sendable {
     public var password: String?
     /// Request bodies above this get 413.
     public var maxBodyBytes = 16 << 10
+    /// More names a request may give as its `Host` when there is no password (the name the
+    /// operator types, such as `gateway.local`), besides the loopback names and the listen address.
+    public var hostNames: [String] = []
 
     public init() {}
 
@@ -16,9 +19,21 @@ public struct LocalWebConfiguration: Sendable {
         Self.isLoopback(host: host)
     }
 
-    /// `127.0.0.0/8`, `::1` and `localhost`.
+    /// `localhost`, `::1` and the IPv4 addresses 127.0.0.0/8, written as addresses.
     public static func isLoopback(host: String) -> Bool {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+        if bare == "localhost" || bare == "::1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) && Int($0)! <= 255 }
+    }
+
+    /// Whether a request's host name (from `Host`, without its port) may reach the page without a
+    /// password: exactly `localhost`, `127.0.0.1`, `::1`, the listen address, or one of ``hostNames``.
+    /// Anything else may be a DNS-rebinding page that resolved its own name to this machine.
+    public func acceptsHostName(_ name: String) -> Bool {
+        let bare = (name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name).lowercased()
+        let listening = (host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host).lowercased()
+        return ["localhost", "127.0.0.1", "::1", listening].contains(bare) || hostNames.contains { $0.lowercased() == bare }
     }
 }

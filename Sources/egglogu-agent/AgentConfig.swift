@@ -200,6 +200,8 @@ struct AgentConfig {
         var web = LocalWebConfiguration()
         web.host = host
         web.port = port
+        web.hostNames = (settings["EGGLOGU_HTTP_HOST_NAMES"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let file = settings.value("EGGLOGU_HTTP_PASSWORD_FILE")
         let literal = settings.value("EGGLOGU_HTTP_PASSWORD")
         if let file, literal == nil || literal!.source <= file.source {

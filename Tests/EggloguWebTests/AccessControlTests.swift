@@ -46,6 +46,22 @@ import Testing
             #expect(try await web.get("/api/status", headers: [("Host", "localhost:1")]).status == 200)
             let rebound = try await web.get("/api/status", headers: [("Host", "attacker.example:8787")])
             #expect(rebound.status == 403 && rebound.error == "forbidden-host")
+            for host in ["127.attacker.example", "127.0.0.1.attacker.example:8787", "localhost.attacker.example", "[::1].example", "127.0.0.2", ""] {
+                let bypass = try await web.get("/api/session", headers: [("Host", host)])
+                #expect(bypass.status == 403 && bypass.error == "forbidden-host", "Host: \(host)")
+            }
+            #expect(try await web.get("/api/status", headers: [("Host", "[::1]:8787")]).status == 200)
+        }
+    }
+
+    @Test func hostNamesTheOperatorConfiguredAreServedToo() async throws {
+        let harness = try WebHarness()
+        try await harness.withWeb(hostNames: ["gateway.local"]) { web in
+            let named = try await web.get("/api/status", headers: [("Host", "gateway.local:8787")])
+            let capitals = try await web.get("/api/status", headers: [("Host", "Gateway.Local")])
+            let longer = try await web.get("/api/status", headers: [("Host", "gateway.local.attacker.example")])
+            #expect(named.status == 200 && capitals.status == 200)
+            #expect(longer.status == 403)
         }
     }
 }

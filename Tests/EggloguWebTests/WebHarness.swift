@@ -55,12 +55,13 @@ final class WebHarness: Sendable {
 
     /// Runs `body` with the page listening on a free port of `host`; stops it afterwards.
     func withWeb(
-        host: String = "127.0.0.1", password: String? = nil, _ body: (WebClient) async throws -> Void
+        host: String = "127.0.0.1", password: String? = nil, hostNames: [String] = [], _ body: (WebClient) async throws -> Void
     ) async throws {
         var configuration = LocalWebConfiguration()
         configuration.host = host
         configuration.port = 0
         configuration.password = password
+        configuration.hostNames = hostNames
         let web = LocalWeb(replica: b, monitor: monitor, configuration: configuration, onLocalChange: { [changes] in changes.increment() })
         let (urls, continuation) = AsyncStream.makeStream(of: String?.self)
         var logger = Logger(label: "web-test")
