@@ -102,3 +102,9 @@ public struct LocalWeb: Sendable {
         return object
     }
 }
+
+extension LocalWeb: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the CSRF token or the password.
+    public var description: String { "LocalWeb(\(configuration))" }
+    public var debugDescription: String { description }
+}

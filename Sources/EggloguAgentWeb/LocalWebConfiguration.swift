@@ -37,3 +37,12 @@ public struct LocalWebConfiguration: Sendable {
         return ["localhost", "127.0.0.1", "::1", listening].contains(bare) || hostNames.contains { $0.lowercased() == bare }
     }
 }
+
+extension LocalWebConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the password, wherever the configuration is printed (service-lifecycle logs its services).
+    public var description: String {
+        "LocalWebConfiguration(host: \(host), port: \(port), password: \(password == nil ? "none" : "<redacted>"), hostNames: \(hostNames))"
+    }
+
+    public var debugDescription: String { description }
+}

@@ -67,3 +67,8 @@ public struct LocalWebService: Service {
         }
     }
 }
+
+extension LocalWebService: CustomStringConvertible {
+    /// What service-lifecycle logs when it starts and stops the page: no secret.
+    public var description: String { "LocalWebService(\(web.configuration))" }
+}

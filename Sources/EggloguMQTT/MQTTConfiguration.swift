@@ -61,3 +61,13 @@ public enum MQTTEvent: Sendable, Equatable {
     /// A message arrived on a subscribed topic.
     case message(topic: String, payload: [UInt8])
 }
+
+extension MQTTConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the password, wherever the configuration is printed.
+    public var description: String {
+        "MQTTConfiguration(host: \(host), port: \(port), clientID: \(clientID), username: \(username ?? "none"), "
+            + "password: \(password == nil ? "none" : "<redacted>"), tls: \(tls == nil ? "off" : "on"))"
+    }
+
+    public var debugDescription: String { description }
+}

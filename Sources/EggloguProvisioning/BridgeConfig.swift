@@ -47,3 +47,9 @@ public struct BridgeConfig: Sendable {
         """
     }
 }
+
+extension BridgeConfig: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the password (``text`` holds it, for the file it is written to).
+    public var description: String { "BridgeConfig(farm: \(farm), central: \(centralHost):\(centralPort), password: <redacted>)" }
+    public var debugDescription: String { description }
+}

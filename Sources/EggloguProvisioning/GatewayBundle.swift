@@ -171,3 +171,9 @@ public struct GatewayBundle: Sendable {
         return steps.joined(separator: "\n") + "\n"
     }
 }
+
+extension GatewayBundle: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the token.
+    public var description: String { "GatewayBundle(farm: \(farm), device: \(device), server: \(serverURL), token: <redacted>)" }
+    public var debugDescription: String { description }
+}
