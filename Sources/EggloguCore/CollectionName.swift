@@ -37,18 +37,17 @@ public enum CollectionName {
 
     /// The kind of data a collection name holds, or `nil` if the name is not acceptable.
     ///
-    /// Acceptable: 1 to 128 bytes without control characters, at most one `.`
-    /// with a non-empty name on each side, not reserved (`_sync…`) unless it is
-    /// one of ours, and no nesting under a singleton or the audit log.
+    /// The grammar: one name, or two joined by one `.` (a collection nested in an object), each
+    /// an ASCII letter followed by up to 63 letters, digits or `_` (the app's own keys are
+    /// JavaScript identifiers: `flocks`, `feed.purchases`). So no markup (`<b>x</b>`), no
+    /// `__proto__`, nothing reserved (`_sync…`) but our own three names, and no nesting under a
+    /// singleton or the audit log.
     public static func kind(of name: String) -> Kind? {
         if name == conflictArchive { return .conflictArchive }
         if name == values { return .values }
         if name == layout { return .layout }
-        guard name.utf8.count <= 128, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
-            return nil
-        }
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.allSatisfy({ !$0.isEmpty && !$0.hasPrefix(SyncField.prefix) }) else { return nil }
+        guard parts.count <= 2, parts.allSatisfy(isIdentifier) else { return nil }
         switch parts.count {
         case 1:
             if singletons.contains(name) { return .singleton }
@@ -61,6 +60,26 @@ public enum CollectionName {
             return .nestedRecords(parent: parent, child: String(parts[1]))
         default:
             return nil
+        }
+    }
+
+    /// `[A-Za-z][A-Za-z0-9_]{0,63}`.
+    private static func isIdentifier(_ part: Substring) -> Bool {
+        guard let first = part.utf8.first, part.utf8.count <= 64, (0x41...0x5A).contains(first) || (0x61...0x7A).contains(first) else {
+            return false
+        }
+        return part.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x5F }
+    }
+
+    /// Whether `key` may name a top-level value of a blob (`_clientCodeSeq`): any key the sync
+    /// layer does not reserve that is a valid record id, since values are stored under their key.
+    public static func isValueKey(_ key: String) -> Bool {
+        guard !isReservedKey(key) else { return false }
+        do throws(RecordError) {
+            try RecordVersion.check(id: key)
+            return true
+        } catch {
+            return false
         }
     }
 

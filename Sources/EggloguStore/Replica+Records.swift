@@ -33,8 +33,12 @@ extension Replica {
         case (.records?, _), (.nestedRecords?, _):
             if shape == nil, let value, value.objectValue == nil { return .value(name) }
             return .collection(name)
+        case (nil, nil) where value.map { $0.objectValue == nil } == true && CollectionName.isValueKey(name):
+            return .value(name)
         default:
-            throw ReplicaError(.invalidName, "\(name) is not a valid collection name (reserved, too long, or more than one '.')")
+            throw ReplicaError(
+                .invalidName,
+                "\(name) is not a valid collection name (one or two names joined by '.', each a letter then letters, digits or '_', 64 at most; _sync… is reserved)")
         }
     }
 

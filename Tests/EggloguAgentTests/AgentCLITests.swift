@@ -136,4 +136,16 @@ import Testing
         #expect(try agent(["status", "--config", dir.file("missing.conf")]).status == 78)
         #expect(try agent(["delete", "--replica", replica, "auditLog", "x"]).status == 65)
     }
+
+    /// One id rule everywhere: a NUL or another control character, or more than 512 bytes, is a bad id.
+    @Test func badIdsAreRefusedWithTheRuleTheyBreak() throws {
+        #expect(try agent(["put", "--replica", replica, "flocks", #"{"id":"k","name":"kept"}"#]).status == 0)
+        let nul = try agent(["put", "--replica", replica, "flocks", #"{"id":"k\u0000x","name":"overwrite?"}"#])
+        #expect(nul.status == 65 && nul.stderr.contains("control character U+0000"), "\(nul.stderr)")
+        let long = try agent(["put", "--replica", replica, "flocks", #"{"id":""# + String(repeating: "x", count: 513) + #""}"#])
+        #expect(long.status == 65 && long.stderr.contains("longer than 512 bytes"), "\(long.stderr)")
+        #expect(try agent(["put", "--replica", replica, "<b>x</b>", #"{"id":"a"}"#]).status == 65)
+        #expect(try agent(["put", "--replica", replica, "__proto__", #"{"id":"a"}"#]).status == 65)
+        #expect(try agent(["get", "--replica", replica, "flocks", "k"]).stdout.contains("kept"))
+    }
 }

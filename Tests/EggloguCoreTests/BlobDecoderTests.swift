@@ -98,7 +98,15 @@ import Testing
         #expect(CollectionName.kind(of: "farm.x") == nil)
         #expect(CollectionName.kind(of: "") == nil)
         #expect(CollectionName.kind(of: "tab\tname") == nil)
-        #expect(CollectionName.kind(of: String(repeating: "x", count: 129)) == nil)
-        #expect(CollectionName.kind(of: "x'); DROP TABLE record; --") == .records)
+        #expect(CollectionName.kind(of: String(repeating: "x", count: 65)) == nil)
+        #expect(CollectionName.kind(of: String(repeating: "x", count: 64)) == .records)
+        #expect(CollectionName.kind(of: "x'); DROP TABLE record; --") == nil)
+        #expect(CollectionName.kind(of: "<b>x</b>") == nil)
+        #expect(CollectionName.kind(of: "__proto__") == nil)
+        #expect(CollectionName.kind(of: "constructor.__proto__") == nil)
+        #expect(CollectionName.kind(of: "flöcks") == nil)
+        #expect(CollectionName.kind(of: "1flocks") == nil)
+        #expect(CollectionName.kind(of: "biosecurity.pestSightings") == .nestedRecords(parent: "biosecurity", child: "pestSightings"))
+        #expect(CollectionName.kind(of: "kpi_2024") == .records)
     }
 }

@@ -73,6 +73,30 @@ import Testing
         }
     }
 
+    @Test func aNulInsideAnIdNeverReachesTheKeyOfAnotherRecord() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "d1")
+            let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
+            func push(_ records: [JSONValue], collection: String = "flocks") async throws -> JSONObject {
+                let body: JSONValue = ["farmId": "farm-1", "deviceId": "d1", "changes": [["collection": .string(collection), "records": .array(records)]]]
+                return try #require(try await server.request(.POST, Self.delta, token: token, body: body.serialized()).json?.objectValue)
+            }
+            _ = try await push([["id": "k", "name": "kept", "_updatedAt": .string(now)]])
+            let later = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 1).iso8601
+            let answer = try await push([
+                ["id": "k\u{0}x", "name": "overwrite", "_updatedAt": .string(later)],
+                ["id": .string(String(repeating: "y", count: 513)), "_updatedAt": .string(later)],
+            ])
+            #expect(answer["rejected"]?.arrayValue?.compactMap { $0.objectValue?["reason"]?.stringValue } == ["bad-id", "bad-id"])
+            for name in ["<b>x</b>", "__proto__"] {
+                #expect(try await push([["id": "a", "_updatedAt": .string(later)]], collection: name)["rejected"]?.arrayValue?.first?.objectValue?["reason"] == "bad-collection")
+            }
+            let pulled = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1", token: token)
+            let records = pulled.json?.objectValue?["changes"]?.arrayValue?.flatMap { $0.objectValue?["records"]?.arrayValue ?? [] } ?? []
+            #expect(records.count == 1 && records.first?.objectValue?["name"] == "kept")
+        }
+    }
+
     @Test func rejectionListsAreCappedWithTheRetryableOnesFirstAndCounted() async throws {
         try await TestServer.with(configure: { $0.maxListedRejections = 2 }) { server in
             let token = try await server.token(device: "d1")
