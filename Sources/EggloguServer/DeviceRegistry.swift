@@ -10,7 +10,8 @@ public struct DeviceEntry: Sendable, Equatable {
     public let revokedAt: Date?
 }
 
-/// Devices, their last-seen times and revocations, in `server.sqlite`.
+/// Devices, their last-seen times and revocations, in `server.sqlite`, all per farm: device ids
+/// are unique only within a farm (two farms may both have a `gw1`).
 ///
 /// Revocations are read on every request, so a `revoke` run by another process takes effect
 /// at once. Last-seen times are written at most once a minute per device, so a busy device
@@ -39,12 +40,29 @@ public final class DeviceRegistry: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        // v1 revoked a device id in every farm; its rows keep that meaning under the farm `*`.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE farm_revocation (
+                        farm TEXT NOT NULL,
+                        device TEXT NOT NULL,
+                        revoked_at REAL NOT NULL,
+                        PRIMARY KEY (farm, device)
+                    ) WITHOUT ROWID;
+                    INSERT INTO farm_revocation (farm, device, revoked_at) SELECT '*', device, revoked_at FROM revocation;
+                    DROP TABLE revocation;
+                    """)
+        }
         try migrator.migrate(pool)
     }
 
+    /// The farm under which a revocation applies to every farm (the registries of before).
+    static let everyFarm = "*"
+
     /// Whether the registry answers a read (the watchdog's health check).
     public func isReadable() -> Bool {
-        (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM revocation") }) != nil
+        (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM farm_revocation") }) != nil
     }
 
     /// Remembers that `device` may use `farms` (called when a token is minted).
@@ -56,21 +74,27 @@ public final class DeviceRegistry: Sendable {
         }
     }
 
-    /// Makes every token of `device` issued until now fail.
-    public func revoke(device: String, at now: Date = Date()) throws {
+    /// Makes every token of `device` issued until now fail for `farm` (its other farms, and a
+    /// device of the same name in another farm, are untouched).
+    public func revoke(farm: String, device: String, at now: Date = Date()) throws {
         try pool.write { db in
             try db.execute(
-                sql: "INSERT INTO revocation (device, revoked_at) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET revoked_at = excluded.revoked_at",
-                arguments: [device, now.timeIntervalSince1970])
+                sql: """
+                    INSERT INTO farm_revocation (farm, device, revoked_at) VALUES (?, ?, ?)
+                    ON CONFLICT(farm, device) DO UPDATE SET revoked_at = excluded.revoked_at
+                    """,
+                arguments: [farm, device, now.timeIntervalSince1970])
         }
     }
 
-    /// Whether a token of `device` issued at `issuedAt` was revoked.
-    public func isRevoked(device: String, issuedAt: Date) throws -> Bool {
+    /// Whether a token of `device` issued at `issuedAt` was revoked for `farm`.
+    public func isRevoked(farm: String, device: String, issuedAt: Date) throws -> Bool {
         try pool.read { db in
-            guard let revokedAt = try Double.fetchOne(db, sql: "SELECT revoked_at FROM revocation WHERE device = ?", arguments: [device]) else {
-                return false
-            }
+            guard
+                let revokedAt = try Double.fetchOne(
+                    db, sql: "SELECT max(revoked_at) FROM farm_revocation WHERE device = ? AND farm IN (?, ?)",
+                    arguments: [device, farm, Self.everyFarm])
+            else { return false }
             return issuedAt.timeIntervalSince1970 <= revokedAt
         }
     }
@@ -104,8 +128,9 @@ public final class DeviceRegistry: Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.farm, d.device, d.last_seen, r.revoked_at FROM device d
-                    LEFT JOIN revocation r ON r.device = d.device WHERE d.farm = ? ORDER BY d.device
+                    SELECT d.farm, d.device, d.last_seen,
+                      (SELECT max(r.revoked_at) FROM farm_revocation r WHERE r.device = d.device AND r.farm IN (d.farm, '*'))
+                    FROM device d WHERE d.farm = ? ORDER BY d.device
                     """,
                 arguments: [farm]
             ).map { row in

@@ -23,11 +23,15 @@ extension SyncServer {
         guard records <= configuration.maxRecordsPerPush else {
             throw APIError.tooManyRecords(records, limit: configuration.maxRecordsPerPush)
         }
-        try authorize(claims, farm: push.farmID)
+        try await authorize(claims, farm: push.farmID)
+        // Who pushes is the token's device: a body naming another (or the server) is refused.
+        guard push.deviceID == claims.subject else {
+            throw APIError(.forbidden, "device-mismatch", "the token is device \(claims.subject)'s; the body names \(push.deviceID)")
+        }
         let replica = try stores.replica(push.farmID)
         let since = try await position(push.since, in: replica)
         let batch = push.changes.map { (collection: $0.collection, records: $0.records) }
-        let options = RemoteMergeOptions(defaultOrigin: push.deviceID, rejectsFutureTimestamps: true, fromUpstream: false)
+        let options = RemoteMergeOptions(defaultOrigin: claims.subject, rejectsFutureTimestamps: true, fromUpstream: false)
         let limit = configuration.defaultPageSize
         let result = try await blocking { try replica.exchange(batch, options: options, after: since, limit: limit) }
         try await seen(farm: push.farmID, device: claims.subject)
@@ -39,7 +43,7 @@ extension SyncServer {
             let collections = Array(Set(push.changes.map(\.collection))).sorted()
             notifier?.announce(
                 Notice(
-                    farmID: push.farmID, deviceID: push.deviceID, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
+                    farmID: push.farmID, deviceID: claims.subject, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
                     collections: collections, count: report.accepted - report.superseded.count, at: serverTime))
         }
         // The ones the device retries come first, so a capped list never hides one of them.
@@ -69,7 +73,7 @@ extension SyncServer {
         let claims = try await authenticate(request)
         let query = request.uri.queryParameters
         guard let farm = query.get("farmId") else { throw APIError.badRequest("farmId is required") }
-        try authorize(claims, farm: farm)
+        try await authorize(claims, farm: farm)
         var limit = configuration.defaultPageSize
         if let text = query.get("limit") {
             guard let n = Int(text), (1...5_000).contains(n) else { throw APIError.badRequest("limit must be 1 to 5000") }

@@ -188,16 +188,10 @@ extension SyncServer {
             return LegacyClient(farm: claims.farm, author: .browser(prefix: "web:\(user)/"), device: "web:\(user)")
         }
         let claims = try await authenticate(token: token)
-        let farm: String
-        if let wanted {
-            try authorize(claims, farm: wanted)
-            farm = wanted
-        } else {
-            guard claims.farms.count == 1 else {
-                throw APIError.unprocessable("the token grants several farms: name one with ?farmId=")
-            }
-            farm = claims.farms[0]
+        guard let farm = wanted ?? (claims.farms.count == 1 ? claims.farms[0] : nil) else {
+            throw APIError.unprocessable("the token grants several farms: name one with ?farmId=")
         }
+        try await authorize(claims, farm: farm)
         return LegacyClient(farm: farm, author: .device(claims.subject), device: claims.subject)
     }
 
@@ -207,13 +201,19 @@ extension SyncServer {
         return String(ContentHash.of(parts: [user]).prefix(24))
     }
 
-    /// `POST /api/v1/auth/renew`: a fresh token, with the same subject, farms and lifetime, for a valid one.
+    /// `POST /api/v1/auth/renew`: a fresh token, with the same subject and lifetime, for a valid
+    /// one. It grants the farms of the old one where the device was not revoked: a renewal never
+    /// brings back a farm that was taken away.
     func renew(_ request: Request, context: some RequestContext) async throws -> Response {
         let claims = try await authenticate(request)
+        var kept: [String] = []
+        for farm in claims.farms where try await !isRevoked(claims, farm: farm) { kept.append(farm) }
+        let farms = kept
+        guard !farms.isEmpty else { throw APIError.unauthorized("the token was revoked") }
         let lifetime = max(60, claims.expiresAt.timeIntervalSince(claims.issuedAt))
-        let minted = try await authority.mint(subject: claims.subject, farms: claims.farms, lifetime: lifetime)
+        let minted = try await authority.mint(subject: claims.subject, farms: farms, lifetime: lifetime)
         let registry = self.registry
-        try await blocking { try registry.register(device: claims.subject, farms: claims.farms) }
+        try await blocking { try registry.register(device: claims.subject, farms: farms) }
         return JSONBody.response([
             "token": .string(minted.token),
             "expiresAt": .string(Timestamp(milliseconds: Int64(minted.claims.expiresAt.timeIntervalSince1970 * 1000)).iso8601),

@@ -119,19 +119,30 @@ public struct SyncServer: Sendable {
         return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
+    /// Device ids no token may carry: the server's own stores stamp their versions `server`.
+    public static let reservedDevices: Set<String> = ["server"]
+
     func authenticate(token: String) async throws -> TokenClaims {
         let claims = try await authority.verify(token)
-        let registry = self.registry
-        if try await blocking({ try registry.isRevoked(device: claims.subject, issuedAt: claims.issuedAt) }) {
-            throw APIError.unauthorized("the token was revoked")
+        guard !Self.reservedDevices.contains(claims.subject) else {
+            throw APIError(.forbidden, "reserved-device", "the device id \(claims.subject) is reserved")
         }
         return claims
     }
 
-    func authorize(_ claims: TokenClaims, farm: String) throws {
+    /// Checks that the token grants `farm` and was not revoked there.
+    func authorize(_ claims: TokenClaims, farm: String) async throws {
         guard claims.farms.contains(farm) else {
             throw APIError.forbidden("the token does not grant farm \(farm)")
         }
+        if try await isRevoked(claims, farm: farm) {
+            throw APIError.unauthorized("the token was revoked for farm \(farm)")
+        }
+    }
+
+    func isRevoked(_ claims: TokenClaims, farm: String) async throws -> Bool {
+        let registry = self.registry
+        return try await blocking { try registry.isRevoked(farm: farm, device: claims.subject, issuedAt: claims.issuedAt) }
     }
 
     var serverTime: String { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601 }

@@ -25,6 +25,7 @@ struct TokenCommand: AsyncParsableCommand {
                 throw CommandFailure(64, "give --farm with ids of 1 to 64 letters, digits, '.', '_' or '-'")
             }
             guard !device.isEmpty, device.utf8.count <= 256 else { throw CommandFailure(64, "a device id is 1 to 256 bytes") }
+            guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(64, "the device id \(device) is reserved") }
             let config = try data.config(for: .admin, needsData: false)
             let (secret, directory) = try await DataOptions.mintingSetup(config)
             let authority = try await TokenAuthority(secret: secret)
@@ -39,18 +40,22 @@ struct TokenCommand: AsyncParsableCommand {
 
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Make every token of a device issued so far fail, at once.")
+        commandName: "revoke", abstract: "Make every token of a farm's device issued so far fail for that farm, at once.")
 
     @OptionGroup var data: DataOptions
+
+    @Option(help: "The farm (device ids are unique only within a farm).")
+    var farm: String
 
     @Option(help: "The device.")
     var device: String
 
     func run() async throws {
         try await reportingFailures {
+            guard DataDirectory.isValidFarmID(farm) else { throw CommandFailure(64, "--farm takes 1 to 64 letters, digits, '.', '_' or '-'") }
             let directory = try data.adminDirectory()
-            try DeviceRegistry(path: directory.serverDatabase).revoke(device: device)
-            print("revoked the tokens of \(device)")
+            try DeviceRegistry(path: directory.serverDatabase).revoke(farm: farm, device: device)
+            print("revoked the tokens of \(device) for farm \(farm)")
         }
     }
 }

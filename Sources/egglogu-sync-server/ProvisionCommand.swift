@@ -58,6 +58,7 @@ struct ProvisionCommand: AsyncParsableCommand {
             guard GatewayBundle.isValidID(farm), GatewayBundle.isValidID(device) else {
                 throw CommandFailure(64, "--farm and --device take 1 to 64 letters, digits, '.', '_' or '-'")
             }
+            guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(64, "the device id \(device) is reserved") }
             guard let lifetime = parseDuration(ttl) else { throw CommandFailure(64, "--ttl takes 365d, 12h, 30m, 45s or seconds") }
             let config = try data.config(for: .admin, flags: [
                 "EGGLOGU_SYNC_PUBLIC_URL": serverURL, "EGGLOGU_SYNC_DEVICE_MQTT_HOST": mqttHost,

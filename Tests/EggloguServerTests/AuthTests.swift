@@ -1,9 +1,12 @@
+import EggloguCore
 import EggloguHTTP
 import EggloguJSON
 import EggloguServer
+import EggloguStore
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
+import GRDB
 import JWTKit
 import Testing
 
@@ -48,12 +51,73 @@ import Testing
         try await TestServer.with { server in
             let token = try await server.token(device: "d1")
             #expect(try await server.request(.GET, pull, token: token).status == 200)
-            try DeviceRegistry(path: server.directory.serverDatabase).revoke(device: "d1")
+            try DeviceRegistry(path: server.directory.serverDatabase).revoke(farm: "farm-1", device: "d1")
             expectError(try await server.request(.GET, pull, token: token), 401, "unauthorized")
             expectError(try await server.request(.POST, "/api/v1/auth/renew", token: token, body: []), 401, "unauthorized")
             try await Task.sleep(for: .milliseconds(5))
             let fresh = try await server.token(device: "d1")
             #expect(try await server.request(.GET, pull, token: fresh).status == 200)
+        }
+    }
+
+    /// Device ids are unique per farm: revoking farm A's gw1 leaves farm B's gw1, and the same
+    /// device's other farms, alone; a renewal never brings the revoked farm back.
+    @Test func revocationIsPerFarm() async throws {
+        try await TestServer.with { server in
+            let gwA = try await server.token(device: "gw1", farms: ["farm-a"])
+            let gwB = try await server.token(device: "gw1", farms: ["farm-b"])
+            let both = try await server.token(device: "roamer", farms: ["farm-a", "farm-b"])
+            let registry = try DeviceRegistry(path: server.directory.serverDatabase)
+            try registry.revoke(farm: "farm-a", device: "gw1")
+            try registry.revoke(farm: "farm-a", device: "roamer")
+            func pull(_ farm: String, _ token: String) async throws -> Int {
+                try await server.request(.GET, "/api/v1/sync/delta?farmId=\(farm)", token: token).status
+            }
+            #expect(try await pull("farm-a", gwA) == 401)
+            #expect(try await pull("farm-b", gwB) == 200, "farm B's gw1 is another device")
+            #expect(try await pull("farm-a", both) == 401)
+            #expect(try await pull("farm-b", both) == 200)
+            let renewed = try #require(try await server.request(.POST, "/api/v1/auth/renew", token: both, body: []).json?.objectValue?["token"]?.stringValue)
+            #expect(try await server.authority.verify(renewed).farms == ["farm-b"])
+        }
+    }
+
+    @Test func aRegistryOfBeforeKeepsItsRevocationsForEveryFarm() throws {
+        let lab = ReplicaLab()
+        let path = lab.directory.file("server.sqlite")
+        let old = try DatabaseQueue(path: path)
+        try old.write { db in
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('v1');
+                CREATE TABLE device (farm TEXT NOT NULL, device TEXT NOT NULL, last_seen REAL, PRIMARY KEY (farm, device)) WITHOUT ROWID;
+                CREATE TABLE revocation (device TEXT PRIMARY KEY NOT NULL, revoked_at REAL NOT NULL) WITHOUT ROWID;
+                INSERT INTO revocation VALUES ('gw1', \(Date().timeIntervalSince1970));
+                """)
+        }
+        try old.close()
+        let registry = try DeviceRegistry(path: path)
+        let before = Date().addingTimeInterval(-60)
+        #expect(try registry.isRevoked(farm: "farm-a", device: "gw1", issuedAt: before))
+        #expect(try registry.isRevoked(farm: "farm-z", device: "gw1", issuedAt: before))
+        #expect(try !registry.isRevoked(farm: "farm-a", device: "gw2", issuedAt: before))
+        #expect(try !registry.isRevoked(farm: "farm-a", device: "gw1", issuedAt: Date().addingTimeInterval(60)))
+    }
+
+    @Test func theDeviceNamedInAPushIsTheTokensAndServerIsReserved() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token(device: "gw1")
+            let forged: JSONValue = ["farmId": "farm-1", "deviceId": "gw2", "since": nil, "changes": []]
+            expectError(try await server.request(.POST, "/api/v1/sync/delta", token: token, body: forged.serialized()), 403, "device-mismatch")
+            let asServer: JSONValue = ["farmId": "farm-1", "deviceId": "server", "since": nil, "changes": []]
+            expectError(try await server.request(.POST, "/api/v1/sync/delta", token: token, body: asServer.serialized()), 403, "device-mismatch")
+            let serverToken = try await server.token(device: "server")
+            expectError(try await server.request(.GET, pull, token: serverToken), 403, "reserved-device")
+            let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
+            let push: JSONValue = ["farmId": "farm-1", "deviceId": "gw1", "changes": [["collection": "flocks", "records": [["id": "f1", "_updatedAt": .string(now)]]]]]
+            #expect(try await server.request(.POST, "/api/v1/sync/delta", token: token, body: push.serialized()).status == 200)
+            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
+            #expect(try replica.get("flocks", id: "f1").objectValue?["_syncOrigin"] == "gw1", "a record without an origin gets the token's device")
         }
     }
 

@@ -65,7 +65,9 @@ import Testing
         #expect(devices.stdout.contains("gw-1"))
         #expect(!devices.stdout.contains("never"))
 
-        #expect(try run("egglogu-sync-server", ["revoke", "--data-dir", data, "--device", "gw-2"]).status == 0)
+        #expect(try run("egglogu-sync-server", ["revoke", "--data-dir", data, "--device", "gw-2"]).status == 64, "the farm is required")
+        #expect(try run("egglogu-sync-server", ["revoke", "--data-dir", data, "--farm", "farm-9", "--device", "gw-2"]).status == 0)
+        #expect(try run("egglogu-sync-server", ["token", "--data-dir", data, "--farm", "farm-9", "--device", "server"]).status == 64)
         #expect(try agent("gw-2", ["put", "flocks", #"{"id":"queued-while-revoked"}"#]).status == 0)
         let refused = try agent("gw-2", ["sync"])
         #expect(refused.status == 77)

@@ -74,7 +74,8 @@ import Testing
             var deleted = record("r3", 3, at: base.adding(milliseconds: 10)).objectValue!
             deleted["_deletedAt"] = .string(base.adding(milliseconds: 10).iso8601)
             _ = try await push(server, token: t, since: nil, [("flocks", [.object(deleted)])])
-            _ = try await push(server, token: t, since: nil, [("flocks", [record("r4", 99, at: base.adding(milliseconds: 5), origin: "d2")])], device: "d2")
+            let t2 = try await server.token(device: "d2")
+            _ = try await push(server, token: t2, since: nil, [("flocks", [record("r4", 99, at: base.adding(milliseconds: 5), origin: "d2")])], device: "d2")
             var since: String? = nil
             var seen: [String] = []
             var pages = 0
@@ -109,7 +110,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
             let cut = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
             try await Task.sleep(for: .milliseconds(20))
-            _ = try await push(server, token: t, since: nil, [("flocks", [record("new", 1, origin: "d2")])], device: "d2")
+            _ = try await push(server, token: try await server.token(device: "d2"), since: nil, [("flocks", [record("new", 1, origin: "d2")])], device: "d2")
             let (_, json) = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1&since=\(cut)", token: t)
             let page = try SyncResponse(json: try #require(json))
             #expect(page.changes.flatMap(\.records).compactMap { $0.objectValue?["id"]?.stringValue } == ["new"])
