@@ -32,6 +32,8 @@ public struct SyncServerConfiguration: Sendable {
     public var heavyRequests = 2
     /// A legacy answer with more changes than this is read and sent in pages.
     public var legacyPageSize = 2_000
+    /// How long a connection may stay idle, take over a request's head, or over its body.
+    public var timeouts = ConnectionTimeouts()
     /// Records per page when a request names no limit.
     public var defaultPageSize = 500
     /// PEM certificate chain and key to serve HTTPS.
@@ -96,9 +98,9 @@ public struct SyncServer: Sendable {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(DeadlineHTTP1Channel.builder(configuration.timeouts), tlsConfiguration: tls)
         } else {
-            server = .http1()
+            server = DeadlineHTTP1Channel.builder(configuration.timeouts)
         }
         return Application(
             router: router, server: server,

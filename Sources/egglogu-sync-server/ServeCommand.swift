@@ -147,6 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tlsCertificateFile = config.tlsCertificate
         configuration.tlsKeyFile = config.tlsKey
         configuration.appTokens = config.appTokens
+        configuration.timeouts = config.timeouts
         let authority: TokenAuthority
         do {
             authority = try await TokenAuthority(secret: try DataOptions.secret(config, directory: directory), publicKeyFiles: config.publicKeys)

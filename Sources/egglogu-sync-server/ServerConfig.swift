@@ -26,6 +26,7 @@ struct ServerConfig {
     private(set) var tlsKey: String?
     private(set) var publicKeys: [String] = []
     private(set) var appTokens: AppTokenConfiguration?
+    private(set) var timeouts = ConnectionTimeouts()
     private(set) var mqtt: MQTTConfiguration?
     private(set) var logLevel = Logger.Level.info
 
@@ -70,6 +71,9 @@ struct ServerConfig {
             if let problem = FileCheck.readable(path) { check.report("EGGLOGU_SYNC_PUBLIC_KEYS", problem) } else { publicKeys.append(path) }
         }
         checkAppTokens(&check)
+        timeouts.idle = .milliseconds(Int64(check.number("EGGLOGU_SYNC_IDLE_TIMEOUT", default: 30, in: 0.1...3_600) * 1000))
+        timeouts.header = .milliseconds(Int64(check.number("EGGLOGU_SYNC_HEADER_TIMEOUT", default: 10, in: 0.1...600) * 1000))
+        timeouts.body = .milliseconds(Int64(check.number("EGGLOGU_SYNC_BODY_TIMEOUT", default: 60, in: 0.1...3_600) * 1000))
         let levels = Logger.Level.allCases.map(\.rawValue)
         logLevel = check.choice("EGGLOGU_SYNC_LOG_LEVEL", of: levels).flatMap(Logger.Level.init(rawValue:)) ?? .info
         _ = check.url("EGGLOGU_SYNC_PUBLIC_URL")

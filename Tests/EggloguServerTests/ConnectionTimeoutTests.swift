@@ -1,0 +1,101 @@
+import EggloguTestSupport
+import EggloguTestTraits
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain TCP connection, to send exactly the bytes a slow or silent client sends.
+final class RawConnection {
+    let fd: Int32
+
+    init?(port: Int) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else {
+            close(fd)
+            return nil
+        }
+    }
+
+    func send(_ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Whether the server closed the connection within `seconds`.
+    func isClosed(within seconds: Double) -> Bool {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    deinit {
+        close(fd)
+    }
+}
+
+/// The server's connection deadlines, against the server binary: idle connections, a head sent a
+/// byte at a time and a trickled body are all closed, and a server out of descriptors serves again.
+@Suite(.ownThreads) struct ConnectionTimeoutTests {
+    @Test func idleSlowAndTricklingConnectionsAreClosedAndHealthzIsServedAgain() async throws {
+        let dir = TemporaryDirectory()
+        let server = ChildService(
+            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", dir.file("data")],
+            environment: ["EGGLOGU_SYNC_IDLE_TIMEOUT": "1", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "1.5"], in: dir)
+        try await offPool { try server.start(waitingFor: "listening on") }
+        let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        let pid = try #require(server.pid)
+
+        let results = try await offPool { () -> (slowHead: Bool, slowBody: Bool, idle: Bool, healthy: Bool, refusedWhileFull: Bool) in
+            // A head that never completes, and a body that never does.
+            let slowHead = RawConnection(port: port)!
+            slowHead.send("POST /api/v1/sync HTTP/1.1\r\nHost: x\r\n")
+            let slowBody = RawConnection(port: port)!
+            slowBody.send("POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"data\":")
+            let headClosed = slowHead.isClosed(within: 4)
+            let bodyClosed = slowBody.isClosed(within: 4)
+
+            // A server limited to 64 descriptors, and 80 connections that say nothing.
+            _ = try Subprocess.runTool("/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=64:64"])
+            let idle = (0..<80).compactMap { _ in RawConnection(port: port) }
+            let healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            let probe = RawConnection(port: port)!
+            probe.send(healthz)
+            // With every descriptor taken, the probe is not even accepted before the idle ones go.
+            let refusedWhileFull = !probe.isClosed(within: 0.3)
+            let idleClosed = idle.prefix(40).allSatisfy { $0.isClosed(within: 5) }
+            var healthy = false
+            for _ in 0..<50 where !healthy {
+                if let check = RawConnection(port: port) {
+                    check.send(healthz)
+                    var timeout = timeval(tv_sec: 2, tv_usec: 0)
+                    setsockopt(check.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                    var buffer = [UInt8](repeating: 0, count: 512)
+                    let n = recv(check.fd, &buffer, buffer.count, 0)
+                    healthy = n > 0 && String(decoding: buffer[..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+                }
+                if !healthy { usleep(100_000) }
+            }
+            return (headClosed, bodyClosed, idleClosed, healthy, refusedWhileFull)
+        }
+        #expect(results.slowHead, "a head sent a byte at a time is closed")
+        #expect(results.slowBody, "a trickled body is closed")
+        #expect(results.idle, "idle connections are closed")
+        #expect(results.healthy, "once they are, /healthz is served again")
+        #expect(results.refusedWhileFull, "the control: with every descriptor taken, nothing is served")
+        try await offPool { _ = server.stop() }
+    }
+}
