@@ -1,3 +1,4 @@
+import EggloguStore
 import Foundation
 import GRDB
 import Synchronization
@@ -18,12 +19,23 @@ public struct DeviceEntry: Sendable, Equatable {
 /// does not cost an extra durable write per request.
 public final class DeviceRegistry: Sendable {
     private let pool: DatabasePool
+    private let path: String
     private let lastWritten = Mutex<[String: Date]>([:])
 
+    /// Opens (creating and migrating) the registry; SQLite's failures come as ``ReplicaError``s.
     public init(path: String) throws {
+        self.path = path
+        do {
+            pool = try Self.open(path)
+        } catch let error as DatabaseError {
+            throw ReplicaError(mapping: error, path: path)
+        }
+    }
+
+    private static func open(_ path: String) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(
@@ -55,6 +67,7 @@ public final class DeviceRegistry: Sendable {
                     """)
         }
         try migrator.migrate(pool)
+        return pool
     }
 
     /// The farm under which a revocation applies to every farm (the registries of before).
@@ -67,9 +80,11 @@ public final class DeviceRegistry: Sendable {
 
     /// Remembers that `device` may use `farms` (called when a token is minted).
     public func register(device: String, farms: [String]) throws {
-        try pool.write { db in
-            for farm in farms {
-                try db.execute(sql: "INSERT OR IGNORE INTO device (farm, device) VALUES (?, ?)", arguments: [farm, device])
+        try mapped {
+            try pool.write { db in
+                for farm in farms {
+                    try db.execute(sql: "INSERT OR IGNORE INTO device (farm, device) VALUES (?, ?)", arguments: [farm, device])
+                }
             }
         }
     }
@@ -77,25 +92,29 @@ public final class DeviceRegistry: Sendable {
     /// Makes every token of `device` issued until now fail for `farm` (its other farms, and a
     /// device of the same name in another farm, are untouched).
     public func revoke(farm: String, device: String, at now: Date = Date()) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO farm_revocation (farm, device, revoked_at) VALUES (?, ?, ?)
-                    ON CONFLICT(farm, device) DO UPDATE SET revoked_at = excluded.revoked_at
-                    """,
-                arguments: [farm, device, now.timeIntervalSince1970])
+        try mapped {
+            try pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO farm_revocation (farm, device, revoked_at) VALUES (?, ?, ?)
+                        ON CONFLICT(farm, device) DO UPDATE SET revoked_at = excluded.revoked_at
+                        """,
+                    arguments: [farm, device, now.timeIntervalSince1970])
+            }
         }
     }
 
     /// Whether a token of `device` issued at `issuedAt` was revoked for `farm`.
     public func isRevoked(farm: String, device: String, issuedAt: Date) throws -> Bool {
-        try pool.read { db in
-            guard
-                let revokedAt = try Double.fetchOne(
-                    db, sql: "SELECT max(revoked_at) FROM farm_revocation WHERE device = ? AND farm IN (?, ?)",
-                    arguments: [device, farm, Self.everyFarm])
-            else { return false }
-            return issuedAt.timeIntervalSince1970 <= revokedAt
+        try mapped {
+            try pool.read { db in
+                guard
+                    let revokedAt = try Double.fetchOne(
+                        db, sql: "SELECT max(revoked_at) FROM farm_revocation WHERE device = ? AND farm IN (?, ?)",
+                        arguments: [device, farm, Self.everyFarm])
+                else { return false }
+                return issuedAt.timeIntervalSince1970 <= revokedAt
+            }
         }
     }
 
@@ -108,35 +127,55 @@ public final class DeviceRegistry: Sendable {
             return true
         }
         guard due else { return }
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
-                arguments: [farm, device, now.timeIntervalSince1970])
+        do {
+            try mapped {
+                try pool.write { db in
+                    try db.execute(
+                        sql: "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
+                        arguments: [farm, device, now.timeIntervalSince1970])
+                }
+            }
+        } catch {
+            lastWritten.withLock { _ = $0.removeValue(forKey: key) }
+            throw error
+        }
+    }
+
+    /// Runs `body`, reporting SQLite's failures as ``ReplicaError``s (a full disk, a busy or damaged file).
+    private func mapped<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            throw ReplicaError(mapping: error, path: path)
         }
     }
 
     /// Copies the registry, online, to `destination`.
     public func backup(to destination: String) throws {
-        let target = try DatabaseQueue(path: destination)
-        try pool.backup(to: target)
-        try target.close()
+        try mapped {
+            let target = try DatabaseQueue(path: destination)
+            try pool.backup(to: target)
+            try target.close()
+        }
     }
 
     /// The devices of `farm`, by id.
     public func devices(farm: String) throws -> [DeviceEntry] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.farm, d.device, d.last_seen,
-                      (SELECT max(r.revoked_at) FROM farm_revocation r WHERE r.device = d.device AND r.farm IN (d.farm, '*'))
-                    FROM device d WHERE d.farm = ? ORDER BY d.device
-                    """,
-                arguments: [farm]
-            ).map { row in
-                DeviceEntry(
-                    farm: row[0], device: row[1], lastSeen: (row[2] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    revokedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)))
+        try mapped {
+            try pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT d.farm, d.device, d.last_seen,
+                          (SELECT max(r.revoked_at) FROM farm_revocation r WHERE r.device = d.device AND r.farm IN (d.farm, '*'))
+                        FROM device d WHERE d.farm = ? ORDER BY d.device
+                        """,
+                    arguments: [farm]
+                ).map { row in
+                    DeviceEntry(
+                        farm: row[0], device: row[1], lastSeen: (row[2] as Double?).map(Date.init(timeIntervalSince1970:)),
+                        revokedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)))
+                }
             }
         }
     }

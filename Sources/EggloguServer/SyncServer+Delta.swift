@@ -4,15 +4,16 @@ import EggloguJSON
 import EggloguProtocol
 import EggloguStore
 import Hummingbird
+import Logging
 
 extension SyncServer {
     /// `POST /api/v1/sync/delta`: merge a device's changes and answer with what it has not seen.
     func push(_ request: Request, context: some RequestContext) async throws -> Response {
         let claims = try await authenticate(request)
-        return try await withBody(request) { body in try await push(body, claims: claims) }
+        return try await withBody(request) { body in try await push(body, claims: claims, logger: context.logger) }
     }
 
-    private func push(_ body: JSONValue, claims: TokenClaims) async throws -> Response {
+    private func push(_ body: JSONValue, claims: TokenClaims, logger: Logger) async throws -> Response {
         let push: PushRequest
         do {
             push = try PushRequest(json: body)
@@ -28,13 +29,13 @@ extension SyncServer {
         guard push.deviceID == claims.subject else {
             throw APIError(.forbidden, "device-mismatch", "the token is device \(claims.subject)'s; the body names \(push.deviceID)")
         }
-        let replica = try stores.replica(push.farmID)
+        let replica = try await stores.replica(push.farmID)
         let since = try await position(push.since, in: replica)
         let batch = push.changes.map { (collection: $0.collection, records: $0.records) }
         let options = RemoteMergeOptions(defaultOrigin: claims.subject, rejectsFutureTimestamps: true, fromUpstream: false)
         let limit = configuration.defaultPageSize
         let result = try await blocking { try replica.exchange(batch, options: options, after: since, limit: limit) }
-        try await seen(farm: push.farmID, device: claims.subject)
+        await seen(farm: push.farmID, device: claims.subject, logger: logger)
         let report = result.report
         metrics.merged(
             farm: push.farmID, accepted: report.accepted - report.superseded.count,
@@ -79,11 +80,11 @@ extension SyncServer {
             guard let n = Int(text), (1...5_000).contains(n) else { throw APIError.badRequest("limit must be 1 to 5000") }
             limit = n
         }
-        let replica = try stores.replica(farm)
+        let replica = try await stores.replica(farm)
         let since = try await position(query.get("since").flatMap { $0.isEmpty ? nil : $0 }, in: replica)
         let pageSize = limit
         let page = try await blocking { try replica.changes(after: since, limit: pageSize) }
-        try await seen(farm: farm, device: claims.subject)
+        await seen(farm: farm, device: claims.subject, logger: context.logger)
         return JSONBody.response(write(page, epoch: replica.epoch))
     }
 
@@ -102,9 +103,14 @@ extension SyncServer {
         throw APIError.badRequest("since must be a cursor <epoch>:<seq>, an ISO-8601 time, or null")
     }
 
-    func seen(farm: String, device: String) async throws {
+    /// Records when a device was last seen, best effort: on a full disk a pull still succeeds.
+    func seen(farm: String, device: String, logger: Logger) async {
         let registry = self.registry
-        try await blocking { try registry.touch(farm: farm, device: device) }
+        do {
+            try await blocking { try registry.touch(farm: farm, device: device) }
+        } catch {
+            logger.warning("cannot record when the device was last seen", metadata: ["farm": "\(farm)", "device": "\(device)", "error": "\(error)"])
+        }
     }
 
     private func write(_ page: ChangePage, epoch: String, accepted: Int? = nil, rejected: [Rejection]? = nil) -> [UInt8] {

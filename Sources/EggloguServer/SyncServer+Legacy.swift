@@ -5,6 +5,7 @@ import EggloguProtocol
 import EggloguStore
 import Foundation
 import Hummingbird
+import Logging
 
 /// Who is syncing through the legacy endpoint.
 struct LegacyClient: Sendable {
@@ -21,29 +22,29 @@ extension SyncServer {
     /// whole `egglogu_data` blob. See docs/protocol.md for the rules.
     func legacySync(_ request: Request, context: some RequestContext) async throws -> Response {
         let client = try await legacyClient(request)
-        return try await withBody(request) { body in try await legacySync(body, client: client) }
+        return try await withBody(request) { body in try await legacySync(body, client: client, logger: context.logger) }
     }
 
-    private func legacySync(_ body: JSONValue, client: LegacyClient) async throws -> Response {
+    private func legacySync(_ body: JSONValue, client: LegacyClient, logger: Logger) async throws -> Response {
         let parsed: LegacySyncRequest
         do {
             parsed = try LegacySyncRequest(json: body)
         } catch {
             throw APIError.unprocessable(error.message)
         }
-        let replica = try stores.replica(client.farm)
+        let replica = try await stores.replica(client.farm)
         switch parsed {
         case .blob(let blob):
-            return try await legacyBlob(blob, client: client, replica: replica)
+            return try await legacyBlob(blob, client: client, replica: replica, logger: logger)
         case .delta(let lastSyncedAt, let data):
             guard let since = LegacyTime.since(lastSyncedAt) else {
                 throw APIError.unprocessable("last_synced_at must be a date-time (ISO 8601 or a date), Unix time, or null")
             }
-            return try await legacyDelta(data, since: since, client: client, replica: replica)
+            return try await legacyDelta(data, since: since, client: client, replica: replica, logger: logger)
         }
     }
 
-    private func legacyDelta(_ data: JSONObject, since: LegacySince, client: LegacyClient, replica: Replica) async throws -> Response {
+    private func legacyDelta(_ data: JSONObject, since: LegacySince, client: LegacyClient, replica: Replica, logger: Logger) async throws -> Response {
         let records = data.reduce(0) { $0 + ($1.value.arrayValue?.count ?? 0) }
         guard records <= configuration.maxLegacyRecords else {
             throw APIError.tooManyRecords(records, limit: configuration.maxLegacyRecords)
@@ -67,7 +68,7 @@ extension SyncServer {
         }
         let request = push
         let result = try await storing { try replica.legacyPush(request) }
-        try await seen(farm: client.farm, device: result.origin)
+        await seen(farm: client.farm, device: result.origin, logger: logger)
         let rejected = result.issues.filter { if case .rejected = $0.kind { true } else { false } }.count
         metrics.merged(farm: client.farm, accepted: result.synced, rejected: rejected, conflicts: result.conflicts, head: result.head)
         if result.changed > 0 {
@@ -151,10 +152,10 @@ extension SyncServer {
 
     /// The whole blob of an older device: the import rules with a baseline per device, answered
     /// `{"status": "ok", "synced_at": ...}`. A record the blob lacks is not deleted.
-    private func legacyBlob(_ blob: JSONObject, client: LegacyClient, replica: Replica) async throws -> Response {
+    private func legacyBlob(_ blob: JSONObject, client: LegacyClient, replica: Replica, logger: Logger) async throws -> Response {
         let options = ImportOptions(policy: .legacyPush(device: client.device), source: "legacy push from \(client.device)")
         let report = try await storing { try replica.importBlob(.object(blob), options: options) }
-        try await seen(farm: client.farm, device: client.device)
+        await seen(farm: client.farm, device: client.device, logger: logger)
         if report.added + report.updated + report.deleted + report.conflicts > 0 {
             let head = try await blocking { try replica.headSequence() }
             notifier?.announce(

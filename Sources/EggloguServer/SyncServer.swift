@@ -1,5 +1,6 @@
 import EggloguCore
 import EggloguHTTP
+import EggloguJSON
 import EggloguProtocol
 import Foundation
 import Hummingbird
@@ -53,24 +54,34 @@ public struct SyncServer: Sendable {
     let stores: FarmStores
     let registry: DeviceRegistry
     let authority: TokenAuthority
-    let metrics = ServerMetrics()
+    let metrics: ServerMetrics
+    let storage: StorageProbe
     let notifier: ServerNotifier?
     let appTokens: AppTokenVerifier?
     let heavyRequests: RequestGate
 
-    public init(configuration: SyncServerConfiguration, authority: TokenAuthority, notifier: ServerNotifier? = nil) throws {
+    /// Pass the previous generation's `metrics` on a reload, so counters keep counting.
+    public init(
+        configuration: SyncServerConfiguration, authority: TokenAuthority, notifier: ServerNotifier? = nil,
+        metrics: ServerMetrics = ServerMetrics()
+    ) throws {
         self.configuration = configuration
+        self.metrics = metrics
         self.notifier = notifier
         self.appTokens = configuration.appTokens.map(AppTokenVerifier.init(configuration:))
         self.heavyRequests = RequestGate(permits: configuration.heavyRequests)
         self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
-        self.registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
+        let registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
+        self.registry = registry
+        self.storage = StorageProbe(directory: configuration.dataDirectory.path) { registry.isReadable() }
         self.authority = authority
     }
 
-    /// Whether the server's own database answers; a supervisor restarts a server that stops answering.
-    public func isHealthy() -> Bool {
-        registry.isReadable()
+    /// Whether the server's own database answers; a supervisor restarts a server that stops
+    /// answering. A full disk is not a reason to restart: `/healthz` reports it instead.
+    public func isHealthy() async -> Bool {
+        let registry = self.registry
+        return (try? await blocking { registry.isReadable() }) ?? false
     }
 
     /// The HTTP application, ready to run in a `ServiceGroup`.
@@ -80,7 +91,7 @@ public struct SyncServer: Sendable {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware())
-        router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
+        router.get("/healthz") { _, _ in try await health() }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -145,6 +156,17 @@ public struct SyncServer: Sendable {
     func isRevoked(_ claims: TokenClaims, farm: String) async throws -> Bool {
         let registry = self.registry
         return try await blocking { try registry.isRevoked(farm: farm, device: claims.subject, issuedAt: claims.issuedAt) }
+    }
+
+    /// 200 `{"status": "ok"}`, or 503 naming what is wrong with storage.
+    func health() async throws -> Response {
+        let storage = self.storage
+        let reading = try await blocking { storage.read() }
+        let free: JSONValue = reading.freeBytes.map { .number(JSONNumber($0)) } ?? .null
+        guard let problem = reading.problem else { return JSONBody.response(["status": "ok", "freeBytes": free]) }
+        return JSONBody.response(
+            ["status": "unhealthy", "error": .string(problem), "message": .string(reading.message), "freeBytes": free],
+            status: .serviceUnavailable)
     }
 
     var serverTime: String { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601 }

@@ -6,7 +6,8 @@ import GRDB
 extension Replica {
     /// Counts per collection, unpushed changes, conflicts and the clock.
     public func status() throws -> ReplicaStatus {
-        try read { db in
+        let free = DiskSpace.available(near: path)
+        return try read { db in
             var collections: [String: ReplicaStatus.Counts] = [:]
             let rows = try Row.fetchAll(
                 db,
@@ -36,7 +37,8 @@ extension Replica {
                 now: configuration.wallClock(), lastImport: lastImport,
                 upstreamCursor: try Meta.get(db, .upstreamCursor),
                 lastSync: try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)),
-                service: try Meta.get(db, .serviceState).flatMap { try? JSONParser().parse($0) }.map(Replica.withLiveness))
+                service: try Meta.get(db, .serviceState).flatMap { try? JSONParser().parse($0) }.map(Replica.withLiveness),
+                disk: .init(freeBytes: free, full: snapshot != nil || free.map { $0 < DiskSpace.fullBelow } ?? false, snapshot: snapshot))
         }
     }
 }

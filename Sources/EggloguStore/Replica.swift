@@ -20,11 +20,13 @@ public final class Replica: Sendable {
     /// Identifies this database among its backups: a restored copy has another epoch.
     public let epoch: String
     public let configuration: ReplicaConfiguration
+    /// Set when the replica was opened read-only because its disk is full; writes then fail.
+    public let snapshot: ReplicaSnapshot?
     let pool: DatabasePool
 
-    private init(
+    init(
         path: String, deviceID: String, farmID: String?, epoch: String, configuration: ReplicaConfiguration,
-        pool: DatabasePool
+        pool: DatabasePool, snapshot: ReplicaSnapshot? = nil
     ) {
         self.path = path
         self.deviceID = deviceID
@@ -32,6 +34,7 @@ public final class Replica: Sendable {
         self.epoch = epoch
         self.configuration = configuration
         self.pool = pool
+        self.snapshot = snapshot
     }
 
     /// Opens (and, if allowed, creates) the replica at `path`, migrating its schema.
@@ -123,6 +126,7 @@ public final class Replica: Sendable {
 
     /// Runs `body` as one write transaction with a fresh transaction context.
     func write<T>(_ body: (inout ReplicaTransaction) throws -> T) throws -> T {
+        if snapshot != nil { throw ReplicaError.diskFull(path) }
         do {
             return try pool.write { db in
                 var transaction = try ReplicaTransaction(db: db, replica: self)
@@ -150,9 +154,15 @@ public final class Replica: Sendable {
 }
 
 extension ReplicaError {
-    init(mapping error: any Error, path: String) {
+    /// Classifies a failure of the SQLite file at `path`: busy, permissions, damage, a full disk
+    /// (SQLite's `SQLITE_FULL`, or an I/O error on a disk with no room left), or other I/O.
+    public init(mapping error: any Error, path: String) {
         guard let db = error as? DatabaseError else {
             self.init(.io, "\(path): \(error)")
+            return
+        }
+        if db.resultCode == .SQLITE_FULL || (db.resultCode == .SQLITE_IOERR && DiskSpace.isFull(near: path)) {
+            self = ReplicaError.diskFull(path)
             return
         }
         switch db.resultCode {
@@ -169,7 +179,7 @@ extension ReplicaError {
 }
 
 extension String {
-    fileprivate func leftPadded(_ width: Int) -> String {
+    func leftPadded(_ width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
     }
 }

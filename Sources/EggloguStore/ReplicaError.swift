@@ -3,7 +3,7 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure; compare with the static members.
     public struct Code: Sendable, Equatable {
         private enum Value: Sendable, Equatable {
-            case badData, notFound, alreadyResolved, invalidName, noReplica, unreadable, busy, deviceMismatch, cannotOpen, io
+            case badData, notFound, alreadyResolved, invalidName, noReplica, unreadable, busy, deviceMismatch, cannotOpen, diskFull, io
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -26,7 +26,9 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
         public static var deviceMismatch: Code { Code(.deviceMismatch) }
         /// The replica file cannot be opened or created (missing directory, permissions).
         public static var cannotOpen: Code { Code(.cannotOpen) }
-        /// The file system failed (permissions, disk full, ...).
+        /// The disk holding the replica has no room left: nothing was written.
+        public static var diskFull: Code { Code(.diskFull) }
+        /// The file system failed.
         public static var io: Code { Code(.io) }
     }
 

@@ -35,6 +35,18 @@ public struct ReplicaStatus: Sendable, Equatable {
     /// What a running agent service reported (mode, broker and server reachability), with
     /// `running` false when its process is gone; nil when no service ran on this replica.
     public var service: JSONValue?
+    /// Free space where the replica lives.
+    public var disk: Disk
+
+    /// The disk under the replica.
+    public struct Disk: Sendable, Equatable {
+        /// Bytes the service may still write, when the file system says.
+        public var freeBytes: Int64?
+        /// Whether writes fail for lack of room (see ``DiskSpace/fullBelow``).
+        public var full: Bool
+        /// Set when the replica could only be read as a snapshot (the disk is full).
+        public var snapshot: ReplicaSnapshot?
+    }
 
     /// The status as JSON; see `docs/status.md` for the schema.
     public var json: JSONValue {
@@ -70,6 +82,11 @@ public struct ReplicaStatus: Sendable, Equatable {
                 "lastSyncAt": lastSync.map { .string($0.iso8601) } ?? .null,
             ],
             "service": service ?? .null,
+            "disk": [
+                "freeBytes": disk.freeBytes.map { .number(JSONNumber($0)) } ?? .null,
+                "full": .bool(disk.full),
+                "snapshot": disk.snapshot.map { ["unreadLogBytes": .number(JSONNumber($0.unreadLogBytes))] } ?? .null,
+            ],
         ]
     }
 }

@@ -36,6 +36,15 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let error as ReplicaError {
         FileHandle.standardError.write(Data("egglogu-agent: \(error.message)\n".utf8))
         throw CLIError(error).exitCode
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("egglogu-agent: \(error)\n".utf8))
+        throw Sysexits.software
     }
 }
 

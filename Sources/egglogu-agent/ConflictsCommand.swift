@@ -17,7 +17,7 @@ struct ConflictsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replica = try options.open(create: false)
+            let replica = try options.openForReading()
             let entries = try replica.conflicts(includeResolved: all)
             if json {
                 say(JSONValue.array(entries.map { .object($0.record) }).jsonText(.pretty))

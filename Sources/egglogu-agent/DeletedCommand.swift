@@ -29,7 +29,7 @@ struct DeletedCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replica = try options.open(create: false)
+            let replica = try options.openForReading()
             let cutoff = since.flatMap(DurationText.seconds).map {
                 replica.configuration.wallClock().adding(milliseconds: -Int64($0 * 1000))
             }

@@ -17,7 +17,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replica = try options.open(create: false)
+            let replica = try options.openForReading()
             let bytes = try replica.exportBlob(style: pretty ? .pretty : .compact)
             guard let output else {
                 FileHandle.standardOutput.write(Data(bytes))

@@ -22,7 +22,7 @@ struct GetCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let replica = try options.open(create: false)
+            let replica = try options.openForReading()
             let value = try replica.get(collection, id: id, includeDeleted: includeDeleted)
             say(value.jsonText(compact ? .compact : .pretty))
         }

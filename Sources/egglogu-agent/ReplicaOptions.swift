@@ -27,6 +27,20 @@ struct ReplicaOptions: ParsableArguments {
         try open(create: create, config: config(for: .local))
     }
 
+    /// Opens the replica to read it, on a full disk too: the main file alone, read-only. A command
+    /// that needs every change (`partial` false) refuses a snapshot that misses some (exit 74).
+    func openForReading(partial: Bool = false) throws -> Replica {
+        let replica = try open(create: false, config: config(for: .local), reading: true)
+        guard let snapshot = replica.snapshot else { return replica }
+        if !snapshot.isComplete && !partial {
+            throw CLIError(
+                Sysexits.ioError,
+                snapshot.reason + "; \(DiskSpace.describe(snapshot.unreadLogBytes)) of committed changes in the write-ahead log can be read only once there is room")
+        }
+        FileHandle.standardError.write(Data("egglogu-agent: warning: \(snapshot.reason); read-only until then\n".utf8))
+        return replica
+    }
+
     /// The layered settings, with this command's flags (and `flags`, set by the subcommand) on top.
     func settings(flags: [String: String?] = [:]) throws -> Settings {
         let environment = ProcessInfo.processInfo.environment
@@ -58,7 +72,7 @@ struct ReplicaOptions: ParsableArguments {
 
     /// Opens the replica a configuration names. Run as root on a replica the service account
     /// owns, the command becomes that account first, so the files SQLite creates stay the service's.
-    func open(create: Bool, config: AgentConfig, wallClock: (@Sendable () -> Timestamp)? = nil) throws -> Replica {
+    func open(create: Bool, config: AgentConfig, wallClock: (@Sendable () -> Timestamp)? = nil, reading: Bool = false) throws -> Replica {
         guard let path = config.settings["EGGLOGU_REPLICA"] else {
             throw CLIError(Sysexits.usage, "no replica: pass --replica PATH or --config FILE, or set EGGLOGU_REPLICA")
         }
@@ -78,6 +92,8 @@ struct ReplicaOptions: ParsableArguments {
         } catch {
             throw CLIError(Sysexits.noPermission, "\(error)")
         }
-        return try Replica.open(path: path, configuration: configuration)
+        return try reading
+            ? Replica.openForReading(path: path, configuration: configuration)
+            : Replica.open(path: path, configuration: configuration)
     }
 }

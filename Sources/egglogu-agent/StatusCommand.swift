@@ -1,12 +1,16 @@
 import ArgumentParser
 import EggloguJSON
 import EggloguStore
+import Foundation
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show counts per collection, unpushed changes and unresolved conflicts.",
-        discussion: "--json prints the schema documented in docs/status.md.")
+        discussion: """
+            --json prints the schema documented in docs/status.md. On a full disk it shows what it can \
+            read (the replica's main file, read-only), says the disk is full and exits 74.
+            """)
 
     @OptionGroup var options: ReplicaOptions
 
@@ -15,9 +19,10 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let status = try options.open(create: false).status()
+            let status = try options.openForReading(partial: true).status()
             if json {
                 say(status.json.jsonText(.pretty))
+                try failIfFull(status)
                 return
             }
             let live = status.collections.values.reduce(0) { $0 + $1.live }
@@ -57,8 +62,25 @@ struct StatusCommand: ParsableCommand {
                 lines.append("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0)
                     + String(c.live).leftPad(8) + " live" + String(c.deleted).leftPad(8) + " deleted")
             }
+            lines.insert(diskLine(status.disk), at: 7)
             say(lines.joined(separator: "\n"))
+            try failIfFull(status)
         }
+    }
+
+    private func diskLine(_ disk: ReplicaStatus.Disk) -> String {
+        let free = disk.freeBytes.map { DiskSpace.describe($0) + " free" } ?? "free space unknown"
+        guard disk.full else { return "disk       \(free)" }
+        guard let snapshot = disk.snapshot else { return "disk       FULL (\(free))" }
+        return "disk       FULL (\(free)): read-only"
+            + (snapshot.isComplete ? "" : ", without \(DiskSpace.describe(snapshot.unreadLogBytes)) of changes still in the write-ahead log")
+    }
+
+    /// A full disk is an error even when the status could be shown: the service cannot store anything.
+    private func failIfFull(_ status: ReplicaStatus) throws {
+        guard status.disk.full else { return }
+        let directory = (status.replica as NSString).deletingLastPathComponent
+        throw CLIError(Sysexits.ioError, "the disk holding \(directory) is full: nothing can be stored or synced until there is room")
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EggloguServer
+import EggloguStore
 import EggloguSystemd
 import Foundation
 import Hummingbird
@@ -80,9 +81,11 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let systemd = SystemdNotifier()
         let startup = Logger(label: "egglogu-sync-server") { JournalLogHandler(label: $0) }
+        // One set of metrics for the life of the process: a reload must not reset the counters.
+        let metrics = ServerMetrics()
         let initial: Plan
         do {
-            initial = try await plan(try data.config(for: .serve, flags: flags))
+            initial = try await plan(try data.config(for: .serve, flags: flags), metrics: metrics)
         } catch let failure as CommandFailure {
             startup.error("cannot start", metadata: ["problem": "\(failure.message)"])
             throw ExitCode(failure.code)
@@ -92,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             notifier: systemd, logger: initial.logger,
             reload: { [self] in
                 do {
-                    let next = try await plan(try reloadedConfig())
+                    let next = try await plan(try reloadedConfig(), metrics: metrics)
                     guard next.server.configuration.dataDirectory.path == dataDirectory else {
                         throw ReloadError("EGGLOGU_SYNC_DATA_DIR changed: restart the server to switch data directories")
                     }
@@ -109,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
                     systemd.status("serving on \(plan.scheme)://\(host):\(port)" + (plan.notifier == nil ? ", no broker" : ""))
                     ready.ready()
                 }
-                let watchdog = WatchdogService(notifier: systemd) { plan.server.isHealthy() }
+                let watchdog = WatchdogService(notifier: systemd) { await plan.server.isHealthy() }
                 return (plan.notifier.map { [$0] } ?? []) + [application, watchdog]
             })
         do {
@@ -130,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// One generation: the data directory, the token authority, and the notice publisher when a
     /// usable broker is configured.
-    private func plan(_ config: ServerConfig) async throws -> Plan {
+    private func plan(_ config: ServerConfig, metrics: ServerMetrics) async throws -> Plan {
         var logger = Logger(label: "egglogu-sync-server") { JournalLogHandler(label: $0) }
         logger.logLevel = config.logLevel
         for problem in config.problems where problem.scope == .warning {
@@ -165,10 +168,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         do {
-            let server = try SyncServer(configuration: configuration, authority: authority, notifier: notifier)
+            let server = try SyncServer(configuration: configuration, authority: authority, notifier: notifier, metrics: metrics)
             return Plan(server: server, notifier: notifier, logger: logger, scheme: config.tlsCertificate == nil ? "http" : "https")
         } catch let error as ServerSetupError {
             throw CommandFailure(78, error.description)
+        } catch let error as ReplicaError {
+            throw CommandFailure(error)
         } catch {
             throw CommandFailure(73, "cannot open the server's database: \(error)")
         }

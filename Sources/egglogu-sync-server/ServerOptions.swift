@@ -1,6 +1,7 @@
 import ArgumentParser
 import EggloguServer
 import EggloguSettings
+import EggloguStore
 import EggloguSystemd
 import Foundation
 
@@ -137,6 +138,36 @@ func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as ServerSetupError {
         FileHandle.standardError.write(Data("egglogu-sync-server: \(error.description)\n".utf8))
         throw ExitCode(78)
+    } catch let error as ReplicaError {
+        FileHandle.standardError.write(Data("egglogu-sync-server: \(error.message)\n".utf8))
+        throw ExitCode(CommandFailure.exitCode(for: error))
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("egglogu-sync-server: \(error)\n".utf8))
+        throw ExitCode(70)
+    }
+}
+
+extension CommandFailure {
+    /// The sysexits(3) code of a storage failure.
+    static func exitCode(for error: ReplicaError) -> Int32 {
+        switch error.code {
+        case .busy: 75
+        case .cannotOpen: 73
+        case .badData, .invalidName: 65
+        case .noReplica, .unreadable: 66
+        default: 74
+        }
+    }
+
+    /// A storage failure as a command failure, its message kept.
+    init(_ error: ReplicaError) {
+        self.init(CommandFailure.exitCode(for: error), error.message)
     }
 }
 
