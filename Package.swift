@@ -225,7 +225,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguAgentServiceTests",
-            dependencies: ["EggloguAgentService", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits"],
+            dependencies: [
+                "EggloguAgentService", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -48,7 +48,8 @@ public struct AgentService: Sendable {
     }
 
     /// The services, in start order. A broker that cannot even be set up (unreadable TLS files,
-    /// say) is logged and left out: the agent polls instead.
+    /// say) is logged and left out: the agent polls instead. The broker link and the watcher are
+    /// optional: if either stops, the agent syncs on without it, polling.
     public func services(logger: Logger) -> [any Service] {
         let (wakeup, state, monitor) = (self.wakeup, self.state, self.monitor)
         var broker: BrokerLink?
@@ -70,9 +71,20 @@ public struct AgentService: Sendable {
             sync: AgentSync(replica: replica, farm: farm, client: client, token: token, observe: { monitor.exchange($0) }),
             state: state, monitor: monitor, wakeup: wakeup, clock: clock, configuration: configuration, hooks: hooks,
             logger: logger, announce: { link?.announce($0) })
-        let watcher = LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger)
+        let watcher = OptionalService(
+            LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger), name: "local-change watcher", logger: logger
+        ) {
+            state.stoppedWatchingLocalWrites()
+            wakeup.signal(.reschedule)
+        }
+        let brokerService = broker.map { broker in
+            OptionalService(broker, name: "broker link", logger: logger) {
+                state.broker(connected: false, error: "the broker link stopped")
+                wakeup.signal(.reschedule)
+            }
+        }
         let resources = Resources(client: client, state: state, monitor: monitor, logger: logger, farm: farm, replica: replica)
-        return [resources] + (broker.map { [$0] } ?? []) + [loop, watcher]
+        return [resources] + (brokerService.map { [$0] } ?? []) + [loop, watcher]
     }
 
     /// First to start, last to stop: publishes the state at start, and closes the HTTP client and

@@ -24,6 +24,8 @@ final class AgentState: Sendable {
         var clockOffsetMilliseconds: Int64 = 0
         var queued = 0
         var webURL: String?
+        /// Whether writes by other processes wake the sync loop (the local-change watcher runs).
+        var watchingLocalWrites = true
 
         var mode: Mode {
             if !serverReachable { return .offline }
@@ -49,6 +51,12 @@ final class AgentState: Sendable {
 
     var mode: Mode { snapshot.withLock { $0.mode } }
     var brokerConnected: Bool { snapshot.withLock { $0.brokerConnected } }
+    var watchingLocalWrites: Bool { snapshot.withLock { $0.watchingLocalWrites } }
+
+    /// The local-change watcher stopped: local writes are found by polling.
+    func stoppedWatchingLocalWrites() {
+        update { $0.watchingLocalWrites = false }
+    }
 
     func broker(connected: Bool, error: String? = nil) {
         monitor.broker(connected: connected)

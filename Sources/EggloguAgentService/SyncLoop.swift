@@ -138,9 +138,10 @@ final class SyncLoop: Service {
         return try await body()
     }
 
-    /// The poll interval: the safety interval while notices can arrive, else the poll interval ±10%.
+    /// The poll interval: the safety interval while notices and local writes wake the loop, else
+    /// the poll interval ±10%.
     private func pollDelay() -> Duration {
-        if state.brokerConnected { return .seconds(configuration.safetyPollInterval) }
+        if state.brokerConnected && state.watchingLocalWrites { return .seconds(configuration.safetyPollInterval) }
         return .seconds(configuration.pollInterval * Double.random(in: 0.9...1.1))
     }
 

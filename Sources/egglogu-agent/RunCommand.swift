@@ -52,7 +52,8 @@ struct RunCommand: AsyncParsableCommand {
             var services = service.services(logger: logger)
             if let web {
                 let service = self.service
-                services.append(LocalWebService(web: web, logger: logger, onListening: { service.webListening(at: $0) }))
+                let page = LocalWebService(web: web, logger: logger, onListening: { service.webListening(at: $0) })
+                services.append(OptionalService(page, name: "status page", logger: logger) { service.webListening(at: nil) })
             }
             return services
         }

@@ -32,9 +32,9 @@ public enum Subprocess {
         return Bundle.main.bundleURL.deletingLastPathComponent()
     }
 
-    /// The path of a built executable product.
+    /// The path of a built executable product (an absolute path names any program).
     public static func executable(_ name: String) -> String {
-        productsDirectory.appendingPathComponent(name).path
+        name.hasPrefix("/") ? name : productsDirectory.appendingPathComponent(name).path
     }
 
     /// Starts `name` with `arguments`; output goes to files, so nothing blocks on a full pipe.
