@@ -8,17 +8,16 @@ import Hummingbird
 /// password, only requests whose `Host` is exactly a loopback name, the listen address or a name
 /// the operator configured (so a DNS-rebinding page cannot reach it).
 /// Every request that changes something also carries the CSRF token.
-struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
+struct AccessMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
     let configuration: LocalWebConfiguration
     let csrfToken: String
+    let throttle: LoginThrottle
 
     static var csrfHeader: HTTPField.Name { HTTPField.Name("X-CSRF-Token")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let password = configuration.password {
-            guard let given = Self.credential(request.headers[.authorization]), Self.equal(given, password) else {
-                throw Self.challenge("sign in with the page's password (EGGLOGU_HTTP_PASSWORD_FILE on the gateway)")
-            }
+            try check(Self.credential(request.headers[.authorization]), against: password, context: context)
         } else if !configuration.isLoopback {
             throw Self.challenge(
                 "this page listens beyond loopback without a password: set EGGLOGU_HTTP_PASSWORD_FILE on the gateway")
@@ -33,6 +32,31 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         }
         return try await next(request, context)
+    }
+
+    /// A request without a password is asked for one; a wrong one counts against its address,
+    /// which is locked out for a while after a few (see ``LoginThrottle``).
+    private func check(_ given: String?, against password: String, context: Context) throws {
+        let challenge = Self.challenge("sign in with the page's password (EGGLOGU_HTTP_PASSWORD_FILE on the gateway)")
+        guard let given else { throw challenge }
+        let client = LoginThrottle.key(context.remoteAddress)
+        if case .lockedOut(let wait) = throttle.verdict(for: client) {
+            let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+            throw APIError(
+                .tooManyRequests, "too-many-attempts", "too many wrong passwords from this address: try again in \(seconds) s",
+                headers: [.retryAfter: "\(seconds)"])
+        }
+        guard Self.equal(given, password) else {
+            let failure = throttle.failed(client)
+            context.logger.warning(
+                "status page: wrong password",
+                metadata: [
+                    "client": "\(client)", "failures": "\(failure.failures)",
+                    "lockedOutSeconds": "\(failure.lockout.components.seconds)",
+                ])
+            throw challenge
+        }
+        throttle.succeeded(client)
     }
 
     /// A 401 that makes a browser ask for the password.

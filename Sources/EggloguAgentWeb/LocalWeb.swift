@@ -19,6 +19,8 @@ public struct LocalWeb: Sendable {
     let csrfToken: String
     /// How many requests came, and when the last did.
     let activity = Activity()
+    /// Wrong passwords per client address.
+    let throttle = LoginThrottle()
 
     public init(
         replica: Replica, monitor: AgentMonitor, configuration: LocalWebConfiguration,
@@ -33,12 +35,12 @@ public struct LocalWeb: Sendable {
     }
 
     /// The routes, behind access control and JSON errors.
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<PageRequestContext> {
+        let router = Router(context: PageRequestContext.self)
         router.add(middleware: ActivityMiddleware(activity: activity))
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: JSONErrorMiddleware())
-        router.add(middleware: AccessMiddleware(configuration: configuration, csrfToken: csrfToken))
+        router.add(middleware: AccessMiddleware(configuration: configuration, csrfToken: csrfToken, throttle: throttle))
         for (path, asset) in Assets.all {
             router.get(RouterPath(path)) { _, _ in asset.response }
         }

@@ -9,10 +9,12 @@ import Testing
         let harness = try WebHarness()
         let id = try harness.deleteVsEdit()
         try await harness.withWeb(password: "correct horse") { web in
-            for path in Self.paths {
+            for (index, path) in Self.paths.enumerated() {
                 let anonymous = try await web.get(path)
                 #expect(anonymous.status == 401 && anonymous.error == "unauthorized", "\(path)")
                 #expect(anonymous.headers.first(name: "www-authenticate")?.hasPrefix("Basic realm=") == true)
+                // Five wrong passwords are free; the sixth would lock this address out (LoginThrottleTests).
+                guard index < 5 else { continue }
                 let wrong = try await web.get(path, headers: [("Authorization", "Bearer correct horsf")])
                 #expect(wrong.status == 401, "\(path)")
             }

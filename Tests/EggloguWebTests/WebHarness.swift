@@ -55,7 +55,8 @@ final class WebHarness: Sendable {
 
     /// Runs `body` with the page listening on a free port of `host`; stops it afterwards.
     func withWeb(
-        host: String = "127.0.0.1", password: String? = nil, hostNames: [String] = [], _ body: (WebClient) async throws -> Void
+        host: String = "127.0.0.1", password: String? = nil, hostNames: [String] = [], logs: CapturedLogs? = nil,
+        _ body: (WebClient) async throws -> Void
     ) async throws {
         var configuration = LocalWebConfiguration()
         configuration.host = host
@@ -64,7 +65,7 @@ final class WebHarness: Sendable {
         configuration.hostNames = hostNames
         let web = LocalWeb(replica: b, monitor: monitor, configuration: configuration, onLocalChange: { [changes] in changes.increment() })
         let (urls, continuation) = AsyncStream.makeStream(of: String?.self)
-        var logger = Logger(label: "web-test")
+        var logger = logs.map { logs in Logger(label: "web-test") { _ in logs } } ?? Logger(label: "web-test")
         logger.logLevel = .warning
         let service = LocalWebService(web: web, logger: logger, onListening: { continuation.yield($0) })
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
@@ -85,6 +86,30 @@ final class WebHarness: Sendable {
             try await tasks.waitForAll()
             if let failure { throw failure }
         }
+    }
+}
+
+/// Every log line, rendered with its metadata, for tests that read what was logged.
+struct CapturedLogs: LogHandler {
+    private final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    private let storage = Lines()
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    var lines: [String] { storage.lines.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let rendered = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        storage.lines.withLock { $0.append("\(event.level) \(event.message) \(rendered)") }
     }
 }
 

@@ -1,0 +1,83 @@
+@testable import EggloguAgentWeb
+import EggloguTestTraits
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+
+/// Password guessing on the page: a few tries are free, then each wrong one locks the address out
+/// for twice as long, up to five minutes; failures are logged, never with the password.
+@Suite(.ownThreads) struct LoginThrottleTests {
+    final class Clock: Sendable {
+        let instant = Mutex(ContinuousClock.now)
+        func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
+    }
+
+    @Test func lockoutsDoubleUpToFiveMinutesAndASuccessOrQuietForgets() {
+        let clock = Clock()
+        let throttle = LoginThrottle(now: { clock.instant.withLock { $0 } })
+        for _ in 0..<5 { #expect(throttle.failed("10.0.0.1").lockout == .zero) }
+        var lockouts: [Int64] = []
+        for _ in 0..<12 {
+            let failure = throttle.failed("10.0.0.1")
+            lockouts.append(failure.lockout.components.seconds)
+            #expect(throttle.verdict(for: "10.0.0.1") == .lockedOut(failure.lockout))
+            clock.advance(failure.lockout)
+            #expect(throttle.verdict(for: "10.0.0.1") == .check)
+        }
+        #expect(lockouts == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300])
+        #expect(throttle.verdict(for: "10.0.0.2") == .check, "another address is not affected")
+
+        throttle.succeeded("10.0.0.1")
+        #expect(throttle.failed("10.0.0.1").lockout == .zero, "a right password clears the count")
+        for _ in 0..<10 { _ = throttle.failed("10.0.0.3") }
+        clock.advance(.seconds(901))
+        #expect(throttle.failed("10.0.0.3") == .init(failures: 1, lockout: .zero), "a quarter of an hour forgets")
+    }
+
+    @Test func addressesAreKeyedByIPAndIPv6ByItsSlash64() throws {
+        #expect(LoginThrottle.key(try SocketAddress(ipAddress: "192.0.2.7", port: 5000)) == "192.0.2.7")
+        let one = LoginThrottle.key(try SocketAddress(ipAddress: "2001:db8:1:2::1", port: 1))
+        let other = LoginThrottle.key(try SocketAddress(ipAddress: "2001:db8:1:2:ffff::9", port: 2))
+        #expect(one == "2001:db8:1:2::/64" && one == other)
+        #expect(LoginThrottle.key(try SocketAddress(ipAddress: "2001:db8:1:3::1", port: 1)) != one)
+        #expect(LoginThrottle.key(nil) == "unknown")
+    }
+
+    @Test func aFloodOfGuessesIsSlowedAndLoggedWithoutThePassword() async throws {
+        let harness = try WebHarness()
+        let logs = CapturedLogs()
+        let password = "correct horse battery"
+        try await harness.withWeb(host: "::", password: password, logs: logs) { web in
+            let right = [("Authorization", "Bearer " + password)]
+            for attempt in 1...6 {
+                let wrong = try await web.get("/api/status", headers: [("Authorization", "Bearer guess-\(attempt)")])
+                #expect(wrong.status == 401, "attempt \(attempt)")
+            }
+            let locked = try await web.get("/api/status", headers: right)
+            #expect(locked.status == 429 && locked.error == "too-many-attempts", "even the right password waits out the lockout")
+            #expect(locked.headers.first(name: "retry-after") == "1")
+            let fromElsewhere = WebClient(base: web.base.replacingOccurrences(of: "127.0.0.1", with: "[::1]"))
+            #expect(try await fromElsewhere.get("/api/status", headers: right).status == 200, "another address is not locked out")
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await web.get("/api/status", headers: right).status == 200)
+
+            // Two seconds of guessing as fast as one client can.
+            let start = ContinuousClock.now
+            var checked = 0
+            var refused = 0
+            while ContinuousClock.now - start < .seconds(2) {
+                let answer = try await web.get("/api/status", headers: [("Authorization", "Bearer flood-\(checked + refused)")])
+                if answer.status == 401 { checked += 1 } else if answer.status == 429 { refused += 1 }
+            }
+            // 5 free, then one at 1 s: at most 7 passwords checked in 2 s, against about 1,000 a second before.
+            #expect(checked <= 7, "\(checked) passwords checked")
+            #expect(refused > 50, "\(refused) refused")
+            print("login throttle: \(checked) passwords checked and \(refused) refused in 2 s from one address")
+        }
+        let failures = logs.lines.filter { $0.contains("status page: wrong password") }
+        #expect(failures.count >= 7, "\(logs.lines)")
+        #expect(failures.allSatisfy { $0.contains("client=") && $0.contains("failures=") })
+        #expect(!logs.lines.contains { $0.contains(password) || $0.contains("guess-") || $0.contains("flood-") })
+    }
+}
