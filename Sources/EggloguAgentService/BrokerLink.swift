@@ -69,7 +69,11 @@ final class BrokerLink: Service {
             monitor.record("broker-disconnected", reason)
             if wasConnected { wakeup.signal(.reschedule) }
             ignored.notice("broker unreachable; polling meanwhile", reason: "broker", metadata: ["error": "\(reason)", "retryIn": "\(retryIn)"])
-        case .message(_, let payload):
+        case .message(_, let payload, let retained):
+            if retained || payload.isEmpty {
+                ignoreStale(payload, retained: retained)
+                return
+            }
             let (verdict, notice) = filter.evaluated(payload, cursor: try? replica.upstreamCursor())
             switch verdict {
             case .pull:
@@ -84,6 +88,21 @@ final class BrokerLink: Service {
                 ignored.notice("notice ignored", reason: reason, metadata: ["bytes": "\(payload.count)"])
             }
         }
+    }
+
+    /// A retained notice comes with every subscription, so it is never news: the pull every
+    /// (re)connect makes already covers it, and acting on it would make every connect pull twice.
+    /// Notices are never retained on purpose, so this one is cleared (an empty retained message
+    /// deletes it), and the broker stops handing it to the farm's devices. The empty message that
+    /// clearing forwards to the devices connected at the time is skipped too.
+    private func ignoreStale(_ payload: [UInt8], retained: Bool) {
+        guard retained, !payload.isEmpty else {
+            logger.debug("notice ignored", metadata: ["reason": "empty"])
+            return
+        }
+        monitor.notice(ignored: "retained", sentAt: nil)
+        let cleared = (try? client.publish(topic: Notice.topic(farm: farm), payload: [], retain: true)) != nil
+        ignored.notice("retained notice ignored", reason: "retained", metadata: ["bytes": "\(payload.count)", "cleared": "\(cleared)"])
     }
 
     /// Tells the farm's other devices that this one pushed: they pull.

@@ -63,7 +63,7 @@ public final class MQTTClient: @unchecked Sendable {
             guard let message = message?.pointee, let topic = message.topic else { return }
             let payload = message.payloadlen > 0
                 ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
-            MQTTClient.from(context).continuation.yield(.message(topic: String(cString: topic), payload: payload))
+            MQTTClient.from(context).continuation.yield(.message(topic: String(cString: topic), payload: payload, retained: message.retain))
         }
     }
 

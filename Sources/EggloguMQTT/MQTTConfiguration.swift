@@ -58,8 +58,9 @@ public enum MQTTEvent: Sendable, Equatable {
     case connected
     /// The connection failed or dropped; a reconnect is scheduled after `retryIn` seconds.
     case disconnected(reason: String, retryIn: Double)
-    /// A message arrived on a subscribed topic.
-    case message(topic: String, payload: [UInt8])
+    /// A message arrived on a subscribed topic; `retained` when the broker kept it from before the
+    /// subscription (it is not news).
+    case message(topic: String, payload: [UInt8], retained: Bool = false)
 }
 
 extension MQTTConfiguration: CustomStringConvertible, CustomDebugStringConvertible {

@@ -35,7 +35,7 @@ final class MQTTProbe: Sendable {
                 switch event {
                 case .connected: seen.withLock { $0.connected = true }
                 case .disconnected(let reason, _): seen.withLock { $0.failures.append(reason) }
-                case .message(let topic, let payload): seen.withLock { $0.messages.append((topic, String(decoding: payload, as: UTF8.self))) }
+                case .message(let topic, let payload, _): seen.withLock { $0.messages.append((topic, String(decoding: payload, as: UTF8.self))) }
                 }
             }
             await running

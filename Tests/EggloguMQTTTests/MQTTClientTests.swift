@@ -178,7 +178,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         try client.publish(topic: "v5/topic", payload: [42])
         for await event in client.events {
-            if case .message(let topic, let payload) = event {
+            if case .message(let topic, let payload, _) = event {
                 #expect(topic == "v5/topic" && payload == [42])
                 break
             }

@@ -11,7 +11,7 @@ func retainedMessage(topic: String, port: Int, within seconds: Double = 3) async
     let message = await withTaskGroup(of: String?.self) { group in
         group.addTask {
             for await event in client.events {
-                if case .message(_, let payload) = event { return String(decoding: payload, as: UTF8.self) }
+                if case .message(_, let payload, _) = event { return String(decoding: payload, as: UTF8.self) }
             }
             return nil
         }
