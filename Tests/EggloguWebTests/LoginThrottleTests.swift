@@ -72,7 +72,7 @@ import Testing
             }
             // 5 free, then one at 1 s: at most 7 passwords checked in 2 s, against about 1,000 a second before.
             #expect(checked <= 7, "\(checked) passwords checked")
-            #expect(refused > 50, "\(refused) refused")
+            #expect(refused > 0 && checked + refused > 7, "\(refused) refused: too few attempts to tell")
             print("login throttle: \(checked) passwords checked and \(refused) refused in 2 s from one address")
         }
         let failures = logs.lines.filter { $0.contains("status page: wrong password") }
