@@ -42,3 +42,28 @@ import Testing
         #expect(missing.isEmpty, "\(unit) lacks \(missing)")
     }
 }
+
+/// The units under a real systemd: deploy/test-systemd.sh boots systemd 252 as PID 1 in a
+/// systemd-nspawn container, installs the .debs there and checks notify readiness, the hardening,
+/// reload, the watchdog and a clean stop (root only; the container root is cached in
+/// /var/cache/egglogu-sync-test after a first debootstrap of about a minute).
+@Suite(.ownThreads) struct SystemdBootTests {
+    static let canRun = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn")
+        && FileManager.default.isExecutableFile(atPath: "/usr/sbin/debootstrap")
+
+    @Test(
+        .enabled(if: canRun, "needs root, systemd-nspawn and debootstrap (apt-get install --no-install-recommends systemd-container debootstrap)"),
+        .timeLimit(.minutes(10)))
+    func theUnitsWorkUnderARealSystemd() async throws {
+        // At the lowest priority and off the cooperative pool: it builds and compresses the packages
+        // for a minute or more, then waits on the container. (The script runs the container itself
+        // at the normal priority: its watchdog check is timed.)
+        let run = try await offPool {
+            try Subprocess.runTool(
+                "/usr/bin/nice", ["-n", "19", DeployFixture.path("deploy/test-systemd.sh"), "--from", Subprocess.productsDirectory.path])
+        }
+        #expect(run.status == 0, "\(run.stdout.suffix(3000))\n\(run.stderr.suffix(3000))")
+        #expect(run.stdout.contains("test-systemd.sh: all checks passed") || run.stderr.contains("test-systemd.sh: all checks passed"))
+        #expect(!run.stdout.contains("FAIL"))
+    }
+}
