@@ -146,6 +146,10 @@ import Testing
         #expect(long.status == 65 && long.stderr.contains("longer than 512 bytes"), "\(long.stderr)")
         #expect(try agent(["put", "--replica", replica, "<b>x</b>", #"{"id":"a"}"#]).status == 65)
         #expect(try agent(["put", "--replica", replica, "__proto__", #"{"id":"a"}"#]).status == 65)
+        let blob = dir.file("nul-id.json")
+        try Data(#"{"flocks":[{"id":"k","name":"kept"},{"id":"k\u0000x","name":"overwrite?"}]}"#.utf8).write(to: URL(fileURLWithPath: blob))
+        let imported = try agent(["import", "--replica", replica, blob])
+        #expect(imported.status == 65 && imported.stderr.contains("$.flocks[1]: record id contains the control character U+0000"), "\(imported.stderr)")
         #expect(try agent(["get", "--replica", replica, "flocks", "k"]).stdout.contains("kept"))
     }
 }
