@@ -50,23 +50,9 @@ if ! command -v dpkg >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; t
   exit 77
 fi
 
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check() { # description command...
-  local what="$1"
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-# Runs a command with its output indented after a header, failing with a message if it fails.
-run() { # description command...
-  local what="$1" rc=0
-  shift
-  echo "--- $what: $*"
-  "$@" > "$WORK/run.log" 2>&1 || rc=$?
-  sed 's/^/  | /' "$WORK/run.log"
-  [ "$rc" = 0 ] || fail "$what (exit $rc)"
-  pass "$what"
-}
+# shellcheck source=deploy/test-lib.sh
+. "$REPO/deploy/test-lib.sh"
+RUN_SHOWS_COMMAND=1
 
 pkg_status() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || echo not-installed; }
 owner_mode() { stat -c '%U:%G %a' "$1" 2>/dev/null || echo missing; }

@@ -106,24 +106,8 @@ for tool in nsenter setpriv mosquitto mosquitto_passwd mosquitto_sub ss readelf 
 done
 [ -d /sys/fs/cgroup ] || skip "no /sys/fs/cgroup"
 
-pass() { echo "PASS: $*"; }
-note() { echo "NOTE: $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check() { # description command...
-  local what="$1"
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-# Runs a command with its output indented after a header, failing with a message if it fails.
-run() { # description command...
-  local what="$1" rc=0
-  shift
-  echo "--- $what"
-  "$@" > "$WORK/run.log" 2>&1 || rc=$?
-  sed 's/^/  | /' "$WORK/run.log"
-  [ "$rc" = 0 ] || fail "$what (exit $rc)"
-  pass "$what"
-}
+# shellcheck source=deploy/test-lib.sh
+. "$REPO/deploy/test-lib.sh"
 # Polls a command (quietly) every 0.2 s until it succeeds or the seconds run out.
 wait_for() { # seconds command...
   local deadline=$((SECONDS + $1))

@@ -45,9 +45,8 @@ final class BrokerLink: Service {
         async let connection: Void = client.run()
         await withGracefulShutdownHandler {
             for await event in client.events { handle(event) }
-        } onGracefulShutdown: { [self] in
-            try? client.publish(topic: presenceTopic, payload: Array("offline".utf8), retain: true)
-            client.stop()
+        } onGracefulShutdown: {
+            client.stop(publishingWill: true)
         }
         await connection
         state.broker(connected: false)

@@ -27,6 +27,8 @@ public final class MQTTClient: @unchecked Sendable {
         var libraryError: String?
         /// Subscriptions of this connection the broker has not acknowledged yet.
         var pendingSubscriptions: Set<Int32> = []
+        /// What ``stop(publishingWill:)`` sent (unsubscriptions, the will) and the broker has not acknowledged yet.
+        var closingRequests: Set<Int32> = []
     }
 
     private static let library: Void = { mosquitto_lib_init() }()
@@ -54,6 +56,12 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_subscribe_callback_set(handle) { _, context, mid, _, _ in
             MQTTClient.from(context).didSubscribe(mid)
+        }
+        mosquitto_unsubscribe_callback_set(handle) { _, context, mid in
+            _ = MQTTClient.from(context).state.withLock { $0.closingRequests.remove(mid) }
+        }
+        mosquitto_publish_callback_set(handle) { _, context, mid in
+            _ = MQTTClient.from(context).state.withLock { $0.closingRequests.remove(mid) }
         }
         mosquitto_log_callback_set(handle) { _, context, level, text in
             guard level == MOSQ_LOG_ERR, let text else { return }
@@ -123,10 +131,33 @@ public final class MQTTClient: @unchecked Sendable {
         continuation.finish()
     }
 
-    /// Sends what is queued (an offline status, say), disconnects, and ends ``run()``.
-    public func stop() {
-        state.withLock { $0.stopping = true }
-        mosquitto_disconnect(handle)
+    /// Sends what is queued, disconnects, and ends ``run()``.
+    ///
+    /// A connected client first unsubscribes and, with `publishingWill`, publishes the configured
+    /// will as an ordinary message (a clean `offline`, say); the DISCONNECT waits up to 2 s for the
+    /// broker to acknowledge both. Otherwise a message or PUBACK could still be unread when the
+    /// socket closes: the kernel then resets the connection, and a broker that sees the reset drops
+    /// the DISCONNECT before it and publishes the Last Will as if the client had vanished.
+    public func stop(publishingWill: Bool = false) {
+        let queued = state.withLock { state -> Bool in
+            state.stopping = true
+            guard state.connected else { return false }
+            for topic in configuration.subscriptions {
+                var mid: Int32 = 0
+                if mosquitto_unsubscribe(handle, &mid, topic) == MosquittoResult.success.rawValue { state.closingRequests.insert(mid) }
+            }
+            if publishingWill, let will = configuration.will {
+                var mid: Int32 = 0
+                let rc = will.payload.withUnsafeBytes {
+                    mosquitto_publish(handle, &mid, will.topic, Int32($0.count), $0.baseAddress, 1, will.retain)
+                }
+                if rc == MosquittoResult.success.rawValue { state.closingRequests.insert(mid) }
+            }
+            return !state.closingRequests.isEmpty
+        }
+        // A queued request wakes the loop thread, which disconnects once it is acknowledged;
+        // otherwise the DISCONNECT wakes it.
+        if !queued { mosquitto_disconnect(handle) }
         wakeup.signal()
     }
 
@@ -152,7 +183,7 @@ public final class MQTTClient: @unchecked Sendable {
                     return (state.refusal, state.connected)
                 }
                 if stopping {
-                    for _ in 0..<20 where mosquitto_loop(handle, 50, 1) == MosquittoResult.success.rawValue {}
+                    disconnectCleanly()
                     break
                 }
                 mosquitto_disconnect(handle)
@@ -164,6 +195,19 @@ public final class MQTTClient: @unchecked Sendable {
             continuation.yield(.disconnected(reason: reason, retryIn: delay))
             _ = wakeup.wait(timeout: .now() + delay)
         }
+    }
+
+    /// Runs the loop until what ``stop(publishingWill:)`` sent is acknowledged (at most 2 s), then
+    /// until the DISCONNECT is written and the socket closed (at most 1 s more).
+    private func disconnectCleanly() {
+        func loop(until deadline: ContinuousClock.Instant, while condition: () -> Bool) {
+            while condition(), ContinuousClock.now < deadline,
+                mosquitto_loop(handle, 50, 1) == MosquittoResult.success.rawValue {}
+        }
+        loop(until: .now + .seconds(2)) { state.withLock { !$0.closingRequests.isEmpty } }
+        state.withLock { $0.closingRequests = [] }
+        mosquitto_disconnect(handle)
+        loop(until: .now + .seconds(1)) { true }
     }
 
     private func didConnect(_ rc: Int32) {

@@ -50,6 +50,39 @@ import Testing
         _ = await (a, b)
     }
 
+    /// A clean stop says its will itself and then DISCONNECT, so the broker never publishes the Last
+    /// Will too: it did when the socket closed with the will's PUBACK (or a notice) still unread.
+    @Test func aCleanStopPublishesTheWillOnceAndTheBrokerNeverAddsTheLastWill() async throws {
+        let broker = try Broker()
+        try broker.start()
+        let listener = try client("listener", port: broker.port, subscribe: ["status/#"])
+        let chatter = try client("chatter", port: broker.port)
+        async let a: Void = listener.run()
+        async let b: Void = chatter.run()
+        #expect(await next(listener) { $0 == .connected } != nil)
+        #expect(await next(chatter) { $0 == .connected } != nil)
+        let rounds = 15
+        for round in 0..<rounds {
+            let gateway = try client("gw-\(round)", port: broker.port, subscribe: ["chatter"]) {
+                $0.will = .init(topic: "status/gw-\(round)", payload: Array("offline".utf8), retain: false)
+            }
+            async let run: Void = gateway.run()
+            #expect(await next(gateway) { $0 == .connected } != nil)
+            for _ in 0..<5 { try chatter.publish(topic: "chatter", payload: Array(repeating: 7, count: 512)) }
+            gateway.stop(publishingWill: true)
+            await run
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        listener.stop()
+        chatter.stop()
+        _ = await (a, b)
+        var counts: [String: Int] = [:]
+        for await event in listener.events {
+            if case .message(let topic, let payload, _) = event, payload == Array("offline".utf8) { counts[topic, default: 0] += 1 }
+        }
+        #expect(counts.count == rounds && counts.values.allSatisfy { $0 == 1 }, "\(counts.sorted { $0.key < $1.key })")
+    }
+
     @Test func aBrokerThatIsDownAtStartIsReachedWhenItComesUpAndSubscriptionsAreRemade() async throws {
         let broker = try Broker()
         let listener = try client("listener", port: broker.port, subscribe: ["t/1"])
