@@ -193,129 +193,13 @@ trap 'exit 130' INT TERM
 
 # --- The container root (cached) ---------------------------------------------------------------
 
-# The first URI of an enabled "deb" source for SUITE in /etc/apt: one-line .list files and deb822
-# .sources files (files with other suffixes, e.g. *.disabled, are not read by apt either).
-apt_mirror() { # suite
-  local suite="$1" f
-  {
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      awk -v suite="$suite" '
-        /^[ \t]*deb[ \t]/ {
-          sub(/^[ \t]*deb[ \t]+/, "")
-          if ($0 ~ /^\[/) sub(/^\[[^]]*\][ \t]*/, "")
-          if ($2 == suite) print $1
-        }' "$f"
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk -v suite="$suite" '
-        function flush() {
-          if (types ~ /(^| )deb( |$)/ && enabled != "no" && (" " suites " ") ~ (" " suite " ") && uris != "") {
-            split(uris, u, " "); print u[1]
-          }
-          types = ""; suites = ""; uris = ""; enabled = ""
-        }
-        /^[ \t]*#/ { next }
-        /^[ \t]*$/ { flush(); next }
-        {
-          key = tolower($0); sub(/:.*/, "", key); gsub(/[ \t]/, "", key)
-          val = $0; sub(/^[^:]*:[ \t]*/, "", val); gsub(/[ \t]+/, " ", val)
-          if (key == "types") types = val
-          else if (key == "suites") suites = val
-          else if (key == "uris") uris = val
-          else if (key == "enabled") enabled = tolower(val)
-        }
-        END { flush() }' "$f"
-    done
-  } | sed -n '1p'
-}
-
-stamp_text() { printf 'suite=%s\ninclude=%s\n' "$SUITE" "$INCLUDE"; }
-
-if [ "$REBUILD" = 0 ] && [ -d "$ROOT" ] && [ -f "$STAMP" ] && [ "$(sed -n '1,2p' "$STAMP")" = "$(stamp_text)" ]; then
-  echo "--- container root: $ROOT ($(sed -n 's/^built=//p' "$STAMP"))"
-else
-  [ -n "$MIRROR" ] || MIRROR="$(apt_mirror "$SUITE")"
-  [ -n "$MIRROR" ] || fail "no '$SUITE' source in /etc/apt/sources.list(.d): pass --mirror URL"
-  echo "--- building the container root: debootstrap --variant=minbase $SUITE from $MIRROR (about 1 min)"
-  rm -rf "$CACHE"/.root.tmp.* # left by an interrupted build (the lock is ours)
-  tmp_root="$(mktemp -d "$CACHE/.root.tmp.XXXXXX")"
-  chmod 0755 "$tmp_root"
-  build_started=$SECONDS
-  if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$tmp_root" "$MIRROR" > "$WORK/debootstrap.log" 2>&1; then
-    tail -n 20 "$WORK/debootstrap.log" | sed 's/^/  | /' >&2
-    rm -rf "$tmp_root"
-    fail "debootstrap failed"
-  fi
-  rm -f "$tmp_root"/var/cache/apt/archives/*.deb
-  rm -f "$STAMP"
-  rm -rf "$ROOT"
-  mv "$tmp_root" "$ROOT"
-  { stamp_text; echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ) from $MIRROR in $((SECONDS - build_started)) s"; } > "$STAMP.tmp"
-  mv "$STAMP.tmp" "$STAMP"
-  pass "container root built in $((SECONDS - build_started)) s ($(du -sh "$ROOT" | cut -f1)): $ROOT"
-fi
+# shellcheck source=deploy/test-systemd-setup.sh
+. "$REPO/deploy/test-systemd-setup.sh"
+container_root
 
 # --- The packages --------------------------------------------------------------------------------
 
-mkdir -p "$WORK/share/debs"
-if [ -n "$FROM" ]; then
-  # A copy first: the originals may be rebuilt while this runs.
-  mkdir -p "$WORK/bin"
-  for p in "$AGENT" "$SERVER"; do
-    [ -x "$FROM/$p" ] || fail "$FROM/$p: no such executable"
-    for attempt in 1 2 3; do
-      before="$(stat -c '%s %Y' "$FROM/$p")"
-      cp "$FROM/$p" "$WORK/bin/$p"
-      [ "$(stat -c '%s %Y' "$FROM/$p")" = "$before" ] && break
-      [ "$attempt" = 3 ] && fail "$FROM/$p keeps changing (a build in progress?)"
-      sleep 5
-    done
-  done
-  # Reused while the binaries and everything build-deb.sh reads are the same.
-  key="$( (sha256sum "$WORK/bin/$AGENT" "$WORK/bin/$SERVER" | cut -d' ' -f1
-    cd "$REPO" && { find deploy/build-deb.sh deploy/*.service deploy/debian mosquitto VERSION -type f -print0
-      find . -maxdepth 1 -type f \( -name 'LICENSE*' -o -name COPYING \) -print0; } 2>/dev/null \
-      | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-32)"
-  if [ -f "$CACHE/debs/$key/done" ]; then
-    cp "$CACHE/debs/$key/"*.deb "$WORK/share/debs/"
-    echo "--- packages: reusing the ones built from the same binaries and packaging files ($CACHE/debs/$key)"
-  else
-    run "build-deb.sh --from (a copy of) $FROM" "$REPO/deploy/build-deb.sh" --from "$WORK/bin" --out "$WORK/share/debs"
-    rm -rf "$CACHE/debs"
-    mkdir -p "$CACHE/debs/$key"
-    cp "$WORK/share/debs/"*.deb "$CACHE/debs/$key/"
-    touch "$CACHE/debs/$key/done"
-  fi
-else
-  run "build-deb.sh (release build)" "$REPO/deploy/build-deb.sh" --out "$WORK/share/debs"
-fi
-DEBS=("$WORK/share/debs/${AGENT}_"*.deb "$WORK/share/debs/${SERVER}_"*.deb)
-for deb in "${DEBS[@]}"; do check "built $(basename "$deb") ($(du -h "$deb" | cut -f1))" test -s "$deb"; done
-
-# The Swift runtime of a build that loads it dynamically (debug): bound read-only at its path.
-BINDS=()
-mkdir -p "$WORK/unpacked"
-for deb in "${DEBS[@]}"; do dpkg-deb -x "$deb" "$WORK/unpacked"; done
-for p in "$AGENT" "$SERVER"; do
-  bin="$WORK/unpacked/usr/bin/$p"
-  readelf -d "$bin" | grep -q 'NEEDED.*\[libswiftCore\.so\]' || continue
-  found=""
-  runpath="$(readelf -d "$bin" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p; s/.*(RPATH).*\[\(.*\)\]/\1/p' | head -n 1)"
-  IFS=: read -r -a dirs <<< "$runpath"
-  for dir in "${dirs[@]}"; do
-    case "$dir" in /*) ;; *) continue ;; esac
-    if [ -f "$dir/libswiftCore.so" ]; then
-      found="$dir"
-      [[ " ${BINDS[*]} " == *" --bind-ro=$dir "* ]] || BINDS+=("--bind-ro=$dir")
-      break
-    fi
-  done
-  [ -n "$found" ] || fail "$p loads the Swift runtime, but no RUNPATH directory ($runpath) holds libswiftCore.so"
-  note "$p is not a --static-swift-stdlib build: the container gets $found read-only"
-done
-rm -rf "$WORK/unpacked"
+packages
 
 # --- Boot ------------------------------------------------------------------------------------------
 
@@ -396,114 +280,12 @@ check "$AGENT before provisioning: start is skipped cleanly (ConditionResult=no,
 
 # --- The broker (on the host) ------------------------------------------------------------------------
 
-# A loopback port nothing uses (the container shares the host's network), other than the ones given.
-free_port() { # taken-port...
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    [[ " $* " == *" $port "* ]] && continue
-    ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | grep -qx "$port" || { echo "$port"; return; }
-  done
-}
-MQTT_PORT="$(free_port)"
-HTTP_PORT="$(free_port "$MQTT_PORT")"
-SERVER_MQTT_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-OBSERVER_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-BROKER="$WORK/broker"
-mkdir -m 0700 "$BROKER"
-# The central broker's ACL head (it grants the server its notices), and an observer for the test.
-cp "$REPO/mosquitto/central.acl" "$BROKER/acl"
-printf '\nuser egglogu-test-observer\ntopic read egglogu/#\n' >> "$BROKER/acl"
-: > "$BROKER/passwd"
-chmod 0600 "$BROKER/passwd"
-mosquitto_passwd -b "$BROKER/passwd" egglogu-sync-server "$SERVER_MQTT_PASSWORD"
-mosquitto_passwd -b "$BROKER/passwd" egglogu-test-observer "$OBSERVER_PASSWORD"
-cat > "$BROKER/mosquitto.conf" <<EOF
-per_listener_settings false
-allow_anonymous false
-password_file $BROKER/passwd
-acl_file $BROKER/acl
-# Run as root, it would otherwise switch to the user mosquitto, who cannot read $BROKER.
-user root
-persistence false
-log_dest file $BROKER/mosquitto.log
-log_type all
-listener $MQTT_PORT 127.0.0.1
-EOF
-"${NORMAL_PRIORITY[@]}" mosquitto -c "$BROKER/mosquitto.conf" > "$BROKER/stdout" 2>&1 &
-BROKER_PID=$!
-broker_listens() { ss -Htln "sport = :$MQTT_PORT" | grep -q .; }
-wait_for 10 broker_listens || fail "mosquitto does not listen on 127.0.0.1:$MQTT_PORT: $(cat "$BROKER/stdout" "$BROKER/mosquitto.log" 2>/dev/null | tail -n 5)"
-pass "mosquitto (password file, central ACL) on the host at 127.0.0.1:$MQTT_PORT"
+start_broker
 
 # --- Checks on a running unit -----------------------------------------------------------------------
 
-show() { inside systemctl show -P "$2" "$1"; } # unit property
-main_pid() { show "$1" MainPID; }
-
-# Type=notify: systemd keeps the unit "activating" until READY=1, so a start that returned with
-# the unit active (running) was released by READY=1; the STATUS= text is the service's own.
-check_notify() { # unit status-regex
-  local unit="$1" status
-  status="$(show "$unit" StatusText)"
-  check "$unit: systemctl start returned with Type=$(show "$unit" Type) $(show "$unit" ActiveState)/$(show "$unit" SubState) (READY=1 received $(( ($(show "$unit" ActiveEnterTimestampMonotonic) - $(show "$unit" ExecMainStartTimestampMonotonic)) / 1000 )) ms after exec)" \
-    test "$(show "$unit" Type) $(show "$unit" ActiveState) $(show "$unit" SubState)" = "notify active running"
-  check "$unit: StatusText set by the service: '$status'" grep -Eq "$2" <<< "$status"
-}
-
-# The hardening of a running service, read from the process itself.
-check_hardening() { # unit user state-directory credential...
-  local unit="$1" user="$2" state="$3" pid uid gid name field value probe out creds cred other
-  shift 3
-  pid="$(main_pid "$unit")"
-  uid="$(inside id -u "$user")"
-  gid="$(inside id -g "$user")"
-  inside cat "/proc/$pid/status" > "$WORK/status"
-  name="$(inside getent passwd "$(awk '/^Uid:/ { print $2 }' "$WORK/status")" | cut -d: -f1)"
-  ids="$(awk '/^Uid:/ { printf "uid %s %s %s %s, ", $2, $3, $4, $5 } /^Gid:/ { printf "gid %s %s %s %s", $2, $3, $4, $5 }' "$WORK/status")"
-  [ "$name $ids" = "$user uid $uid $uid $uid $uid, gid $gid $gid $gid $gid" ] \
-    || fail "$unit: MainPID $pid runs as $name ($ids), not as $user (uid $uid, gid $gid)"
-  pass "$unit: MainPID $pid runs as $user, not root ($ids: real, effective, saved, fs)"
-  for field in CapInh CapPrm CapEff CapBnd CapAmb; do
-    value="$(awk -v f="$field:" '$1 == f { print $2 }' "$WORK/status")"
-    [ "$value" = 0000000000000000 ] || fail "$unit: $field is $value in /proc/$pid/status (expected none)"
-  done
-  check "$unit: no capabilities (CapInh/CapPrm/CapEff/CapBnd/CapAmb all 0), NoNewPrivs 1, seccomp filter mode" \
-    test "$(awk '$1 == "NoNewPrivs:" || $1 == "Seccomp:" { printf "%s ", $2 }' "$WORK/status")" = "1 2 "
-  # ProtectSystem=strict: even root cannot write /etc or /usr in the service's mount namespace,
-  # while the container itself can (so the read-only comes from the unit).
-  probe="/etc/.egglogu-test-probe-$$"
-  for dir in /etc /usr; do
-    out="$(inside nsenter -t "$pid" -m touch "$dir/.egglogu-test-probe-$$" 2>&1)" && {
-      inside nsenter -t "$pid" -m rm -f "$dir/.egglogu-test-probe-$$"
-      fail "$unit: $dir is writable in the service's mount namespace"
-    }
-    grep -q 'Read-only file system' <<< "$out" || fail "$unit: touch in $dir failed, but not read-only: $out"
-  done
-  inside touch "$probe" && inside rm -f "$probe" || fail "$unit: the container's own /etc is not writable (no control)"
-  check "$unit: / is mounted '$(inside awk '$5 == "/" { split($6, o, ","); print o[1] }' "/proc/$pid/mountinfo")' in its namespace; root there gets EROFS on /etc and /usr (writable outside)" \
-    test "$(inside awk '$5 == "/" { split($6, o, ","); print o[1] }' "/proc/$pid/mountinfo")" = ro
-  out="$(inside nsenter -t "$pid" -m sh -c 'touch "$1/.egglogu-test-probe" && rm "$1/.egglogu-test-probe"' sh "$state" 2>&1)" \
-    || fail "$unit: its StateDirectory $state is not writable in its namespace: $out"
-  pass "$unit: its StateDirectory $state stays writable"
-  # LoadCredential=: private copies, readable by the service user only.
-  creds="/run/credentials/$unit.service"
-  check "$unit: $creds is $(inside stat -c '%U %a' "$creds") (a $(inside awk -v d="$creds" '$5 == d { sub(/.* - /, ""); print $1 }' /proc/1/mountinfo) mount of its own)" \
-    test "$(inside stat -c '%U %a' "$creds")" = "$user 500"
-  for cred in "$@"; do
-    check "$unit: credential $cred is $(inside stat -c '%U:%G %a' "$creds/$cred") (0400/0440, owned by $user)" \
-      grep -Eq "^$user:[^ ]+ 4[04]0\$" <<< "$(inside stat -c '%U:%G %a' "$creds/$cred")"
-    for other in nobody "$( [ "$user" = egglogu-agent ] && echo egglogu-sync || echo egglogu-agent)"; do
-      if out="$(inside setpriv --reuid="$other" --regid="$(inside id -g "$other")" --clear-groups cat "$creds/$cred" 2>&1)"; then
-        fail "$unit: $other can read the credential $cred"
-      fi
-      grep -q 'Permission denied' <<< "$out" || fail "$unit: reading $cred as $other failed, but not with EACCES: $out"
-    done
-    check "$unit: credential $cred: nobody and the other service's user get 'Permission denied'; $user reads it" \
-      inside setpriv --reuid="$user" --regid="$user" --clear-groups test -r "$creds/$cred"
-  done
-}
-
+# shellcheck source=deploy/test-systemd-checks.sh
+. "$REPO/deploy/test-systemd-checks.sh"
 # --- The server ----------------------------------------------------------------------------------------
 
 inside tee -a /etc/$SERVER/server.conf > /dev/null <<EOF
