@@ -136,10 +136,12 @@ packages() {
 }
 
 # A loopback port nothing uses (the container shares the host's network), other than the ones given.
+# Drawn above the kernel's ephemeral range (to 60999) and the test suite's own ports (below 32700),
+# which may not be bound yet while this runs beside them.
 free_port() { # taken-port...
   local port
   while :; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((61000 + RANDOM % 4500))
     [[ " $* " == *" $port "* ]] && continue
     ss -Htan | awk '{ n = split($4, a, ":"); print a[n] }' | grep -qx "$port" || { echo "$port"; return; }
   done

@@ -40,14 +40,18 @@ struct AccessMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware 
         let challenge = Self.challenge("sign in with the page's password (EGGLOGU_HTTP_PASSWORD_FILE on the gateway)")
         guard let given else { throw challenge }
         let client = LoginThrottle.key(context.remoteAddress)
-        if case .lockedOut(let wait) = throttle.verdict(for: client) {
+        let failure: LoginThrottle.Failure
+        switch throttle.attempt(client) {
+        case .failure(let refused):
+            let wait = refused.wait
             let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
             throw APIError(
                 .tooManyRequests, "too-many-attempts", "too many wrong passwords from this address: try again in \(seconds) s",
                 headers: [.retryAfter: "\(seconds)"])
+        case .success(let counted):
+            failure = counted
         }
         guard Self.equal(given, password) else {
-            let failure = throttle.failed(client)
             context.logger.warning(
                 "status page: wrong password",
                 metadata: [

@@ -7,16 +7,10 @@ import Synchronization
 /// (1 s, 2 s, 4 s, … up to ``longestLockout``). While locked out, a request is refused without its
 /// password being checked, so guessing gains nothing. A right password clears the address's
 /// record; a quiet ``forgetAfter`` forgets it. IPv6 clients are keyed by their /64, which one
-/// host usually holds whole.
+/// host usually holds whole. Each attempt is counted before its password is compared
+/// (``attempt(_:)``), so parallel guesses cannot all slip in before the first failure is recorded.
 final class LoginThrottle: Sendable {
-    /// What to do with a request that carries a password.
-    enum Verdict: Equatable {
-        case check
-        /// Refuse it: the address is locked out for this much longer.
-        case lockedOut(Duration)
-    }
-
-    /// What a wrong password led to.
+    /// What an attempt counted as a failure led to.
     struct Failure: Equatable {
         let failures: Int
         /// How long the address is now locked out (zero while failures are still free).
@@ -31,7 +25,8 @@ final class LoginThrottle: Sendable {
 
     static let freeFailures = 5
     static let longestLockout = Duration.seconds(300)
-    static let forgetAfter = Duration.seconds(900)
+    /// Long enough that waiting for it earns a guesser no more than five free guesses a day.
+    static let forgetAfter = Duration.seconds(86_400)
     /// Addresses remembered at most; the stalest are dropped first.
     static let capacity = 10_000
 
@@ -42,33 +37,35 @@ final class LoginThrottle: Sendable {
         self.now = now
     }
 
-    /// Whether a request from `client` may have its password checked.
-    func verdict(for client: String) -> Verdict {
+    /// Refuses a locked-out `client`, or counts its attempt as a failure until ``succeeded(_:)``
+    /// says the password was right: one step under one lock.
+    func attempt(_ client: String) -> Result<Failure, LockedOut> {
         let now = self.now()
         return records.withLock { records in
-            guard let until = records[client]?.lockedUntil, until > now else { return .check }
-            return .lockedOut(until - now)
+            if let until = records[client]?.lockedUntil, until > now { return .failure(LockedOut(wait: until - now)) }
+            return .success(Self.countFailure(of: client, in: &records, now: now))
         }
     }
 
-    /// Records a wrong password from `client`.
-    func failed(_ client: String) -> Failure {
-        let now = self.now()
-        return records.withLock { records in
-            if records[client] == nil, records.count >= Self.capacity { Self.evict(&records, now: now) }
-            var record = records[client] ?? Record(lastFailure: now)
-            if now - record.lastFailure > Self.forgetAfter { record.failures = 0 }
-            record.failures += 1
-            record.lastFailure = now
-            var lockout = Duration.zero
-            if record.failures > Self.freeFailures {
-                let doublings = min(record.failures - Self.freeFailures - 1, 16)
-                lockout = min(.seconds(1 << doublings), Self.longestLockout)
-                record.lockedUntil = now + lockout
-            }
-            records[client] = record
-            return Failure(failures: record.failures, lockout: lockout)
+    /// A refused attempt: the address is locked out for `wait` longer.
+    struct LockedOut: Error, Equatable {
+        let wait: Duration
+    }
+
+    private static func countFailure(of client: String, in records: inout [String: Record], now: ContinuousClock.Instant) -> Failure {
+        if records[client] == nil, records.count >= Self.capacity { Self.evict(&records, now: now) }
+        var record = records[client] ?? Record(lastFailure: now)
+        if now - record.lastFailure > Self.forgetAfter { record.failures = 0 }
+        record.failures += 1
+        record.lastFailure = now
+        var lockout = Duration.zero
+        if record.failures > Self.freeFailures {
+            let doublings = min(record.failures - Self.freeFailures - 1, 16)
+            lockout = min(.seconds(1 << doublings), Self.longestLockout)
+            record.lockedUntil = now + lockout
         }
+        records[client] = record
+        return Failure(failures: record.failures, lockout: lockout)
     }
 
     /// A right password from `client`: its failures are forgotten.

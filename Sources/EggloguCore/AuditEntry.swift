@@ -8,8 +8,12 @@ public enum AuditEntry {
     }
 
     /// The entry as the replica stores it: its own string id if it has one, else a synthesized one.
-    public static func stored(_ entry: JSONObject) -> (id: String, content: JSONObject) {
-        if case .string(let id)? = entry["id"], !id.isEmpty { return (id, entry) }
+    /// An own id must pass the id rule of every record (``RecordVersion/check(id:)``).
+    public static func stored(_ entry: JSONObject) throws(RecordError) -> (id: String, content: JSONObject) {
+        if case .string(let id)? = entry["id"], !id.isEmpty {
+            try RecordVersion.check(id: id)
+            return (id, entry)
+        }
         let id = syntheticID(of: entry)
         var content = JSONObject(uniqueEntries: [("id", .string(id))])
         for (k, v) in entry where k != "id" { content[k] = v }

@@ -174,7 +174,12 @@ public struct BlobDecoder: Sendable {
             guard case .object(let entry) = element else {
                 throw BlobError(path: "\(path)[\(n)]", "auditLog entry is a \(element.typeName), not an object")
             }
-            let stored = AuditEntry.stored(entry)
+            let stored: (id: String, content: JSONObject)
+            do throws(RecordError) {
+                stored = try AuditEntry.stored(entry)
+            } catch {
+                throw BlobError(path: "\(path)[\(n)]", "\(error.message) (auditLog)")
+            }
             if seen.insert(stored.id).inserted { out.append(stored.content) }
         }
         return out

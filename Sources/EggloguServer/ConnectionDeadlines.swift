@@ -13,6 +13,9 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     public var header: Duration = .seconds(10)
     /// From a request's head to the end of its body.
     public var body: Duration = .seconds(60)
+    /// How long an answer may wait for a client that stops reading it (the connection's send
+    /// buffer full): a streamed answer holds a heavy-request permit while it waits.
+    public var send: Duration = .seconds(60)
 
     public init() {}
 }
@@ -50,7 +53,8 @@ struct DeadlineHTTP1Channel: ServerChildChannel {
 }
 
 /// Before the HTTP decoder: starts the header deadline at the first byte of a request, and closes
-/// the connection when the header or body deadline passes.
+/// the connection when the header or body deadline passes, or when the client has left the answer
+/// unread (the channel unwritable) for the send deadline.
 final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -65,6 +69,7 @@ final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
     private let timeouts: ConnectionTimeouts
     private var phase = Phase.awaitingRequest
     private var deadline: Scheduled<Void>?
+    private var sendDeadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
     init(timeouts: ConnectionTimeouts) {
@@ -77,7 +82,19 @@ final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
 
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
+        sendDeadline?.cancel()
         self.context = nil
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        sendDeadline?.cancel()
+        sendDeadline = nil
+        if !context.channel.isWritable {
+            sendDeadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: TimeAmount(timeouts.send)) {
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

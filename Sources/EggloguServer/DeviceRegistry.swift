@@ -123,6 +123,7 @@ public final class DeviceRegistry: Sendable {
         let key = farm + "\u{0}" + device
         let due = lastWritten.withLock { written in
             if let last = written[key], now.timeIntervalSince(last) < 60 { return false }
+            if written.count >= 4_096 { written = written.filter { now.timeIntervalSince($0.value) < 60 } }
             written[key] = now
             return true
         }

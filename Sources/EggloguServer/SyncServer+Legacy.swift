@@ -35,6 +35,15 @@ extension SyncServer {
         let replica = try await stores.replica(client.farm)
         switch parsed {
         case .blob(let blob):
+            // A blob's records carry sync metadata that is taken at its word (a deletion, a pinned
+            // version), which a backend token, held by every user of the organisation, may not do.
+            guard case .device = client.author else {
+                throw APIError.forbidden("a whole-blob push needs a device token; the app's client sends {\"last_synced_at\", \"data\"}")
+            }
+            let records = Self.recordCount(blob)
+            guard records <= configuration.maxLegacyRecords else {
+                throw APIError.tooManyRecords(records, limit: configuration.maxLegacyRecords)
+            }
             return try await legacyBlob(blob, client: client, replica: replica, logger: logger)
         case .delta(let lastSyncedAt, let data):
             guard let since = LegacyTime.since(lastSyncedAt) else {
@@ -68,7 +77,7 @@ extension SyncServer {
         }
         let request = push
         let result = try await storing { try replica.legacyPush(request) }
-        await seen(farm: client.farm, device: result.origin, logger: logger)
+        await seen(farm: client.farm, device: client.device, logger: logger)
         let rejected = result.issues.filter { if case .rejected = $0.kind { true } else { false } }.count
         metrics.merged(farm: client.farm, accepted: result.synced, rejected: rejected, conflicts: result.conflicts, head: result.head)
         if result.changed > 0 {
@@ -164,6 +173,17 @@ extension SyncServer {
                     collections: [], count: report.added + report.updated, at: serverTime))
         }
         return JSONBody.response(["status": "ok", "synced_at": .string(serverTime)])
+    }
+
+    /// The elements of a blob's lists, at the top and one object down (`feed.purchases`).
+    static func recordCount(_ blob: JSONObject) -> Int {
+        blob.reduce(0) { total, entry in
+            switch entry.value {
+            case .array(let items): total + items.count
+            case .object(let nested): total + nested.reduce(0) { $0 + ($1.value.arrayValue?.count ?? 0) }
+            default: total
+            }
+        }
     }
 
     /// Runs a store write off the pool; data the store refuses is a 422.

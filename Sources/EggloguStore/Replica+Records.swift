@@ -128,7 +128,12 @@ extension Replica {
                 guard case .object(let object) = value else {
                     throw ReplicaError(.badData, "an auditLog entry must be a JSON object")
                 }
-                let entry = AuditEntry.stored(object)
+                let entry: (id: String, content: JSONObject)
+                do throws(EggloguCore.RecordError) {
+                    entry = try AuditEntry.stored(object)
+                } catch {
+                    throw ReplicaError(.badData, error.message)
+                }
                 if try transaction.stored(CollectionName.auditLog, entry.id) != nil {
                     return (CollectionName.auditLog, entry.id, .unchanged)
                 }

@@ -52,10 +52,31 @@ extension Replica {
         if let wanted = configuration.farmID, let farm = identity.farm, farm != wanted {
             throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)")
         }
-        let log = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.int64Value ?? 0
+        let log = unreadLogBytes(path)
         return Replica(
             path: path, deviceID: identity.device, farmID: identity.farm, epoch: identity.epoch,
             configuration: configuration, pool: pool, snapshot: ReplicaSnapshot(reason: cause.message, unreadLogBytes: log))
+    }
+
+    /// Bytes of log frames not yet copied into the main file. SQLite keeps a checkpointed log at
+    /// its size, so the size alone overstates it: the shared-memory index says how many frames the
+    /// log holds (`mxFrame`) and how many a checkpoint copied (`nBackfill`). Without a readable,
+    /// consistent index the whole log counts as unread.
+    static func unreadLogBytes(_ path: String) -> Int64 {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.int64Value ?? 0
+        guard size > 0, let index = FileHandle(forReadingAtPath: path + "-shm") else { return size }
+        defer { try? index.close() }
+        guard let header = try? index.read(upToCount: 100), header.count == 100 else { return size }
+        let bytes = [UInt8](header)
+        func u32(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+        // Two copies of the 48-byte header that agree, initialised; little-endian (the index is in
+        // the host's order, and every host we run on is little-endian).
+        guard UInt32(1).littleEndian == 1, bytes[0..<48] == bytes[48..<96], bytes[12] != 0 else { return size }
+        let frames = Int64(u32(16))
+        let backfilled = Int64(u32(96))
+        let pageSize = Int64(UInt16(bytes[14]) | UInt16(bytes[15]) << 8)
+        guard backfilled < frames else { return 0 }
+        return (frames - backfilled) * ((pageSize == 1 ? 65_536 : pageSize) + 24)
     }
 
     /// `file:PATH?immutable=1`, escaping what a URI would read as syntax: SQLite then takes no lock

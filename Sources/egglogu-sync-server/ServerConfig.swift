@@ -74,6 +74,7 @@ struct ServerConfig {
         timeouts.idle = .milliseconds(Int64(check.number("EGGLOGU_SYNC_IDLE_TIMEOUT", default: 30, in: 0.1...3_600) * 1000))
         timeouts.header = .milliseconds(Int64(check.number("EGGLOGU_SYNC_HEADER_TIMEOUT", default: 10, in: 0.1...600) * 1000))
         timeouts.body = .milliseconds(Int64(check.number("EGGLOGU_SYNC_BODY_TIMEOUT", default: 60, in: 0.1...3_600) * 1000))
+        timeouts.send = .milliseconds(Int64(check.number("EGGLOGU_SYNC_SEND_TIMEOUT", default: 60, in: 0.1...3_600) * 1000))
         let levels = Logger.Level.allCases.map(\.rawValue)
         logLevel = check.choice("EGGLOGU_SYNC_LOG_LEVEL", of: levels).flatMap(Logger.Level.init(rawValue:)) ?? .info
         _ = check.url("EGGLOGU_SYNC_PUBLIC_URL")

@@ -19,6 +19,7 @@ enum ServerSettings {
             .init("EGGLOGU_SYNC_IDLE_TIMEOUT", "Seconds an idle connection stays open between requests (default 30)."),
             .init("EGGLOGU_SYNC_HEADER_TIMEOUT", "Seconds from a request's first byte to its complete head (default 10)."),
             .init("EGGLOGU_SYNC_BODY_TIMEOUT", "Seconds from a request's head to the end of its body (default 60)."),
+            .init("EGGLOGU_SYNC_SEND_TIMEOUT", "Seconds an answer may wait for a client that stopped reading it (default 60)."),
             .init("EGGLOGU_SYNC_TLS_CERT", path: true, "A PEM certificate chain: serve HTTPS (with EGGLOGU_SYNC_TLS_KEY)."),
             .init("EGGLOGU_SYNC_TLS_KEY", path: true, "The certificate's PEM private key (mode 0600)."),
             .init("EGGLOGU_SYNC_PUBLIC_KEYS", "Comma-separated PEM public keys of external ES256/RS256 token issuers."),

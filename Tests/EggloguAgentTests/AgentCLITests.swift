@@ -150,6 +150,12 @@ import Testing
         try Data(#"{"flocks":[{"id":"k","name":"kept"},{"id":"k\u0000x","name":"overwrite?"}]}"#.utf8).write(to: URL(fileURLWithPath: blob))
         let imported = try agent(["import", "--replica", replica, blob])
         #expect(imported.status == 65 && imported.stderr.contains("$.flocks[1]: record id contains the control character U+0000"), "\(imported.stderr)")
+        let audit = try agent(["put", "--replica", replica, "auditLog", #"{"id":"a\u0001b","action":"x"}"#])
+        #expect(audit.status == 65 && audit.stderr.contains("control character U+0001"), "audit entries follow the rule too: \(audit.stderr)")
+        let auditBlob = dir.file("audit-id.json")
+        try Data(#"{"auditLog":[{"id":"a\u0000","action":"x"}]}"#.utf8).write(to: URL(fileURLWithPath: auditBlob))
+        let auditImport = try agent(["import", "--replica", replica, auditBlob])
+        #expect(auditImport.status == 65 && auditImport.stderr.contains("$.auditLog[0]: record id contains the control character U+0000"), "\(auditImport.stderr)")
         #expect(try agent(["get", "--replica", replica, "flocks", "k"]).stdout.contains("kept"))
     }
 }

@@ -11,8 +11,9 @@ import Glibc
 final class RawConnection {
     let fd: Int32
 
-    init?(port: Int) {
+    init?(port: Int, receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -24,6 +25,11 @@ final class RawConnection {
             close(fd)
             return nil
         }
+    }
+
+    /// A connection whose receive buffer is small, so a client that never reads fills it at once.
+    static func neverReading(port: Int) -> RawConnection? {
+        RawConnection(port: port, receiveBuffer: 4096)
     }
 
     func send(_ text: String) {
@@ -96,6 +102,46 @@ final class RawConnection {
         #expect(results.idle, "idle connections are closed")
         #expect(results.healthy, "once they are, /healthz is served again")
         #expect(results.refusedWhileFull, "the control: with every descriptor taken, nothing is served")
+        try await offPool { _ = server.stop() }
+    }
+
+    /// Two clients that ask for a streamed answer and never read it held both heavy-request permits
+    /// for as long as they liked, so every farm's large requests waited behind them.
+    @Test func clientsThatNeverReadAStreamedAnswerAreCutOffAndOthersAreServed() async throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        try FileManager.default.createDirectory(atPath: data + "/farms", withIntermediateDirectories: true)
+        try await offPool { try HostileLoadTests.bigFarm(at: data + "/farms/big.sqlite", count: 30_000) }
+        let server = ChildService(
+            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data], environment: ["EGGLOGU_SYNC_SEND_TIMEOUT": "1"], in: dir)
+        try await offPool { try server.start(waitingFor: "listening on") }
+        let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        let token = try await offPool {
+            try Subprocess.run("egglogu-sync-server", ["token", "--data-dir", data, "--farm", "big", "--device", "phone"], in: dir).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let body = #"{"last_synced_at":null,"data":{}}"#
+        let pull = "POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        let results = try await offPool { () -> (cutOff: Bool, servedBytes: Int) in
+            let stalled = (0..<2).compactMap { _ in RawConnection.neverReading(port: port) }
+            for connection in stalled { connection.send(pull) }
+            sleep(1)
+            // Both permits are taken: this one waits until the stalled answers are cut off.
+            let reader = RawConnection(port: port)!
+            reader.send(pull.replacingOccurrences(of: "HTTP/1.1\r\n", with: "HTTP/1.1\r\nConnection: close\r\n"))
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(reader.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var received = 0
+            while true {
+                let n = recv(reader.fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                received += n
+            }
+            return (stalled.count == 2 && stalled.allSatisfy { $0.isClosed(within: 10) }, received)
+        }
+        #expect(results.cutOff, "the stalled connections are closed")
+        #expect(results.servedBytes > 10 << 20, "the whole farm reached the client that reads: \(results.servedBytes) bytes")
         try await offPool { _ = server.stop() }
     }
 }

@@ -121,6 +121,7 @@ import Testing
         let peak = Self.peakMB(pid)
         let slowest = latencies.max() ?? 0
         print(String(format: "hostile load: server peak RSS %.1f MB (idle %.1f MB, ceiling %.0f MB); another farm's slowest push %.0f ms", peak, idle, Self.ceilingMB, slowest * 1000))
+        #expect(idle > 1 && peak > idle, "VmHWM must be readable and must have grown under the load")
         #expect(peak < Self.ceilingMB)
         #expect(latencies.count == 20)
         try await offPool { _ = server.stop() }

@@ -235,6 +235,23 @@ import Testing
                 body: (["farmId": "farm-1", "deviceId": "phone", "changes": [["collection": "flocks", "records": many]]] as JSONValue).serialized())
             #expect(delta.status == 413)
             #expect(delta.json?.objectValue?["error"] == "too-many-records")
+            let blob = try await post(server, ["farm": ["name": "Granja"], "flocks": .array(Array(many.arrayValue!.prefix(6))), "finances": ["income": .array(Array(many.arrayValue!.prefix(5)))]], token: token)
+            #expect(blob.status == 413 && blob.json["detail"]?.stringValue?.contains("holds 11 records") == true, "a whole blob counts nested lists too")
+        }
+    }
+
+    /// A blob's sync metadata is taken at its word (it may delete or pin a version): a backend token
+    /// is held by every user of the organisation, so it may not send one.
+    @Test func aBackendTokenCannotPushAWholeBlob() async throws {
+        try await TestServer.with(configure: Self.trustingTheApp) { server in
+            let token = AppTokens.access(user: "u1", org: "farm-1")
+            #expect(try await post(server, ["data": ["flocks": [["id": "f1", "name": "kept"]]]], token: token).status == 200)
+            let before = try ReplicaLab.fingerprint(path: server.directory.farmReplica("farm-1"))
+            let deleting: JSONValue = [
+                "flocks": [["id": "f1", "_updatedAt": "2026-11-30T00:00:00Z", "_deletedAt": "2026-11-30T00:00:00Z", "_syncOrigin": "gw", "_syncVV": ["gw": "2026-11-30T00:00:00Z"]]]]
+            let refused = try await post(server, deleting, token: token)
+            #expect(refused.status == 403 && refused.json["detail"]?.stringValue?.contains("device token") == true)
+            #expect(try ReplicaLab.fingerprint(path: server.directory.farmReplica("farm-1")) == before)
         }
     }
 

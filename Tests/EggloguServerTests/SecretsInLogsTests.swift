@@ -88,8 +88,10 @@ import Testing
         let outputs = try await offPool { [agent.stop(), server.stop()] }
         let logs = outputs.compactMap { $0.map { $0.stdout + $0.stderr } }.joined(separator: "\n")
         #expect(logs.split(separator: "\n").count > 50, "trace logging was on: \(logs.prefix(500))")
+        let jwtSecret = try String(contentsOfFile: data + "/jwt-secret", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(jwtSecret.count >= 32)
         for (name, secret) in [
-            ("page password", pagePassword), ("CSRF token", csrf), ("agent's broker password", brokerPassword),
+            ("server's JWT secret", jwtSecret), ("page password", pagePassword), ("CSRF token", csrf), ("agent's broker password", brokerPassword),
             ("server's broker password", serverBrokerPassword), ("app secret", appSecret), ("device token", token), ("app token", appToken),
         ] {
             let leaks = logs.split(separator: "\n").filter { $0.contains(secret) }

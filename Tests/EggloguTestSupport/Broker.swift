@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -86,21 +87,30 @@ public final class Broker: @unchecked Sendable {
         }
     }
 
-    /// A port the kernel just handed out (and released) on 127.0.0.1.
+    /// Ports handed out by ``freePort()`` in this process.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A loopback port that is free now and that no other caller in this process was given. It is
+    /// drawn below the kernel's ephemeral range (32768 and up), so an outgoing connection of another
+    /// test cannot take it while its broker is not started yet, and never twice: a test that starts
+    /// its broker late once had its clients reach another test's broker on the same port.
     public static func freePort() -> Int {
+        while true {
+            let port = Int.random(in: 20_000..<32_700)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            if bindable(port) { return port }
+        }
+    }
+
+    private static func bindable(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -13,26 +13,27 @@ import Testing
         func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
     }
 
-    @Test func lockoutsDoubleUpToFiveMinutesAndASuccessOrQuietForgets() {
+    @Test func lockoutsDoubleUpToFiveMinutesAndASuccessOrAQuietDayForgets() throws {
         let clock = Clock()
         let throttle = LoginThrottle(now: { clock.instant.withLock { $0 } })
-        for _ in 0..<5 { #expect(throttle.failed("10.0.0.1").lockout == .zero) }
+        for _ in 0..<5 { #expect(try throttle.attempt("10.0.0.1").get().lockout == .zero) }
         var lockouts: [Int64] = []
         for _ in 0..<12 {
-            let failure = throttle.failed("10.0.0.1")
+            let failure = try throttle.attempt("10.0.0.1").get()
             lockouts.append(failure.lockout.components.seconds)
-            #expect(throttle.verdict(for: "10.0.0.1") == .lockedOut(failure.lockout))
+            #expect(throttle.attempt("10.0.0.1") == .failure(.init(wait: failure.lockout)), "refused, and not counted")
             clock.advance(failure.lockout)
-            #expect(throttle.verdict(for: "10.0.0.1") == .check)
         }
         #expect(lockouts == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300])
-        #expect(throttle.verdict(for: "10.0.0.2") == .check, "another address is not affected")
+        #expect(try throttle.attempt("10.0.0.2").get().failures == 1, "another address is not affected")
 
         throttle.succeeded("10.0.0.1")
-        #expect(throttle.failed("10.0.0.1").lockout == .zero, "a right password clears the count")
-        for _ in 0..<10 { _ = throttle.failed("10.0.0.3") }
-        clock.advance(.seconds(901))
-        #expect(throttle.failed("10.0.0.3") == .init(failures: 1, lockout: .zero), "a quarter of an hour forgets")
+        #expect(try throttle.attempt("10.0.0.1").get().lockout == .zero, "a right password clears the count")
+        for _ in 0..<5 { _ = throttle.attempt("10.0.0.3") }
+        clock.advance(.seconds(3_600))
+        #expect(try throttle.attempt("10.0.0.3").get() == .init(failures: 6, lockout: .seconds(1)), "an hour's wait earns no free guesses")
+        clock.advance(.seconds(86_401))
+        #expect(try throttle.attempt("10.0.0.3").get() == .init(failures: 1, lockout: .zero), "a quiet day forgets")
     }
 
     @Test func addressesAreKeyedByIPAndIPv6ByItsSlash64() throws {
