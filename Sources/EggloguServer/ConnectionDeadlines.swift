@@ -68,6 +68,9 @@ final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
 
     private let timeouts: ConnectionTimeouts
     private var phase = Phase.awaitingRequest
+    /// The answer went out before the request's body ended (a 401, say): the body still runs
+    /// against its deadline, and the next request starts once it has ended.
+    private var answeredEarly = false
     private var deadline: Scheduled<Void>?
     private var sendDeadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
@@ -113,13 +116,18 @@ final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
 
     /// The body is complete: the answer takes as long as it takes.
     func bodyReceived() {
-        phase = .answering
+        phase = answeredEarly ? .awaitingRequest : .answering
+        answeredEarly = false
         deadline?.cancel()
         deadline = nil
     }
 
     /// The answer is sent: the next request's first byte starts the clock again.
     func answered() {
+        guard phase == .answering || phase == .awaitingRequest else {
+            answeredEarly = true
+            return
+        }
         phase = .awaitingRequest
         deadline?.cancel()
         deadline = nil

@@ -105,6 +105,38 @@ final class RawConnection {
         try await offPool { _ = server.stop() }
     }
 
+    /// A request answered before its body ended (a 401 before the body is read) left the next
+    /// request without a header deadline: its head, sent a byte at a time, was then held open.
+    @Test func aRequestAnsweredBeforeItsBodyEndedLeavesTheNextHeadItsDeadline() async throws {
+        let dir = TemporaryDirectory()
+        let server = ChildService(
+            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", dir.file("data")],
+            environment: ["EGGLOGU_SYNC_IDLE_TIMEOUT": "5", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "3"], in: dir)
+        try await offPool { try server.start(waitingFor: "listening on") }
+        let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        let (answer, closedAfter) = try await offPool { () -> (String, Int?) in
+            let connection = try #require(RawConnection(port: port))
+            connection.send("POST /api/v1/sync/delta HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n{")
+            var timeout = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = recv(connection.fd, &buffer, buffer.count, 0)
+            let answer = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+            connection.send("}  ")
+            for (sent, byte) in "GET /healthz HTTP/1.1\r\nHost: x\r\n".enumerated() {
+                connection.send(String(byte))
+                usleep(400_000)
+                let left = recv(connection.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if left == 0 || (left < 0 && errno == ECONNRESET) { return (answer, sent + 1) }
+            }
+            return (answer, nil)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 401"), "answered before the body ended: \(answer.prefix(40))")
+        let bytes = try #require(closedAfter, "a head sent a byte every 0.4 s must be cut off at its 1 s deadline")
+        #expect(bytes <= 5)
+        try await offPool { _ = server.stop() }
+    }
+
     /// Two clients that ask for a streamed answer and never read it held both heavy-request permits
     /// for as long as they liked, so every farm's large requests waited behind them.
     @Test func clientsThatNeverReadAStreamedAnswerAreCutOffAndOthersAreServed() async throws {
