@@ -56,13 +56,18 @@ final class RawConnection {
 /// The server's connection deadlines, against the server binary: idle connections, a head sent a
 /// byte at a time and a trickled body are all closed, and a server out of descriptors serves again.
 @Suite(.ownThreads) struct ConnectionTimeoutTests {
-    @Test func idleSlowAndTricklingConnectionsAreClosedAndHealthzIsServedAgain() async throws {
-        let dir = TemporaryDirectory()
+    /// The server binary on a free port, its data in `data` (default: `dir`'s `data`), with the
+    /// deadlines of `environment`; and that port.
+    func serve(in dir: TemporaryDirectory, data: String? = nil, _ environment: [String: String]) async throws -> (ChildService, Int) {
         let server = ChildService(
-            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", dir.file("data")],
-            environment: ["EGGLOGU_SYNC_IDLE_TIMEOUT": "1", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "1.5"], in: dir)
+            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data ?? dir.file("data")], environment: environment, in: dir)
         try await offPool { try server.start(waitingFor: "listening on") }
         let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        return (server, port)
+    }
+    @Test func idleSlowAndTricklingConnectionsAreClosedAndHealthzIsServedAgain() async throws {
+        let dir = TemporaryDirectory()
+        let (server, port) = try await serve(in: dir, ["EGGLOGU_SYNC_IDLE_TIMEOUT": "1", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "1.5"])
         let pid = try #require(server.pid)
 
         let results = try await offPool { () -> (slowHead: Bool, slowBody: Bool, idle: Bool, healthy: Bool, refusedWhileFull: Bool) in
@@ -109,11 +114,7 @@ final class RawConnection {
     /// request without a header deadline: its head, sent a byte at a time, was then held open.
     @Test func aRequestAnsweredBeforeItsBodyEndedLeavesTheNextHeadItsDeadline() async throws {
         let dir = TemporaryDirectory()
-        let server = ChildService(
-            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", dir.file("data")],
-            environment: ["EGGLOGU_SYNC_IDLE_TIMEOUT": "5", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "3"], in: dir)
-        try await offPool { try server.start(waitingFor: "listening on") }
-        let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        let (server, port) = try await serve(in: dir, ["EGGLOGU_SYNC_IDLE_TIMEOUT": "5", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "3"])
         let (answer, closedAfter) = try await offPool { () -> (String, Int?) in
             let connection = try #require(RawConnection(port: port))
             connection.send("POST /api/v1/sync/delta HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n{")
@@ -144,10 +145,7 @@ final class RawConnection {
         let data = dir.file("data")
         try FileManager.default.createDirectory(atPath: data + "/farms", withIntermediateDirectories: true)
         try await offPool { try HostileLoadTests.bigFarm(at: data + "/farms/big.sqlite", count: 30_000) }
-        let server = ChildService(
-            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data], environment: ["EGGLOGU_SYNC_SEND_TIMEOUT": "1"], in: dir)
-        try await offPool { try server.start(waitingFor: "listening on") }
-        let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        let (server, port) = try await serve(in: dir, data: data, ["EGGLOGU_SYNC_SEND_TIMEOUT": "1"])
         let token = try await offPool {
             try Subprocess.run("egglogu-sync-server", ["token", "--data-dir", data, "--farm", "big", "--device", "phone"], in: dir).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
