@@ -58,10 +58,15 @@ let package = Package(
             dependencies: ["EggloguCore", "EggloguJSON", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        .target(
+            name: "EggloguCLI",
+            dependencies: ["EggloguStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "egglogu-agent",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguAgentSync", "EggloguSyncClient", "EggloguProtocol",
+                "EggloguCLI", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguAgentSync", "EggloguSyncClient", "EggloguProtocol",
                 "EggloguAgentService", "EggloguAgentWeb", "EggloguMQTT", "EggloguSettings", "EggloguSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "egglogu-sync-server",
             dependencies: [
-                "EggloguServer", "EggloguStore", "EggloguMQTT", "EggloguSettings", "EggloguSystemd", "EggloguProvisioning",
+                "EggloguCLI", "EggloguServer", "EggloguStore", "EggloguMQTT", "EggloguProtocol", "EggloguSettings", "EggloguSystemd", "EggloguProvisioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +109,7 @@ let package = Package(
         .target(name: "EggloguMQTT", dependencies: ["CMosquitto"], swiftSettings: strict),
         .target(
             name: "EggloguProtocol",
-            dependencies: ["EggloguJSON"],
+            dependencies: ["EggloguCore", "EggloguJSON"],
             swiftSettings: strict
         ),
         .target(
@@ -120,14 +125,13 @@ let package = Package(
         ),
         .target(
             name: "EggloguAgentSync",
-            dependencies: ["EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguJSON", "EggloguCore"],
+            dependencies: ["EggloguStore", "EggloguProtocol", "EggloguJSON", "EggloguCore"],
             swiftSettings: strict
         ),
         .target(
             name: "EggloguAgentService",
             dependencies: [
-                "EggloguAgentSync", "EggloguMQTT", "EggloguStore", "EggloguSyncClient", "EggloguProtocol", "EggloguCore",
-                "EggloguJSON",
+                "EggloguAgentSync", "EggloguMQTT", "EggloguStore", "EggloguProtocol", "EggloguCore", "EggloguJSON",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,17 +141,17 @@ let package = Package(
         .target(
             name: "EggloguServer",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguMQTT", "EggloguHTTP",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -155,8 +159,10 @@ let package = Package(
         .target(
             name: "EggloguAgentWeb",
             dependencies: [
-                "EggloguAgentService", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguHTTP", "EggloguSettings",
+                "EggloguAgentService", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -168,8 +174,9 @@ let package = Package(
         .target(
             name: "EggloguTestSupport",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures",
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguServer", "EggloguAgentSync", "EggloguProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/EggloguTestSupport",
             swiftSettings: strict
@@ -189,8 +196,7 @@ let package = Package(
         .testTarget(
             name: "EggloguStoreTests",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits",
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits"
             ],
             swiftSettings: strict
         ),
@@ -226,14 +232,15 @@ let package = Package(
         .testTarget(
             name: "EggloguAgentServiceTests",
             dependencies: [
-                "EggloguAgentService", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+                "EggloguAgentService", "EggloguAgentSync", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport",
+                "EggloguTestTraits", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EggloguRealtimeTests",
-            dependencies: ["EggloguStore", "EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent", "egglogu-sync-server"],
+            dependencies: ["EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent", "egglogu-sync-server"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -254,6 +261,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EggloguSyncTests",
+            dependencies: [
+                "EggloguAgentSync", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguStore", "EggloguTestSupport",
+                "EggloguTestTraits", .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
         ),

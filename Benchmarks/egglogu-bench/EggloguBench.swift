@@ -165,7 +165,7 @@ extension EggloguBench {
         @Option(name: .customLong("page-size"), help: "Remote records per merge transaction.")
         var pageSize = 1_000
 
-        func run() throws {
+        func run() async throws {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -195,23 +195,23 @@ extension EggloguBench {
             report.add("import, large farm (egglogu-agent import, whole process)", importRuns)
             report.add("export, large farm (egglogu-agent export -o, whole process)", exportRuns)
 
-            let inProcess = try measure(repeats) { n in
-                let replica = try Replica.open(path: "\(work)/lib-\(n).sqlite")
+            let inProcess = try await measure(repeats) { n in
+                let replica = try await Replica.open(path: "\(work)/lib-\(n).sqlite")
                 let start = DispatchTime.now()
-                _ = try replica.importBlob(blob)
+                _ = try await replica.importBlob(blob)
                 return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
             }
             report.addTimes("import, large farm (library call, parse included)", inProcess)
-            let exports = try measure(repeats) { n in
-                let replica = try Replica.open(path: "\(work)/lib-\(n).sqlite")
+            let exports = try await measure(repeats) { n in
+                let replica = try await Replica.open(path: "\(work)/lib-\(n).sqlite")
                 let start = DispatchTime.now()
-                _ = try replica.exportBlob()
+                _ = try await replica.exportBlob()
                 return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
             }
             report.addTimes("export, large farm (library call)", exports)
 
-            let merge = try measure(max(1, repeats / 2)) { n in
-                try mergeRemote(into: "\(work)/merge-\(n).sqlite", records: mergeRecords, pageSize: pageSize)
+            let merge = try await measure(max(1, repeats / 2)) { n in
+                try await mergeRemote(into: "\(work)/merge-\(n).sqlite", records: mergeRecords, pageSize: pageSize)
             }
             let seconds = Double(merge.sorted()[merge.count / 2]) / 1e9
             report.line(
@@ -220,13 +220,15 @@ extension EggloguBench {
             report.print()
         }
 
-        private func measure(_ times: Int, _ body: (Int) throws -> UInt64) throws -> [UInt64] {
-            try (0..<times).map(body)
+        private func measure(_ times: Int, _ body: (Int) async throws -> UInt64) async throws -> [UInt64] {
+            var out: [UInt64] = []
+            for n in 0..<times { out.append(try await body(n)) }
+            return out
         }
 
         /// Builds `records` remote versions from another device and merges them page by page.
-        private func mergeRemote(into path: String, records: Int, pageSize: Int) throws -> UInt64 {
-            let replica = try Replica.open(path: path)
+        private func mergeRemote(into path: String, records: Int, pageSize: Int) async throws -> UInt64 {
+            let replica = try await Replica.open(path: path)
             let origin = "dev-remote"
             let base = Timestamp(milliseconds: 1_750_000_000_000)
             var pages: [[UInt8]] = []
@@ -249,7 +251,7 @@ extension EggloguBench {
             let start = DispatchTime.now()
             for bytes in pages {
                 guard case .array(let values) = try JSONParser().parse(bytes) else { throw BenchError("bad page") }
-                let report = try replica.merge([("dailyProduction", values)])
+                let report = try await replica.merge([("dailyProduction", values)])
                 guard report.rejected.isEmpty else { throw BenchError("merge rejected records") }
             }
             return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds

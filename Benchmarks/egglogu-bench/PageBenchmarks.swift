@@ -20,7 +20,7 @@ struct PageBenchmarks {
     let products: URL
 
     func run(into figures: inout Figures, conflicts: Int, requests: Int, rssSeconds: Double, agent: String?) async throws {
-        let (b, records) = try farmWithConflicts(conflicts)
+        let (b, records) = try await farmWithConflicts(conflicts)
         figures.line("page: the farm", "\(records) records, \(conflicts) delete-vs-edit conflicts, \(conflicts) deleted records")
         var configuration = LocalWebConfiguration()
         configuration.port = 0
@@ -70,7 +70,7 @@ struct PageBenchmarks {
         figures.line("page: one refresh (the page's 4 parallel GETs every 3 s, revalidating)", RealtimeBenchmarks.percentiles(cycles))
         figures.line("page: body bytes per refresh, nothing changing (first refresh included)", "\(transferred / requests) bytes")
         var resolves: [Double] = []
-        for entry in try b.conflicts().prefix(min(conflicts, requests)) {
+        for entry in try await b.conflicts().prefix(min(conflicts, requests)) {
             let start = DispatchTime.now()
             let answer = try await post(base + "/api/conflicts/\(entry.id)/resolve", #"{"choice":"keep-mine"}"#, csrf: csrf)
             guard answer.status == 200 else { throw BenchError("resolve answered \(answer.status)") }
@@ -95,29 +95,29 @@ struct PageBenchmarks {
     }
 
     /// Device B's replica of a large farm in which device A deleted `count` records B had edited.
-    private func farmWithConflicts(_ count: Int) throws -> (Replica, Int) {
+    private func farmWithConflicts(_ count: Int) async throws -> (Replica, Int) {
         let blob = FarmGenerator(size: .large).bytes()
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "gw-a"
-        let a = try Replica.open(path: work + "/page-a.sqlite", configuration: configuration)
+        let a = try await Replica.open(path: work + "/page-a.sqlite", configuration: configuration)
         configuration.deviceID = "gw-b"
-        let b = try Replica.open(path: work + "/page-b.sqlite", configuration: configuration)
-        _ = try a.importBlob(blob)
-        let imported = try b.importBlob(blob)
-        guard case .array(let production) = try b.get("dailyProduction") else { throw BenchError("no dailyProduction") }
+        let b = try await Replica.open(path: work + "/page-b.sqlite", configuration: configuration)
+        _ = try await a.importBlob(blob)
+        let imported = try await b.importBlob(blob)
+        guard case .array(let production) = try await b.get("dailyProduction") else { throw BenchError("no dailyProduction") }
         let victims = production.prefix(count).compactMap(\.objectValue)
         guard victims.count == count else { throw BenchError("the farm has fewer than \(count) dailyProduction records") }
-        let head = try a.headSequence()
+        let head = try await a.headSequence()
         for record in victims {
             guard let id = record["id"]?.stringValue else { continue }
-            try a.delete("dailyProduction", id: id)
+            try await a.delete("dailyProduction", id: id)
             var edited = record.filter(keys: { !$0.hasPrefix("_") })
             edited["notes"] = .string("<b>recounted</b> on gateway B")
-            try b.put("dailyProduction", .object(edited))
+            try await b.put("dailyProduction", .object(edited))
         }
-        let deletions = try a.unpushed(after: head, limit: count * 2).filter { $0.collection == "dailyProduction" }
+        let deletions = try await a.unpushed(after: head, limit: count * 2).filter { $0.collection == "dailyProduction" }
         let records = try deletions.map { try JSONParser().parse($0.body) }
-        let report = try b.merge([("dailyProduction", records)])
+        let report = try await b.merge([("dailyProduction", records)])
         guard report.conflicts == count else { throw BenchError("\(report.conflicts) conflicts instead of \(count)") }
         return (b, imported.records)
     }

@@ -45,14 +45,14 @@ struct RealtimeBenchmarks {
 
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "gw-a"
-        let a = try Replica.open(path: "\(work)/gw-a.sqlite", configuration: configuration)
+        let a = try await Replica.open(path: "\(work)/gw-a.sqlite", configuration: configuration)
         configuration.deviceID = "gw-b"
-        let b = try Replica.open(path: "\(work)/gw-b.sqlite", configuration: configuration)
+        let b = try await Replica.open(path: "\(work)/gw-b.sqlite", configuration: configuration)
         var delays: [Double] = []
         for n in 0..<edits {
             let start = DispatchTime.now()
-            try a.put("flocks", ["id": .string("edit-\(n)"), "count": .number(JSONNumber(n))])
-            while (try? b.get("flocks", id: "edit-\(n)")) == nil {
+            try await a.put("flocks", ["id": .string("edit-\(n)"), "count": .number(JSONNumber(n))])
+            while await (try? b.get("flocks", id: "edit-\(n)")) == nil {
                 usleep(200)
                 if Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) > 10e9 { throw BenchError("edit \(n) never arrived") }
             }

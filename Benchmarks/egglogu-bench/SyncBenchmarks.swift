@@ -47,14 +47,14 @@ struct SyncBenchmarks {
         figures.add("sync: initial sync of the large farm into an empty replica (egglogu-agent sync)", initial)
 
         // One edit: what goes up, and what the other gateway pulls.
-        let replica = try Replica.open(path: "\(work)/gw-a.sqlite")
-        let flock = try replica.get("flocks").arrayValue!.first!.objectValue!
+        let replica = try await Replica.open(path: "\(work)/gw-a.sqlite")
+        let flock = try await replica.get("flocks").arrayValue!.first!.objectValue!
         var edited = flock
         edited["currentCount"] = .number(JSONNumber((flock["currentCount"]?.numberValue?.intValue ?? 0) - 1))
-        try replica.put("flocks", .object(edited))
-        let cursor = try Replica.open(path: "\(work)/gw-b0.sqlite").upstreamCursor()
-        let batch = try replica.unpushed(limit: 500)
-        let request = PushRequest(
+        try await replica.put("flocks", .object(edited))
+        let cursor = try await Replica.open(path: "\(work)/gw-b0.sqlite").upstreamCursor()
+        let batch = try await replica.unpushed(limit: 500)
+        let request = await PushRequest(
             farmID: "bench", deviceID: "gw-a", since: try replica.upstreamCursor(),
             changes: batch.map { CollectionChanges(collection: $0.collection, records: [try! JSONParser().parse($0.body)]) })
         let pushBytes = request.json.serialized().count

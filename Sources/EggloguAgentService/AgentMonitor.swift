@@ -45,8 +45,8 @@ public final class AgentMonitor: Sendable {
 
     public init(now: @escaping @Sendable () -> Date = Date.init) {
         self.now = now
-        for kind in [SyncExchange.Kind.push, .pull] {
-            _ = exchanges(kind, outcome: "ok")
+        for kind in [SyncRequestOutcome.Kind.push, .pull] {
+            _ = requests(kind, outcome: "ok")
         }
         _ = noticesReceived
         brokerConnected.set(Int64(0))
@@ -57,7 +57,7 @@ public final class AgentMonitor: Sendable {
         MetricNameDescriptor(namespace: "egglogu", subsystem: "agent", metricName: metric, unitName: unit, helpText: help)
     }
 
-    private func exchanges(_ kind: SyncExchange.Kind, outcome: String) -> Counter {
+    private func requests(_ kind: SyncRequestOutcome.Kind, outcome: String) -> Counter {
         registry.makeCounter(
             descriptor: Self.name(kind == .push ? "pushes" : "pulls", unit: "total", "\(kind.rawValue.capitalized) requests to the server by outcome"),
             labels: [("outcome", outcome)])
@@ -80,8 +80,8 @@ public final class AgentMonitor: Sendable {
     }
 
     /// A push or pull request finished; `outcome` is `ok` or why it failed.
-    public func exchange(_ exchange: SyncExchange) {
-        exchanges(exchange.kind, outcome: exchange.outcome).increment()
+    public func requestFinished(_ request: SyncRequestOutcome) {
+        requests(request.kind, outcome: request.outcome).increment()
     }
 
     /// A notice arrived; `ignored` says why it asked for nothing, `sentAt` is when it was sent.
@@ -134,15 +134,15 @@ public final class AgentMonitor: Sendable {
     /// The metrics in Prometheus text format, with the replica's figures read now: queued
     /// changes, unresolved conflicts and the age of the last completed sync (cheap queries only:
     /// scrapes and the page's refreshes must not cost a scan of the farm).
-    public func render(replica: Replica) -> [UInt8] {
-        if let queued = try? replica.unpushedCount() {
+    public func render(replica: Replica) async -> [UInt8] {
+        if let queued = try? await replica.unpushedCount() {
             registry.makeGauge(descriptor: Self.name("queued_changes", "Local changes waiting to be pushed")).set(Double(queued))
         }
-        if let unresolved = try? replica.unresolvedConflictCount() {
+        if let unresolved = try? await replica.unresolvedConflictCount() {
             registry.makeGauge(descriptor: Self.name("unresolved_conflicts", "Unresolved entries of the farm's conflict archive"))
                 .set(Double(unresolved))
         }
-        if case .success(let last) = Result(catching: { try replica.lastSync() }) {
+        if let last = try? await Optional(replica.lastSync()) {
             let age = last.map { max(0, now().timeIntervalSince1970 - Double($0.milliseconds) / 1000) } ?? -1
             registry.makeGauge(descriptor: Self.name("last_sync_age", unit: "seconds", "Seconds since the last completed sync (-1: never)"))
                 .set(age)
@@ -150,3 +150,4 @@ public final class AgentMonitor: Sendable {
         return registry.emitToBuffer()
     }
 }
+

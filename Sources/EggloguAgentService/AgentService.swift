@@ -1,17 +1,17 @@
 import EggloguAgentSync
 import EggloguMQTT
+import EggloguProtocol
 import EggloguStore
-import EggloguSyncClient
 import Logging
 import ServiceLifecycle
 
 /// `egglogu-agent run`: the sync loop, the broker link and the local-write watcher, as services
 /// for one `ServiceGroup`. Shutdown goes in reverse: the watcher stops, the sync in flight
-/// finishes, the offline status is published and the broker left, then the HTTP client closes.
+/// finishes, the offline status is published and the broker left, then the transport closes.
 public struct AgentService: Sendable {
     public let replica: Replica
     public let farm: String
-    public let client: SyncClient
+    public let transport: any SyncTransport
     public let token: TokenStore
     public let clock: ClockCorrection
     public let configuration: AgentServiceConfiguration
@@ -22,12 +22,12 @@ public struct AgentService: Sendable {
     private let state: AgentState
 
     public init(
-        replica: Replica, farm: String, client: SyncClient, token: TokenStore, clock: ClockCorrection,
+        replica: Replica, farm: String, transport: any SyncTransport, token: TokenStore, clock: ClockCorrection,
         configuration: AgentServiceConfiguration, hooks: AgentHooks = AgentHooks(), monitor: AgentMonitor = AgentMonitor()
     ) {
         self.replica = replica
         self.farm = farm
-        self.client = client
+        self.transport = transport
         self.token = token
         self.clock = clock
         self.configuration = configuration
@@ -37,7 +37,7 @@ public struct AgentService: Sendable {
             replica: replica, brokerConfigured: configuration.mqtt != nil, monitor: monitor, onChange: hooks.status)
     }
 
-    /// Asks for a sync cycle now, as after a local write: it pushes, and the push notifies the farm's other devices.
+    /// Asks for a sync cycle now, as after a local write: it pushes, and the server's notice wakes the farm's other devices.
     public func requestPush() {
         wakeup.signal(.push)
     }
@@ -66,11 +66,10 @@ public struct AgentService: Sendable {
         } else {
             logger.info("no broker configured: polling only", metadata: ["interval": "\(configuration.pollInterval)s"])
         }
-        let link = broker
         let loop = SyncLoop(
-            sync: AgentSync(replica: replica, farm: farm, client: client, token: token, observe: { monitor.exchange($0) }),
-            state: state, monitor: monitor, wakeup: wakeup, clock: clock, configuration: configuration, hooks: hooks,
-            logger: logger, announce: { link?.announce($0) })
+            sync: AgentSync(replica: replica, farm: farm, transport: transport, token: token, observe: { monitor.requestFinished($0) }),
+            state: state, monitor: monitor, wakeup: wakeup, clockCorrection: clock, configuration: configuration, hooks: hooks,
+            logger: logger, timing: SyncLoop.system)
         let watcher = OptionalService(
             LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger), name: "local-change watcher", logger: logger
         ) {
@@ -83,14 +82,14 @@ public struct AgentService: Sendable {
                 wakeup.signal(.reschedule)
             }
         }
-        let resources = Resources(client: client, state: state, monitor: monitor, logger: logger, farm: farm, replica: replica)
+        let resources = Resources(transport: transport, state: state, monitor: monitor, logger: logger, farm: farm, replica: replica)
         return [resources] + (brokerService.map { [$0] } ?? []) + [loop, watcher]
     }
 
-    /// First to start, last to stop: publishes the state at start, and closes the HTTP client and
-    /// marks the service stopped once everything else has.
+    /// First to start, last to stop: writes the service's state to the replica while it runs,
+    /// and closes the transport and marks the service stopped once everything else has.
     private struct Resources: Service {
-        let client: SyncClient
+        let transport: any SyncTransport
         let state: AgentState
         let monitor: AgentMonitor
         let logger: Logger
@@ -98,12 +97,14 @@ public struct AgentService: Sendable {
         let replica: Replica
 
         func run() async throws {
+            async let stateWriter: Void = state.run()
             state.publish()
             monitor.record("started", "agent running for farm \(farm) as \(replica.deviceID)")
             logger.info("agent running", metadata: ["farm": "\(farm)", "device": "\(replica.deviceID)", "replica": "\(replica.path)"])
             try? await gracefulShutdown()
-            await client.shutdown()
-            state.stopped()
+            await transport.shutdown()
+            await state.stopped()
+            await stateWriter
             logger.info("agent stopped")
         }
     }

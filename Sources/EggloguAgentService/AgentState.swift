@@ -38,6 +38,9 @@ final class AgentState: Sendable {
     private let monitor: AgentMonitor
     private let onChange: @Sendable (String) -> Void
     private let lastSummary = Mutex("")
+    /// The states to write to the replica, newest only: ``run()`` writes them one at a time.
+    private let writes: AsyncStream<JSONValue?>
+    private let writer: AsyncStream<JSONValue?>.Continuation
 
     init(
         replica: Replica, brokerConfigured: Bool, monitor: AgentMonitor = AgentMonitor(),
@@ -47,6 +50,14 @@ final class AgentState: Sendable {
         self.snapshot = Mutex(Snapshot(brokerConfigured: brokerConfigured))
         self.monitor = monitor
         self.onChange = onChange
+        (writes, writer) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Writes each published state to the replica, off the caller, until ``stopped()``.
+    func run() async {
+        for await value in writes {
+            try? await replica.setServiceState(value)
+        }
     }
 
     var mode: Mode { snapshot.withLock { $0.mode } }
@@ -76,8 +87,8 @@ final class AgentState: Sendable {
     }
 
     /// Re-counts the changes waiting to be pushed.
-    func countQueued() {
-        guard let queued = try? replica.unpushedCount() else { return }
+    func countQueued() async {
+        guard let queued = try? await replica.unpushedCount() else { return }
         update { $0.queued = queued }
     }
 
@@ -95,9 +106,10 @@ final class AgentState: Sendable {
         return line + ", \(current.queued) queued change\(current.queued == 1 ? "" : "s")"
     }
 
-    /// Marks the service as stopped in the replica.
-    func stopped() {
-        try? replica.setServiceState(nil)
+    /// Marks the service as stopped in the replica: the last write ``run()`` makes.
+    func stopped() async {
+        writer.yield(nil)
+        writer.finish()
     }
 
     /// Writes the state when it changed, with this process's id so `status` can tell a crashed service.
@@ -115,7 +127,7 @@ final class AgentState: Sendable {
             "web": current.webURL.map(JSONValue.string) ?? .null,
             "updatedAt": .string(Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601),
         ]
-        try? replica.setServiceState(value)
+        writer.yield(value)
         announce()
     }
 

@@ -1,4 +1,3 @@
-import EggloguAgentSync
 import EggloguCore
 import EggloguMQTT
 import EggloguProtocol
@@ -7,7 +6,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The service's MQTT side: presence, notices in (hints to pull) and out (after a push).
+/// The service's MQTT side: presence out, notices in (hints to pull). The server publishes the
+/// notices of every push; a device publishes only its presence.
 final class BrokerLink: Service {
     private let client: MQTTClient
     private let replica: Replica
@@ -44,7 +44,7 @@ final class BrokerLink: Service {
         let client = self.client
         async let connection: Void = client.run()
         await withGracefulShutdownHandler {
-            for await event in client.events { handle(event) }
+            for await event in client.events { await handle(event) }
         } onGracefulShutdown: {
             client.stop(publishingWill: true)
         }
@@ -54,7 +54,7 @@ final class BrokerLink: Service {
 
     private var presenceTopic: String { Notice.presenceTopic(farm: farm, device: replica.deviceID) }
 
-    private func handle(_ event: MQTTEvent) {
+    private func handle(_ event: MQTTEvent) async {
         switch event {
         case .connected:
             logger.info("broker connected", metadata: ["host": "\(client.configuration.host):\(client.configuration.port)"])
@@ -73,7 +73,8 @@ final class BrokerLink: Service {
                 ignoreStale(payload, retained: retained)
                 return
             }
-            let (verdict, notice) = filter.evaluated(payload, cursor: try? replica.upstreamCursor())
+            let cursor = try? await replica.upstreamCursor()
+            let (verdict, notice) = filter.evaluated(payload, cursor: cursor)
             switch verdict {
             case .pull:
                 let sentAt = notice.flatMap { Timestamp(iso8601: $0.at) }
@@ -102,17 +103,5 @@ final class BrokerLink: Service {
         monitor.notice(ignored: "retained", sentAt: nil)
         let cleared = (try? client.publish(topic: Notice.topic(farm: farm), payload: [], retain: true)) != nil
         ignored.notice("retained notice ignored", reason: "retained", metadata: ["bytes": "\(payload.count)", "cleared": "\(cleared)"])
-    }
-
-    /// Tells the farm's other devices that this one pushed: they pull.
-    func announce(_ summary: SyncSummary) {
-        let notice = Notice(
-            farmID: farm, deviceID: replica.deviceID, cursor: summary.cursor, collections: summary.pushedCollections,
-            count: summary.pushed, at: Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601)
-        do {
-            try client.publish(topic: Notice.topic(farm: farm), payload: notice.bytes)
-        } catch {
-            ignored.notice("notice not published", reason: "publish", metadata: ["error": "\(error)"])
-        }
     }
 }

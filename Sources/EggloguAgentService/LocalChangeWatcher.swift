@@ -2,6 +2,7 @@ import EggloguStore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -42,7 +43,7 @@ final class LocalChangeWatcher: Service {
             return
         }
         // A write made after the start-up sync but before the watch existed raised no event.
-        _ = queued()
+        if (try? await replica.unpushed(limit: 1))?.isEmpty == false { wakeup.signal(.push) }
         let stopReader = pipeEnds[0]
         let stopWriter = pipeEnds[1]
         await withGracefulShutdownHandler {
@@ -91,9 +92,22 @@ final class LocalChangeWatcher: Service {
     /// Wakes the loop when changes are queued; the service's own merges write the replica too,
     /// and only queued changes need a push.
     private func queued() -> Bool {
-        let queued = (try? replica.unpushed(limit: 1))?.isEmpty == false
+        let queued = Self.waiting(for: { [replica] in (try? await replica.unpushed(limit: 1))?.isEmpty == false })
         if queued { wakeup.signal(.push) }
         return queued
+    }
+
+    /// Runs `body` and blocks this thread (the watcher's own, never the pool) for its result.
+    private static func waiting(for body: @escaping @Sendable () async -> Bool) -> Bool {
+        let result = Mutex(false)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let value = await body()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }
     }
 
     private func touches(_ names: Set<String>, in buffer: [UInt8], count: Int) -> Bool {

@@ -1,40 +1,47 @@
 import EggloguAgentSync
 import EggloguCore
-import EggloguProtocol
 import EggloguStore
-import EggloguSyncClient
 import Logging
 import ServiceLifecycle
 
 /// Runs sync cycles, one at a time: on start, on every wake (a notice, a (re)connect, a local
 /// write) and on its poll timer, backing off while the server cannot be reached.
-final class SyncLoop: Service {
+///
+/// Time and jitter come from outside (``SyncLoop/Timing``), so its schedule can be tested with a
+/// manual clock and fixed draws.
+final class SyncLoop<C: Clock<Duration>>: Service {
+    /// The clock the loop schedules by, and where its random jitter comes from.
+    struct Timing: Sendable {
+        let clock: C
+        /// A uniform draw from the range (jitter of polls and backoffs).
+        let random: @Sendable (ClosedRange<Double>) -> Double
+    }
+
     private let sync: AgentSync
     private let state: AgentState
     private let monitor: AgentMonitor
     private let wakeup: Wakeup
-    private let clock: ClockCorrection
+    private let clockCorrection: ClockCorrection
     private let configuration: AgentServiceConfiguration
-    private let announce: @Sendable (SyncSummary) -> Void
     private let hooks: AgentHooks
     private let logger: Logger
+    private let timing: Timing
     /// A sync longer than this stops the heartbeat, so a supervisor restarts a hung process.
     private let longestSync = Duration.seconds(600)
 
     init(
-        sync: AgentSync, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup, clock: ClockCorrection,
-        configuration: AgentServiceConfiguration, hooks: AgentHooks, logger: Logger,
-        announce: @escaping @Sendable (SyncSummary) -> Void
+        sync: AgentSync, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup, clockCorrection: ClockCorrection,
+        configuration: AgentServiceConfiguration, hooks: AgentHooks, logger: Logger, timing: Timing
     ) {
         self.sync = sync
         self.state = state
         self.monitor = monitor
         self.wakeup = wakeup
-        self.clock = clock
+        self.clockCorrection = clockCorrection
         self.configuration = configuration
         self.hooks = hooks
-        self.announce = announce
         self.logger = logger
+        self.timing = timing
     }
 
     func run() async throws {
@@ -45,72 +52,76 @@ final class SyncLoop: Service {
         }
     }
 
+    private var now: C.Instant { timing.clock.now }
+
     private func loop() async {
         let debounce = Duration.seconds(configuration.pushDebounce)
-        var lastPush: ContinuousClock.Instant?
+        var lastPush: C.Instant?
         var failures = 0
-        var deadline = ContinuousClock.now
-        var lastTrim: ContinuousClock.Instant?
+        var deadline = now
+        var lastTrim: C.Instant?
         while true {
             // Going idle for a while: hand back what start-up and the last bursts touched (once per 10 min at most).
-            if deadline - .now > .seconds(5), lastTrim.map({ ContinuousClock.now - $0 > .seconds(600) }) ?? true {
+            if now.duration(to: deadline) > .seconds(5), lastTrim.map({ $0.duration(to: now) > .seconds(600) }) ?? true {
                 MemoryTrim.release()
-                lastTrim = .now
+                lastTrim = now
             }
-            var wait = max(.zero, deadline - .now)
-            if let beat = hooks.heartbeatInterval { wait = min(wait, beat) }
-            let reason = await wakeup.wait(for: wait)
+            var wake = deadline
+            if let beat = hooks.heartbeatInterval { wake = min(wake, now.advanced(by: beat)) }
+            let reason = await wakeup.wait(until: wake, on: timing.clock)
             hooks.heartbeat()
-            if reason == nil, ContinuousClock.now < deadline { continue }
+            if reason == nil, now < deadline { continue }
             logger.debug("woke", metadata: ["reason": "\(reason.map { "\($0)" } ?? "timer")"])
             if reason == .shutdown { return }
             if reason == .reschedule {
-                deadline = min(deadline, .now + pollDelay())
+                deadline = min(deadline, now.advanced(by: pollDelay()))
                 continue
             }
             // Leading edge: the first write after a quiet period goes out at once; writes that follow
             // within the debounce wait for its end and go out together.
             if reason == .push {
-                if let lastPush, ContinuousClock.now - lastPush < debounce {
-                    try? await Task.sleep(until: lastPush + debounce)
+                if let lastPush, lastPush.duration(to: now) < debounce {
+                    try? await timing.clock.sleep(until: lastPush.advanced(by: debounce), tolerance: nil)
                 }
-                lastPush = .now
-                state.countQueued()
+                lastPush = now
+                await state.countQueued()
             }
             do {
                 let summary = try await withHeartbeat { try await sync.sync() }
-                state.countQueued()
+                await state.countQueued()
                 failures = 0
                 state.server(reachable: true)
                 monitor.pulled()
                 observeClock(summary)
-                if summary.pushed > 0 { announce(summary) }
                 if summary.pushed + summary.pulled > 0 || summary.resynced {
                     monitor.record("sync", Self.describe(summary))
                     logger.info(
                         "synced",
-                        metadata: ["pushed": "\(summary.pushed)", "pulled": "\(summary.pulled)", "conflicts": "\(summary.conflicts)", "cursor": "\(summary.cursor ?? "-")"])
+                        metadata: [
+                            "pushed": "\(summary.pushed)", "pulled": "\(summary.pulled)", "conflicts": "\(summary.conflicts)",
+                            "cursor": "\(summary.cursor ?? "-")",
+                        ])
                 }
-                if !summary.rejected.isEmpty {
-                    logger.warning("the server refused records", metadata: ["count": "\(summary.rejected.count)", "first": "\(summary.rejected[0].collection)/\(summary.rejected[0].id ?? "?"): \(summary.rejected[0].reason)"])
+                if let first = summary.rejected.first {
+                    logger.warning(
+                        "the server refused records",
+                        metadata: ["count": "\(summary.rejected.count)", "first": "\(first.collection)/\(first.id ?? "?"): \(first.reason)"])
                 }
                 if let problem = summary.renewalProblem {
                     logger.warning("the renewed token was not stored", metadata: ["error": "\(problem)"])
                 }
-                deadline = .now + pollDelay()
+                deadline = now.advanced(by: pollDelay())
             } catch {
-                state.countQueued()
+                await state.countQueued()
                 failures += 1
                 let delay = backoff(failures)
-                let message = (error as? SyncClientError)?.message ?? "\(error)"
-                if let error = error as? SyncClientError, error.kind == .unavailable {
-                    state.server(reachable: false, error: message)
-                } else {
-                    state.server(reachable: true, error: message)
-                }
+                let message = (error as? AgentSyncError)?.message ?? "\(error)"
+                let unreachable = (error as? AgentSyncError)?.kind == .unavailable
+                state.server(reachable: !unreachable, error: message)
                 monitor.record("sync-failed", message)
-                logger.warning("sync failed; changes stay queued", metadata: ["error": "\(message)", "retryIn": "\(Int(delay.components.seconds))s"])
-                deadline = .now + delay
+                logger.warning(
+                    "sync failed; changes stay queued", metadata: ["error": "\(message)", "retryIn": "\(Int(delay.components.seconds))s"])
+                deadline = now.advanced(by: delay)
             }
         }
     }
@@ -127,10 +138,10 @@ final class SyncLoop: Service {
     /// Runs `body` with heartbeats at the usual interval, for at most ``longestSync``.
     private func withHeartbeat<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         guard let interval = hooks.heartbeatInterval else { return try await body() }
-        let ticker = Task { [hooks, longestSync] in
-            let started = ContinuousClock.now
-            while ContinuousClock.now - started < longestSync {
-                do { try await Task.sleep(for: interval) } catch { return }
+        let ticker = Task { [hooks, longestSync, timing] in
+            let started = timing.clock.now
+            while started.duration(to: timing.clock.now) < longestSync {
+                do { try await timing.clock.sleep(for: interval) } catch { return }
                 hooks.heartbeat()
             }
         }
@@ -138,32 +149,33 @@ final class SyncLoop: Service {
         return try await body()
     }
 
-    /// The poll interval: the safety interval while notices and local writes wake the loop, else
-    /// the poll interval ±10%.
-    private func pollDelay() -> Duration {
+    /// The next poll: the safety interval while notices and local writes wake the loop, else the
+    /// poll interval ±10%.
+    func pollDelay() -> Duration {
         if state.brokerConnected && state.watchingLocalWrites { return .seconds(configuration.safetyPollInterval) }
-        return .seconds(configuration.pollInterval * Double.random(in: 0.9...1.1))
+        return .seconds(configuration.pollInterval * timing.random(0.9...1.1))
     }
 
     /// Full jitter: anywhere between 0 and floor·2ⁿ⁻¹, capped.
-    private func backoff(_ failures: Int) -> Duration {
-        let ceiling = min(configuration.serverBackoffCap, configuration.serverBackoffFloor * pow2(failures - 1))
-        return .seconds(Double.random(in: 0...ceiling))
-    }
-
-    private func pow2(_ n: Int) -> Double {
-        Double(1 << min(max(n, 0), 30))
+    func backoff(_ failures: Int) -> Duration {
+        let ceiling = min(configuration.serverBackoffCap, configuration.serverBackoffFloor * Double(1 << min(max(failures - 1, 0), 30)))
+        return .seconds(timing.random(0...ceiling))
     }
 
     private func observeClock(_ summary: SyncSummary) {
         guard let text = summary.serverTime, let serverTime = Timestamp(iso8601: text) else { return }
-        let before = clock.milliseconds
-        let offset = clock.observe(serverTime: serverTime, limit: configuration.maxClockSkewMilliseconds)
-        if clock.milliseconds != before {
-            state.clock(offsetMilliseconds: clock.milliseconds)
-            if clock.milliseconds != 0 {
+        let before = clockCorrection.milliseconds
+        let offset = clockCorrection.observe(serverTime: serverTime, limit: configuration.maxClockSkewMilliseconds)
+        if clockCorrection.milliseconds != before {
+            state.clock(offsetMilliseconds: clockCorrection.milliseconds)
+            if clockCorrection.milliseconds != 0 {
                 logger.warning("this clock is off from the server's; stamps follow server time", metadata: ["offsetMs": "\(offset)"])
             }
         }
     }
+}
+
+extension SyncLoop where C == ContinuousClock {
+    /// The production timing: the continuous clock and the system's random numbers.
+    static var system: Timing { Timing(clock: ContinuousClock(), random: { Double.random(in: $0) }) }
 }

@@ -38,8 +38,8 @@ final class Wakeup: Sendable {
         waiter?.resume(returning: takePending())
     }
 
-    /// The most urgent pending reason, or nil once `duration` passed without one.
-    func wait(for duration: Duration) async -> WakeReason? {
+    /// The most urgent pending reason, or nil once `clock` reached `deadline` without one.
+    func wait<C: Clock<Duration>>(until deadline: C.Instant, on clock: C) async -> WakeReason? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason?, Never>) in
                 let generation: Int? = state.withLock { state in
@@ -53,7 +53,7 @@ final class Wakeup: Sendable {
                     return
                 }
                 let timer = Task { [weak self] in
-                    do { try await Task.sleep(for: duration) } catch { return }
+                    do { try await clock.sleep(until: deadline, tolerance: nil) } catch { return }
                     self?.expire(generation)
                 }
                 state.withLock { state in

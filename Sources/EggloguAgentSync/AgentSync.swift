@@ -1,8 +1,7 @@
+import EggloguCore
 import EggloguJSON
 import EggloguProtocol
 import EggloguStore
-import EggloguSyncClient
-import Foundation
 
 /// What one sync cycle did.
 public struct SyncSummary: Sendable, Equatable {
@@ -23,15 +22,14 @@ public struct SyncSummary: Sendable, Equatable {
     public var renewalProblem: String?
     /// The cursor after the cycle.
     public var cursor: String?
-    /// The collections this device pushed records of.
-    public var pushedCollections: [String] = []
     /// The server's clock in its last answer (ISO-8601).
     public var serverTime: String?
 
     public init() {}
 }
 
-/// The agent's side of a sync: its replica, the server, and the token between them.
+/// The agent's side of a sync: its replica, the server (through a ``SyncTransport``), and the
+/// token between them.
 ///
 /// A cycle pushes what is unpushed in pages, applying each answer (the settled changes,
 /// the page of remote changes, the new cursor) in one replica transaction, then pulls until
@@ -40,44 +38,51 @@ public struct SyncSummary: Sendable, Equatable {
 public final class AgentSync: Sendable {
     public let replica: Replica
     public let farm: String
-    private let client: SyncClient
+    private let transport: any SyncTransport
     private let token: TokenStore
     private let pageSize: Int
-    private let observe: @Sendable (SyncExchange) -> Void
+    private let observe: @Sendable (SyncRequestOutcome) -> Void
 
     /// - Parameter observe: told how each push and pull request ended (for metrics).
     public init(
-        replica: Replica, farm: String, client: SyncClient, token: TokenStore, pageSize: Int = 500,
-        observe: @escaping @Sendable (SyncExchange) -> Void = { _ in }
+        replica: Replica, farm: String, transport: any SyncTransport, token: TokenStore, pageSize: Int = 500,
+        observe: @escaping @Sendable (SyncRequestOutcome) -> Void = { _ in }
     ) {
         self.replica = replica
         self.farm = farm
-        self.client = client
+        self.transport = transport
         self.token = token
         self.pageSize = pageSize
         self.observe = observe
     }
 
     /// Runs one full cycle. On 410 it resyncs once from scratch, keeping (and re-pushing) everything local.
+    ///
+    /// - Throws: ``AgentSyncError`` when the server cannot be reached or refuses; the store's
+    ///   `ReplicaError` when the replica fails.
     public func sync() async throws -> SyncSummary {
-        var summary = SyncSummary()
-        try await renewIfDue(&summary)
         do {
-            try await cycle(&summary)
-        } catch let error as SyncClientError where error.kind == .resyncRequired {
-            try replica.resetUpstream()
-            summary.resynced = true
-            try await cycle(&summary)
+            var summary = SyncSummary()
+            try await renewIfDue(&summary)
+            do {
+                try await cycle(&summary)
+            } catch let error as SyncTransportError where error.kind == .resyncRequired {
+                try await replica.resetUpstream()
+                summary.resynced = true
+                try await cycle(&summary)
+            }
+            summary.cursor = try await replica.upstreamCursor()
+            return summary
+        } catch let error as SyncTransportError {
+            throw AgentSyncError(error)
         }
-        summary.cursor = try replica.upstreamCursor()
-        return summary
     }
 
     private func renewIfDue(_ summary: inout SyncSummary) async throws {
         guard token.isDueForRenewal() else { return }
         let fresh: String
         do {
-            fresh = try await client.renew(token: token.current)
+            fresh = try await transport.renew(token: token.current)
         } catch where error.kind == .unavailable {
             return  // the old token is still valid: try again next cycle
         }
@@ -93,77 +98,73 @@ public final class AgentSync: Sendable {
     /// entries here, which go out in another round (a few at most: an entry only ever grows).
     private func cycle(_ summary: inout SyncSummary) async throws {
         for _ in 0..<4 {
-            let head = try replica.headSequence()
+            let head = try await replica.headSequence()
             try await round(&summary)
-            if try replica.unpushed(after: head, limit: 1).isEmpty { return }
+            if try await replica.unpushed(after: head, limit: 1).isEmpty { return }
         }
     }
 
     private func round(_ summary: inout SyncSummary) async throws {
-        var since = try replica.upstreamCursor()
+        var since = try await replica.upstreamCursor()
         var pushedUpTo: Int64 = 0
         var complete = false
         while true {
-            let batch = try replica.unpushed(after: pushedUpTo, limit: pageSize)
+            let batch = try await replica.unpushed(after: pushedUpTo, limit: pageSize)
             guard let last = batch.last else { break }
             pushedUpTo = last.seq
-            let request = PushRequest(farmID: farm, deviceID: replica.deviceID, since: since, changes: try Self.grouped(batch))
-            let response = try await exchange(.push) { try await client.push(request, token: token.current) }
+            let body = Self.pushBody(batch, farm: farm, device: replica.deviceID, since: since)
+            let response = try await observing(.push) { try await transport.push(body, token: token.current) }
             // A record stamped ahead of the server's clock may land later; every other refusal is final.
-            let retry = Set(response.rejected.filter { $0.reason == "timestamp-in-future" }.map { "\($0.collection)\u{0}\($0.id ?? "")" })
-            let settled = batch.filter { !retry.contains("\($0.collection)\u{0}\($0.id)") }
-            let more = try hasMoreToPush(after: pushedUpTo)
+            let retry = Set(
+                response.rejected.filter { $0.reason == .timestampInFuture }.map { RecordRef(collection: $0.collection, id: $0.id ?? "") })
+            let settled = batch.filter { !retry.contains(RecordRef(collection: $0.collection, id: $0.id)) }
+            let more = try await hasMoreToPush(after: pushedUpTo)
             complete = !response.hasMore && !more
-            try apply(response, settled: settled, completes: complete, into: &summary)
+            try await apply(response, settled: settled, completes: complete, into: &summary)
             summary.pushed += response.accepted
-            summary.rejected += response.rejected.filter { $0.reason != "superseded" }
-            for collection in Set(batch.map(\.collection)) where !summary.pushedCollections.contains(collection) {
-                summary.pushedCollections.append(collection)
-            }
+            summary.rejected += response.rejected.filter { $0.reason != .superseded }
             since = response.cursor.description
         }
         while !complete {
-            let response = try await exchange(.pull) { try await client.pull(farm: farm, since: since, limit: pageSize, token: token.current) }
+            let response = try await observing(.pull) {
+                try await transport.pull(farm: farm, since: since, limit: pageSize, token: token.current)
+            }
             complete = !response.hasMore
-            try apply(response, settled: [], completes: complete, into: &summary)
+            try await apply(response, settled: [], completes: complete, into: &summary)
             since = response.cursor.description
         }
     }
 
-    private func exchange<T>(_ kind: SyncExchange.Kind, _ request: () async throws -> T) async throws -> T {
+    private func observing<T>(_ kind: SyncRequestOutcome.Kind, _ request: () async throws -> T) async throws -> T {
         do {
             let response = try await request()
-            observe(SyncExchange(kind: kind, outcome: "ok"))
+            observe(SyncRequestOutcome(kind: kind, outcome: "ok"))
             return response
         } catch {
-            observe(SyncExchange(kind: kind, outcome: SyncExchange.outcome(of: error)))
+            observe(SyncRequestOutcome(kind: kind, outcome: (error as? SyncTransportError)?.kind.description ?? "error"))
             throw error
         }
     }
 
-    private func hasMoreToPush(after seq: Int64) throws -> Bool {
-        try !replica.unpushed(after: seq, limit: 1).isEmpty
+    private func hasMoreToPush(after seq: Int64) async throws -> Bool {
+        try await !replica.unpushed(after: seq, limit: 1).isEmpty
     }
 
-    private func apply(_ response: SyncResponse, settled: [Change], completes: Bool, into summary: inout SyncSummary) throws {
+    private func apply(_ response: SyncResponse, settled: [Change], completes: Bool, into summary: inout SyncSummary) async throws {
         let changes = response.changes.map { (collection: $0.collection, records: $0.records) }
-        let report = try replica.applyUpstream(changes, settled: settled, cursor: response.cursor.description, completesSync: completes)
+        let report = try await replica.applyUpstream(
+            changes, settled: settled, cursor: response.cursor.description, completesSync: completes)
         summary.pulled += response.changes.reduce(0) { $0 + $1.records.count }
         summary.conflicts += report.conflicts
         summary.serverTime = response.serverTime
     }
 
-    /// Changes grouped by collection, in order, as JSON.
-    static func grouped(_ changes: [Change]) throws -> [CollectionChanges] {
-        var out: [CollectionChanges] = []
+    /// A push of `changes` as they are stored: their JSON text goes out unparsed.
+    static func pushBody(_ changes: [Change], farm: String, device: String, since: String?) -> PushBody {
+        var writer = PushBodyWriter(farmID: farm, deviceID: device, since: since)
         for change in changes {
-            let value = try JSONParser().parse(change.body)
-            if out.last?.collection == change.collection {
-                out[out.count - 1].records.append(value)
-            } else {
-                out.append(CollectionChanges(collection: change.collection, records: [value]))
-            }
+            writer.append(collection: change.collection, record: change.body.utf8)
         }
-        return out
+        return writer.finish()
     }
 }

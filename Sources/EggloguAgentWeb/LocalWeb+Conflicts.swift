@@ -6,10 +6,10 @@ import Hummingbird
 
 extension LocalWeb {
     /// `GET /api/conflicts[?all=1]`: unresolved conflicts (all with `all`), newest first.
-    func conflicts(_ request: Request) throws -> Response {
+    func conflicts(_ request: Request) async throws -> Response {
         let all = ["1", "true", "yes"].contains(request.uri.queryParameters["all"].map(String.init) ?? "")
-        return try revalidated(request, variant: all ? "all" : "open") {
-            let entries = try Self.answer { try replica.conflicts(includeResolved: all) }
+        return try await revalidated(request, variant: all ? "all" : "open") {
+            let entries = try await Self.answer { try await replica.conflicts(includeResolved: all) }
             return [
                 "unresolved": .number(JSONNumber(entries.filter { !$0.isResolved }.count)),
                 "conflicts": .array(entries.map { ConflictView(entry: $0).json }),
@@ -18,8 +18,8 @@ extension LocalWeb {
     }
 
     /// `GET /api/conflicts/{id}`: one conflict (a unique id prefix of 4 or more characters will do).
-    func conflict(_ id: String) throws -> Response {
-        let entry = try Self.answer { try replica.conflict(id) }
+    func conflict(_ id: String) async throws -> Response {
+        let entry = try await Self.answer { try await replica.conflict(id) }
         guard case .object(var view) = ConflictView(entry: entry).json else { return JSONBody.response(.null) }
         view["entry"] = .object(entry.record)
         return JSONBody.response(.object(view))
@@ -32,7 +32,7 @@ extension LocalWeb {
         guard let text = body["choice"]?.stringValue, let choice = ConflictEntry.Resolution.Choice(rawValue: text) else {
             throw APIError(.badRequest, "bad-choice", "\"choice\" must be one of: \(choices.joined(separator: ", "))")
         }
-        let result = try Self.answer { try replica.resolve(id, choice: choice) }
+        let result = try await Self.answer { try await replica.resolve(id, choice: choice) }
         onLocalChange()
         let entry = result.entry
         let republished: JSONValue

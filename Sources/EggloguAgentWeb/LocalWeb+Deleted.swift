@@ -1,13 +1,12 @@
 import EggloguCore
 import EggloguHTTP
 import EggloguJSON
-import EggloguSettings
 import EggloguStore
 import Hummingbird
 
 extension LocalWeb {
     /// `GET /api/deleted[?since=7d][&limit=50]`: soft-deleted records, newest first.
-    func deleted(_ request: Request) throws -> Response {
+    func deleted(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let sinceText = query["since"].map(String.init) ?? "7d"
         guard let seconds = DurationText.seconds(sinceText) else {
@@ -20,8 +19,8 @@ extension LocalWeb {
         let now = replica.configuration.wallClock()
         let since = now.adding(milliseconds: -Int64(seconds * 1000))
         // The window slides: the answer may change each minute even when the replica does not.
-        return try revalidated(request, variant: "\(sinceText)-\(limit)-\(now.milliseconds / 60_000)") {
-            let records = try Self.answer { try replica.deleted(since: since, limit: limit) }
+        return try await revalidated(request, variant: "\(sinceText)-\(limit)-\(now.milliseconds / 60_000)") {
+            let records = try await Self.answer { try await replica.deleted(since: since, limit: limit) }
             return ["since": .string(since.iso8601), "deleted": .array(records.map(\.json))]
         }
     }
@@ -38,7 +37,7 @@ extension LocalWeb {
         case .string(let text)?: id = text
         default: throw APIError(.badRequest, "bad-request", "\"id\" must be a string")
         }
-        let outcome = try Self.answer { try replica.restore(collection, id: id) }
+        let outcome = try await Self.answer { try await replica.restore(collection, id: id) }
         if outcome == .restored {
             onLocalChange()
             monitor.record("restored", collection + (id.map { "/\($0)" } ?? ""))

@@ -47,7 +47,7 @@ public struct LocalWeb: Sendable {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: monitor.render(replica: replica))))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: await monitor.render(replica: replica))))
         }
         router.get("/api/session") { _, _ in
             JSONBody.response([
@@ -55,14 +55,14 @@ public struct LocalWeb: Sendable {
                 "farmId": replica.farmID.map(JSONValue.string) ?? .null,
             ])
         }
-        router.get("/api/status") { _, _ in try JSONBody.response(Self.answer { try replica.status().json }) }
+        router.get("/api/status") { _, _ in try await JSONBody.response(Self.answer { try await replica.status().json }) }
         router.get("/api/events") { _, _ in JSONBody.response(["events": .array(monitor.events.map(\.json))]) }
-        router.get("/api/conflicts") { request, _ in try conflicts(request) }
-        router.get("/api/conflicts/{id}") { _, context in try conflict(context.parameters.require("id")) }
+        router.get("/api/conflicts") { request, _ in try await conflicts(request) }
+        router.get("/api/conflicts/{id}") { _, context in try await conflict(context.parameters.require("id")) }
         router.post("/api/conflicts/{id}/resolve") { request, context in
             try await resolve(context.parameters.require("id"), request)
         }
-        router.get("/api/deleted") { request, _ in try deleted(request) }
+        router.get("/api/deleted") { request, _ in try await deleted(request) }
         router.post("/api/restore") { request, _ in try await restore(request) }
         router.get("/api/**") { _, _ -> Response in throw APIError(.notFound, "not-found", "no such API endpoint") }
         router.post("/api/**") { _, _ -> Response in throw APIError(.notFound, "not-found", "no such API endpoint") }
@@ -70,9 +70,9 @@ public struct LocalWeb: Sendable {
     }
 
     /// Runs a replica operation, turning its errors into API errors.
-    static func answer<T>(_ body: () throws -> T) throws -> T {
+    static func answer<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch let error as ReplicaError {
             switch error.code {
             case .notFound: throw APIError(.notFound, "not-found", error.message)
@@ -86,12 +86,12 @@ public struct LocalWeb: Sendable {
 
     /// A JSON answer that changes only when the replica does: tagged with its head sequence (and
     /// `variant`), so a page that polls gets a bodiless 304 until something changed.
-    func revalidated(_ request: Request, variant: String, _ body: () throws -> JSONValue) throws -> Response {
-        let tag = "\"\(try Self.answer { try replica.headSequence() })-\(variant)\""
+    func revalidated(_ request: Request, variant: String, _ body: () async throws -> JSONValue) async throws -> Response {
+        let tag = "\"\(try await Self.answer { try await replica.headSequence() })-\(variant)\""
         if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == tag }) == true {
             return Response(status: .notModified, headers: [.eTag: tag])
         }
-        var response = JSONBody.response(try body())
+        var response = JSONBody.response(try await body())
         response.headers[.eTag] = tag
         return response
     }

@@ -1,9 +1,16 @@
 /// Why a record (or conflict-archive entry) was refused.
 public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The reason, named as the sync protocol reports it (`reason.rawValue`).
+    /// Why a record was refused, named as the sync protocol reports it (`reason.rawValue`): the
+    /// one vocabulary of the store, the server's answers and the agent.
     public struct Reason: Sendable, Hashable, CustomStringConvertible {
         public let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
+
+        /// A reason read from the wire, known or not (a newer server may send new ones).
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// Not an error: a higher version is stored, and the answer brings it back.
+        public static var superseded: Reason { Reason("superseded") }
 
         /// The element is not a JSON object.
         public static var notObject: Reason { Reason("not-object") }

@@ -1,3 +1,4 @@
+import EggloguCore
 import EggloguJSON
 
 /// The records of one collection in a push or a page of changes.
@@ -64,14 +65,13 @@ public struct PushRequest: Sendable, Equatable {
     }
 }
 
-/// A record the server refused, and why (`superseded`, `timestamp-in-future`, `missing-id`,
-/// `not-object`, `bad-timestamp`, `bad-collection`, `bad-metadata`).
+/// A record the server did not take, and why (``RecordError/Reason``).
 public struct Rejection: Sendable, Equatable {
     public var collection: String
     public var id: String?
-    public var reason: String
+    public var reason: RecordError.Reason
 
-    public init(collection: String, id: String?, reason: String) {
+    public init(collection: String, id: String?, reason: RecordError.Reason) {
         self.collection = collection
         self.id = id
         self.reason = reason
@@ -119,7 +119,7 @@ public struct SyncResponse: Sendable, Equatable {
                 guard case .object(let r) = item, let collection = r["collection"]?.stringValue,
                     let reason = r["reason"]?.stringValue
                 else { throw .badRequest("malformed rejection") }
-                rejected.append(Rejection(collection: collection, id: r["id"]?.stringValue, reason: reason))
+                rejected.append(Rejection(collection: collection, id: r["id"]?.stringValue, reason: .init(rawValue: reason)))
             }
         }
         self.rejected = rejected

@@ -86,7 +86,7 @@ extension DataDirectory {
     ///
     /// - Returns: the number of farms copied.
     @discardableResult
-    public func backup(to destination: String) throws -> Int {
+    public func backup(to destination: String) async throws -> Int {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw ServerSetupError("\(destination) exists already")
         }
@@ -96,10 +96,10 @@ extension DataDirectory {
             var configuration = ReplicaConfiguration()
             configuration.createIfMissing = false
             configuration.role = .server
-            try Replica.open(path: farmReplica(farm), configuration: configuration).backup(to: target.farmReplica(farm))
+            try await Replica.open(path: farmReplica(farm), configuration: configuration).backup(to: target.farmReplica(farm))
         }
         if FileManager.default.fileExists(atPath: serverDatabase) {
-            try DeviceRegistry(path: serverDatabase).backup(to: target.serverDatabase)
+            try await DeviceRegistry.open(path: serverDatabase).backup(to: target.serverDatabase)
         }
         if FileManager.default.fileExists(atPath: secretFile) {
             try FileManager.default.copyItem(atPath: secretFile, toPath: target.secretFile)

@@ -15,50 +15,35 @@ final class StorageProbe: Sendable {
     }
 
     private let directory: String
-    private let databaseReadable: @Sendable () -> Bool
+    private let databaseReadable: @Sendable () async -> Bool
     private let last = Mutex<(at: ContinuousClock.Instant, reading: Reading)?>(nil)
     /// Probes at most this often; `/healthz` is unauthenticated and must stay cheap under a flood.
     private let interval = Duration.seconds(1)
 
-    init(directory: String, databaseReadable: @escaping @Sendable () -> Bool) {
+    init(directory: String, databaseReadable: @escaping @Sendable () async -> Bool) {
         self.directory = directory
         self.databaseReadable = databaseReadable
     }
 
-    /// The last reading if recent, else a new one (blocking: call it off the concurrency pool).
-    func read() -> Reading {
+    /// The last reading if recent, else a new one.
+    func read() async -> Reading {
         if let cached = last.withLock({ $0 }), ContinuousClock.now - cached.at < interval { return cached.reading }
-        let reading = probe()
+        let reading = await probe()
         last.withLock { $0 = (.now, reading) }
         return reading
     }
 
-    private func probe() -> Reading {
+    private func probe() async -> Reading {
         let free = DiskSpace.available(near: directory)
         if let free, free < DiskSpace.fullBelow {
             return Reading(problem: "disk-full", message: "the disk holding the data directory is full (\(DiskSpace.describe(free)) free)", freeBytes: free)
         }
-        if let failure = writeProbeFile() {
+        if let failure = await DiskSpace.writeProbe(in: directory) {
             return Reading(problem: "data-dir-not-writable", message: "the data directory cannot be written: \(failure)", freeBytes: free)
         }
-        guard databaseReadable() else {
+        guard await databaseReadable() else {
             return Reading(problem: "database-unreadable", message: "the server database does not answer", freeBytes: free)
         }
         return Reading(problem: nil, message: "ok", freeBytes: free)
-    }
-
-    /// Writes and removes 4 KiB; returns the error's text on failure.
-    private func writeProbeFile() -> String? {
-        let path = directory + "/.healthz-probe"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        let block = [UInt8](repeating: 0, count: 4096)
-        let written = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if written != block.count { return written < 0 ? String(cString: strerror(errno)) : "short write" }
-        return nil
     }
 }

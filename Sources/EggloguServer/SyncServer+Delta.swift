@@ -10,10 +10,13 @@ extension SyncServer {
     /// `POST /api/v1/sync/delta`: merge a device's changes and answer with what it has not seen.
     func push(_ request: Request, context: some RequestContext) async throws -> Response {
         let claims = try await authenticate(request)
-        return try await withBody(request) { body in try await push(body, claims: claims, logger: context.logger) }
+        return try await withBody(request) { body in
+            JSONBody.response(try await push(body, claims: claims, logger: context.logger))
+        }
     }
 
-    private func push(_ body: JSONValue, claims: TokenClaims, logger: Logger) async throws -> Response {
+    /// A push without its HTTP envelope: checks, merges, publishes the farm's notice, and writes the answer.
+    func push(_ body: JSONValue, claims: TokenClaims, logger: Logger) async throws -> [UInt8] {
         let push: PushRequest
         do {
             push = try PushRequest(json: body)
@@ -33,8 +36,7 @@ extension SyncServer {
         let since = try await position(push.since, in: replica)
         let batch = push.changes.map { (collection: $0.collection, records: $0.records) }
         let options = RemoteMergeOptions(defaultOrigin: claims.subject, rejectsFutureTimestamps: true, fromUpstream: false)
-        let limit = configuration.defaultPageSize
-        let result = try await blocking { try replica.exchange(batch, options: options, after: since, limit: limit) }
+        let result = try await replica.mergePush(batch, options: options, after: since, limit: configuration.defaultPageSize)
         await seen(farm: push.farmID, device: claims.subject, logger: logger)
         let report = result.report
         metrics.merged(
@@ -42,7 +44,7 @@ extension SyncServer {
             rejected: report.rejected.count + report.superseded.count, conflicts: report.conflicts, head: result.page.cursor)
         if report.changed > 0 {
             let collections = Array(Set(push.changes.map(\.collection))).sorted()
-            notifier?.announce(
+            notices?.publish(
                 Notice(
                     farmID: push.farmID, deviceID: claims.subject, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
                     collections: collections, count: report.accepted - report.superseded.count, at: serverTime))
@@ -50,10 +52,9 @@ extension SyncServer {
         // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =
             report.rejected.sorted { ($0.reason == .timestampInFuture) && ($1.reason != .timestampInFuture) }
-            .map { Rejection(collection: $0.collection, id: $0.id, reason: $0.reason.rawValue) }
-            + report.superseded.map { Rejection(collection: $0.collection, id: $0.id, reason: "superseded") }
-        return JSONBody.response(
-            write(result.page, epoch: replica.epoch, accepted: report.accepted - report.superseded.count, rejected: rejected))
+            .map { Rejection(collection: $0.collection, id: $0.id, reason: $0.reason) }
+            + report.superseded.map { Rejection(collection: $0.collection, id: $0.id, reason: .superseded) }
+        return write(result.page, epoch: replica.epoch, accepted: report.accepted - report.superseded.count, rejected: rejected)
     }
 
     /// Reads a request's JSON body within the server's limits and hands it to `handle`. A body
@@ -74,18 +75,25 @@ extension SyncServer {
         let claims = try await authenticate(request)
         let query = request.uri.queryParameters
         guard let farm = query.get("farmId") else { throw APIError.badRequest("farmId is required") }
+        let since = query.get("since").flatMap { $0.isEmpty ? nil : String($0) }
+        let answer = try await pull(
+            farm: String(farm), since: since, limit: query.get("limit").map { String($0) }, claims: claims, logger: context.logger)
+        return JSONBody.response(answer)
+    }
+
+    /// A pull without its HTTP envelope; `limit` is the query's text.
+    func pull(farm: String, since: String?, limit text: String?, claims: TokenClaims, logger: Logger) async throws -> [UInt8] {
         try await authorize(claims, farm: farm)
         var limit = configuration.defaultPageSize
-        if let text = query.get("limit") {
+        if let text {
             guard let n = Int(text), (1...5_000).contains(n) else { throw APIError.badRequest("limit must be 1 to 5000") }
             limit = n
         }
         let replica = try await stores.replica(farm)
-        let since = try await position(query.get("since").flatMap { $0.isEmpty ? nil : $0 }, in: replica)
-        let pageSize = limit
-        let page = try await blocking { try replica.changes(after: since, limit: pageSize) }
-        await seen(farm: farm, device: claims.subject, logger: context.logger)
-        return JSONBody.response(write(page, epoch: replica.epoch))
+        let after = try await position(since, in: replica)
+        let page = try await replica.changes(after: after, limit: limit)
+        await seen(farm: farm, device: claims.subject, logger: logger)
+        return write(page, epoch: replica.epoch)
     }
 
     /// Where `since` points in the farm's change sequence: a cursor of this database, an ISO-8601
@@ -93,21 +101,20 @@ extension SyncServer {
     func position(_ since: String?, in replica: Replica) async throws -> Int64 {
         guard let since else { return 0 }
         if let cursor = Cursor(since) {
-            let head = try await blocking { try replica.headSequence() }
+            let head = try await replica.headSequence()
             guard cursor.epoch == replica.epoch, cursor.seq <= head else { throw APIError.resyncRequired }
             return cursor.seq
         }
         if let time = Timestamp(iso8601: since) {
-            return try await blocking { try replica.sequence(receivedBefore: time) }
+            return try await replica.sequence(receivedBefore: time)
         }
         throw APIError.badRequest("since must be a cursor <epoch>:<seq>, an ISO-8601 time, or null")
     }
 
     /// Records when a device was last seen, best effort: on a full disk a pull still succeeds.
     func seen(farm: String, device: String, logger: Logger) async {
-        let registry = self.registry
         do {
-            try await blocking { try registry.touch(farm: farm, device: device) }
+            try await registry.touch(farm: farm, device: device)
         } catch {
             logger.warning("cannot record when the device was last seen", metadata: ["farm": "\(farm)", "device": "\(device)", "error": "\(error)"])
         }

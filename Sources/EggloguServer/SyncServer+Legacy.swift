@@ -76,12 +76,12 @@ extension SyncServer {
             }
         }
         let request = push
-        let result = try await storing { try replica.legacyPush(request) }
+        let result = try await storing { try await replica.legacyPush(request) }
         await seen(farm: client.farm, device: client.device, logger: logger)
         let rejected = result.issues.filter { if case .rejected = $0.kind { true } else { false } }.count
         metrics.merged(farm: client.farm, accepted: result.synced, rejected: rejected, conflicts: result.conflicts, head: result.head)
         if result.changed > 0 {
-            notifier?.announce(
+            notices?.publish(
                 Notice(
                     farmID: client.farm, deviceID: result.origin, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
                     collections: result.changedCollections, count: result.synced, at: serverTime))
@@ -98,40 +98,31 @@ extension SyncServer {
     /// at a time under a heavy-request permit, so no request holds a whole farm.
     private func legacyAnswer(_ result: LegacyPushResult, replica: Replica, writer opened: LegacyAnswerWriter) async throws -> Response {
         let cursor = Cursor(epoch: replica.epoch, seq: result.head).description
-        let count = try await blocking { try replica.legacyChangeCount(for: result) }
+        let count = try await replica.legacyChangeCount(for: result)
         guard count > configuration.legacyPageSize else {
-            let answer = try await blocking {
-                var writer = opened
-                if let farm = try replica.legacyFarm(for: result) { writer.farm(farm) }
-                var groups: [String: [(body: [UInt8], hash: String)]] = [:]
-                try replica.legacyChanges(for: result, collections: Self.answeredCollections) { collection, body, hash in
-                    groups[LegacyEntity.entities[collection]!, default: []].append((Array(body), hash))
-                }
-                for (entity, records) in groups.sorted(by: { $0.key < $1.key }) {
-                    for record in records { writer.append(entity: entity, record: record.body, contentHash: record.hash) }
-                }
-                writer.end(serverNow: result.token, syncCursor: cursor)
-                return writer.take()
+            var writer = opened
+            if let farm = try await replica.legacyFarm(for: result) { writer.farm(farm) }
+            var groups: [String: [LegacyRecord]] = [:]
+            for record in try await replica.legacyChanges(for: result, collections: Self.answeredCollections) {
+                groups[LegacyEntity.entities[record.collection]!, default: []].append(record)
             }
-            return JSONBody.response(answer)
+            for (entity, records) in groups.sorted(by: { $0.key < $1.key }) {
+                for record in records { writer.append(entity: entity, record: record.body, contentHash: record.hash) }
+            }
+            writer.end(serverNow: result.token, syncCursor: cursor)
+            return JSONBody.response(writer.take())
         }
         let pageSize = configuration.legacyPageSize
         let body = ResponseBody { [heavyRequests] stream in
             try await heavyRequests.run {
                 var writer = opened
-                if let farm = try await blocking({ try replica.legacyFarm(for: result) }) { writer.farm(farm) }
+                if let farm = try await replica.legacyFarm(for: result) { writer.farm(farm) }
                 for (entity, collection) in Self.answeredEntities {
                     var after: String? = nil
                     repeat {
-                        let page = try await blocking { [writer, after] in
-                            var writer = writer
-                            let next = try replica.legacyPage(of: collection, for: result, after: after, limit: pageSize) { _, body, hash in
-                                writer.append(entity: entity, record: body, contentHash: hash)
-                            }
-                            return (writer, next)
-                        }
-                        writer = page.0
-                        after = page.1
+                        let page = try await replica.legacyPage(of: collection, for: result, after: after, limit: pageSize)
+                        for record in page.records { writer.append(entity: entity, record: record.body, contentHash: record.hash) }
+                        after = page.next
                         try await stream.write(ByteBuffer(bytes: writer.take()))
                     } while after != nil
                 }
@@ -163,11 +154,11 @@ extension SyncServer {
     /// `{"status": "ok", "synced_at": ...}`. A record the blob lacks is not deleted.
     private func legacyBlob(_ blob: JSONObject, client: LegacyClient, replica: Replica, logger: Logger) async throws -> Response {
         let options = ImportOptions(policy: .legacyPush(device: client.device), source: "legacy push from \(client.device)")
-        let report = try await storing { try replica.importBlob(.object(blob), options: options) }
+        let report = try await storing { try await replica.importBlob(.object(blob), options: options) }
         await seen(farm: client.farm, device: client.device, logger: logger)
         if report.added + report.updated + report.deleted + report.conflicts > 0 {
-            let head = try await blocking { try replica.headSequence() }
-            notifier?.announce(
+            let head = try await replica.headSequence()
+            notices?.publish(
                 Notice(
                     farmID: client.farm, deviceID: client.device, cursor: Cursor(epoch: replica.epoch, seq: head).description,
                     collections: [], count: report.added + report.updated, at: serverTime))
@@ -186,10 +177,10 @@ extension SyncServer {
         }
     }
 
-    /// Runs a store write off the pool; data the store refuses is a 422.
-    private func storing<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs a store write; data the store refuses is a 422.
+    private func storing<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await blocking(body)
+            return try await body()
         } catch let error as ReplicaError where error.code == .badData || error.code == .invalidName {
             throw APIError.unprocessable(error.message)
         }
@@ -226,19 +217,23 @@ extension SyncServer {
     /// one. It grants the farms of the old one where the device was not revoked: a renewal never
     /// brings back a farm that was taken away.
     func renew(_ request: Request, context: some RequestContext) async throws -> Response {
-        let claims = try await authenticate(request)
+        let minted = try await renewed(try await authenticate(request))
+        return JSONBody.response([
+            "token": .string(minted.token),
+            "expiresAt": .string(Timestamp(milliseconds: Int64(minted.claims.expiresAt.timeIntervalSince1970 * 1000)).iso8601),
+        ])
+    }
+
+    /// A fresh token for a verified one, without the HTTP envelope.
+    func renewed(_ claims: TokenClaims) async throws -> (token: String, claims: TokenClaims) {
         var kept: [String] = []
         for farm in claims.farms where try await !isRevoked(claims, farm: farm) { kept.append(farm) }
         let farms = kept
         guard !farms.isEmpty else { throw APIError.unauthorized("the token was revoked") }
         let lifetime = max(60, claims.expiresAt.timeIntervalSince(claims.issuedAt))
         let minted = try await authority.mint(subject: claims.subject, farms: farms, lifetime: lifetime)
-        let registry = self.registry
-        try await blocking { try registry.register(device: claims.subject, farms: farms) }
-        return JSONBody.response([
-            "token": .string(minted.token),
-            "expiresAt": .string(Timestamp(milliseconds: Int64(minted.claims.expiresAt.timeIntervalSince1970 * 1000)).iso8601),
-        ])
+        try await registry.register(device: claims.subject, farms: farms)
+        return minted
     }
 }
 
@@ -258,6 +253,8 @@ struct LegacyErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             failure = caught
         } catch let caught as any HTTPResponseError {
             failure = APIError(caught.status, "http-\(caught.status.code)", caught.status.reasonPhrase)
+        } catch let caught as ReplicaError where APIError(storage: caught) != nil {
+            failure = APIError(storage: caught)!
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             failure = APIError(.internalServerError, "internal", "the server failed to handle the request")

@@ -2,6 +2,7 @@ import EggloguCore
 import EggloguHTTP
 import EggloguJSON
 import EggloguProtocol
+import EggloguStore
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -56,32 +57,34 @@ public struct SyncServer: Sendable {
     let authority: TokenAuthority
     let metrics: ServerMetrics
     let storage: StorageProbe
-    let notifier: ServerNotifier?
+    let notices: (any NoticePublisher)?
     let appTokens: AppTokenVerifier?
     let heavyRequests: RequestGate
 
-    /// Pass the previous generation's `metrics` on a reload, so counters keep counting.
+    /// Opens the server's stores. Pass the previous generation's `metrics` on a reload, so
+    /// counters keep counting.
+    ///
+    /// - Parameter notices: where the farm's notice goes after every push that changed something.
     public init(
-        configuration: SyncServerConfiguration, authority: TokenAuthority, notifier: ServerNotifier? = nil,
+        configuration: SyncServerConfiguration, authority: TokenAuthority, notices: (any NoticePublisher)? = nil,
         metrics: ServerMetrics = ServerMetrics()
-    ) throws {
+    ) async throws {
         self.configuration = configuration
         self.metrics = metrics
-        self.notifier = notifier
+        self.notices = notices
         self.appTokens = configuration.appTokens.map(AppTokenVerifier.init(configuration:))
         self.heavyRequests = RequestGate(permits: configuration.heavyRequests)
         self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
-        let registry = try DeviceRegistry(path: configuration.dataDirectory.serverDatabase)
+        let registry = try await DeviceRegistry.open(path: configuration.dataDirectory.serverDatabase)
         self.registry = registry
-        self.storage = StorageProbe(directory: configuration.dataDirectory.path) { registry.isReadable() }
+        self.storage = StorageProbe(directory: configuration.dataDirectory.path) { await registry.isReadable() }
         self.authority = authority
     }
 
     /// Whether the server's own database answers; a supervisor restarts a server that stops
     /// answering. A full disk is not a reason to restart: `/healthz` reports it instead.
     public func isHealthy() async -> Bool {
-        let registry = self.registry
-        return (try? await blocking { registry.isReadable() }) ?? false
+        await registry.isReadable()
     }
 
     /// The HTTP application, ready to run in a `ServiceGroup`.
@@ -91,6 +94,7 @@ public struct SyncServer: Sendable {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: StorageErrorMiddleware())
         router.get("/healthz") { _, _ in try await health() }
         router.get("/metrics") { _, _ in
             Response(
@@ -154,14 +158,12 @@ public struct SyncServer: Sendable {
     }
 
     func isRevoked(_ claims: TokenClaims, farm: String) async throws -> Bool {
-        let registry = self.registry
-        return try await blocking { try registry.isRevoked(farm: farm, device: claims.subject, issuedAt: claims.issuedAt) }
+        try await registry.isRevoked(farm: farm, device: claims.subject, issuedAt: claims.issuedAt)
     }
 
     /// 200 `{"status": "ok"}`, or 503 naming what is wrong with storage.
     func health() async throws -> Response {
-        let storage = self.storage
-        let reading = try await blocking { storage.read() }
+        let reading = await storage.read()
         let free: JSONValue = reading.freeBytes.map { .number(JSONNumber($0)) } ?? .null
         guard let problem = reading.problem else { return JSONBody.response(["status": "ok", "freeBytes": free]) }
         return JSONBody.response(

@@ -47,3 +47,28 @@ extension ReplicaError {
         return ReplicaError(.diskFull, "the disk holding \(directory.isEmpty ? "." : directory) is full\(free): free some space and retry; nothing stored was lost")
     }
 }
+
+extension DiskSpace {
+    /// Writes and removes 4 KiB in `directory` (on a thread of its own); returns the error's text on failure.
+    public static func writeProbe(in directory: String) async -> String? {
+        do {
+            return try await StoreThread.run { writeProbeFile(in: directory) }
+        } catch {
+            return "the probe did not run: \(error)"
+        }
+    }
+
+    private static func writeProbeFile(in directory: String) -> String? {
+        let path = directory + "/.healthz-probe"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let block = [UInt8](repeating: 0, count: 4096)
+        let written = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written != block.count { return written < 0 ? String(cString: strerror(errno)) : "short write" }
+        return nil
+    }
+}

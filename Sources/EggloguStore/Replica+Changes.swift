@@ -2,18 +2,18 @@ import EggloguCore
 import GRDB
 
 /// One changed record as it travels: its collection, its change-sequence number and its JSON.
-public struct Change: Sendable, Equatable {
+public struct Change: Sendable, Equatable, FetchableRecord {
     public let collection: String
     public let id: String
     public let seq: Int64
     /// The record with its sync metadata, as compact JSON.
     public let body: String
 
-    init(row: Row) {
-        collection = row[0]
-        id = row[1]
-        seq = row[2]
-        body = row[3]
+    public init(row: Row) {
+        collection = row["collection"]
+        id = row["id"]
+        seq = row["seq"]
+        body = row["body"]
     }
 }
 
@@ -30,15 +30,15 @@ extension Replica {
     /// Changes with a sequence number above `seq`, oldest first, keyset-paginated.
     ///
     /// Deletions and conflict-archive entries are changes like any other.
-    public func changes(after seq: Int64, limit: Int) throws -> ChangePage {
-        try read { db in try Replica.page(db, after: seq, limit: limit) }
+    public func changes(after seq: Int64, limit: Int) async throws -> ChangePage {
+        try await read { db in try Replica.page(db, after: seq, limit: limit) }
     }
 
     static func page(_ db: Database, after seq: Int64, limit: Int, excluding excluded: Set<RecordRef> = []) throws -> ChangePage {
-        let rows = try Row.fetchAll(
+        let rows = try Change.fetchAll(
             db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
             arguments: [seq, limit + 1])
-        let scanned = rows.prefix(limit).map(Change.init(row:))
+        let scanned = Array(rows.prefix(limit))
         let hasMore = rows.count > limit
         let head = hasMore ? scanned.last!.seq : max(seq, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
         let changes = excluded.isEmpty ? scanned : scanned.filter { !excluded.contains(RecordRef(collection: $0.collection, id: $0.id)) }
@@ -46,8 +46,8 @@ extension Replica {
     }
 
     /// The sequence number just before the first change this replica received at or after `time`.
-    public func sequence(receivedBefore time: Timestamp) throws -> Int64 {
-        try read { db in try Replica.sequence(db, receivedBefore: time) }
+    public func sequence(receivedBefore time: Timestamp) async throws -> Int64 {
+        try await read { db in try Replica.sequence(db, receivedBefore: time) }
     }
 
     static func sequence(_ db: Database, receivedBefore time: Timestamp) throws -> Int64 {
@@ -58,29 +58,28 @@ extension Replica {
     }
 
     /// Local changes not yet pushed with a sequence number above `seq`, oldest first.
-    public func unpushed(after seq: Int64 = 0, limit: Int) throws -> [Change] {
-        try read { db in
-            try Row.fetchAll(
+    public func unpushed(after seq: Int64 = 0, limit: Int) async throws -> [Change] {
+        try await read { db in
+            try Change.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [seq, limit]
-            ).map(Change.init(row:))
+                arguments: [seq, limit])
         }
     }
 
     /// How many local changes wait to be pushed (an index count).
-    public func unpushedCount() throws -> Int {
-        try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE dirty = 1")) ?? 0 }
+    public func unpushedCount() async throws -> Int {
+        try await read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE dirty = 1")) ?? 0 }
     }
 
     /// Marks pushed changes as delivered, unless the record changed again since.
-    public func markPushed(_ changes: [Change]) throws {
-        try write { transaction in try transaction.markPushed(changes) }
+    public func markPushed(_ changes: [Change]) async throws {
+        try await write { transaction in try transaction.markPushed(changes) }
     }
 
     /// The newest change-sequence number (0 for an empty replica).
-    public func headSequence() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0 }
+    public func headSequence() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0 }
     }
 }
 

@@ -4,15 +4,15 @@ import GRDB
 
 extension Replica {
     /// The conflict archive, newest first; resolved entries only when asked.
-    public func conflicts(includeResolved: Bool = false) throws -> [ConflictEntry] {
-        try read { db in try Replica.archive(db) }
+    public func conflicts(includeResolved: Bool = false) async throws -> [ConflictEntry] {
+        try await read { db in try Replica.archive(db) }
             .filter { includeResolved || !$0.isResolved }
             .sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }
     }
 
     /// How many conflicts are unresolved, without reading the entries.
-    public func unresolvedConflictCount() throws -> Int {
-        try read { db in
+    public func unresolvedConflictCount() async throws -> Int {
+        try await read { db in
             try Int.fetchOne(
                 db,
                 sql: "SELECT count(*) - coalesce(sum(json_extract(body, '$.resolved')), 0) FROM record WHERE collection = ?",
@@ -21,8 +21,8 @@ extension Replica {
     }
 
     /// The entry whose id is `id` or starts with it (at least 4 characters).
-    public func conflict(_ id: String) throws -> ConflictEntry {
-        try read { db in try Replica.entry(db, matching: id) }
+    public func conflict(_ id: String) async throws -> ConflictEntry {
+        try await read { db in try Replica.entry(db, matching: id) }
     }
 
     /// Resolves a conflict, in one transaction.
@@ -36,14 +36,14 @@ extension Replica {
     @discardableResult
     public func resolve(
         _ id: String, choice: ConflictEntry.Resolution.Choice
-    ) throws -> (entry: ConflictEntry, republished: RecordVersion?) {
-        try write { transaction in
+    ) async throws -> (entry: ConflictEntry, republished: RecordVersion?) {
+        try await write { transaction in
             let entry = try Replica.entry(transaction.db, matching: id)
             if let resolution = entry.resolution {
                 throw ReplicaError(
                     .alreadyResolved, "conflict \(entry.id) was resolved already (\(resolution.choice.rawValue) by \(resolution.by) at \(resolution.at))")
             }
-            let stamp = transaction.stamp()
+            let stamp = try transaction.stamp()
             var republished: RecordVersion? = nil
             if choice == .keepMine {
                 let version = LocalWrite.keepMine(entry, device: transaction.device, stamp: stamp)

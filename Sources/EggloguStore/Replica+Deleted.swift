@@ -24,8 +24,8 @@ public struct DeletedRecord: Sendable, Equatable {
 
 extension Replica {
     /// Soft-deleted records, newest deletion first, deleted at or after `since`.
-    public func deleted(since: Timestamp = .epoch, limit: Int = 1_000) throws -> [DeletedRecord] {
-        try read { db in
+    public func deleted(since: Timestamp = .epoch, limit: Int = 1_000) async throws -> [DeletedRecord] {
+        try await read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -47,14 +47,14 @@ extension Replica {
     /// so the restore beats the deletion on every replica. For `farm` and `settings` the id is
     /// the field; a value takes no id (or is named as `deleted` lists it: `_syncValues` and its key).
     @discardableResult
-    public func restore(_ name: String, id: String?) throws -> RestoreOutcome {
-        try write { transaction in
+    public func restore(_ name: String, id: String?) async throws -> RestoreOutcome {
+        try await write { transaction in
             let collection: String
             let recordID: String
             if name == CollectionName.values, let id {
                 (collection, recordID) = (name, id)  // as `deleted` lists a value
             } else {
-                switch try target(name, in: transaction.db) {
+                switch try self.target(name, in: transaction.db) {
                 case .collection(let name), .singleton(let name):
                     guard let id else { throw ReplicaError(.badData, "restore \(name) needs an id") }
                     (collection, recordID) = (name, id)
@@ -71,7 +71,7 @@ extension Replica {
             guard current.isDeleted else { return .alreadyLive }
             let version = LocalWrite.put(
                 id: recordID, content: current.content, base: current.info, device: transaction.device,
-                stamp: transaction.stamp())
+                stamp: try transaction.stamp())
             try transaction.apply(version, in: collection, source: .local)
             return .restored
         }

@@ -10,8 +10,8 @@ extension Replica {
     /// Deleted records are left out. Unresolved conflict-archive entries are
     /// included as `_conflictArchive` when there are any. Records are copied from
     /// their stored text without re-parsing, which keeps a large farm's export fast.
-    public func exportBlob(style: JSONWriter.Style = .compact) throws -> [UInt8] {
-        let compact = try read { db in
+    public func exportBlob(style: JSONWriter.Style = .compact) async throws -> [UInt8] {
+        let compact = try await read { db in
             var writer = JSONWriter(reservingCapacity: 1 << 20)
             let layout = try Replica.layout(db)
             let shapes = try Replica.exportOrder(db, layout: layout)

@@ -20,19 +20,19 @@ extension Replica {
     /// - Re-importing the same blob changes nothing.
     ///
     /// Any malformed input throws ``ReplicaError/Code/badData`` and leaves the replica as it was.
-    public func importBlob(_ bytes: [UInt8], options: ImportOptions = ImportOptions()) throws -> ImportReport {
+    public func importBlob(_ bytes: [UInt8], options: ImportOptions = ImportOptions()) async throws -> ImportReport {
         let blob: JSONValue
         do {
             blob = try JSONParser().parse(bytes)
         } catch {
             throw ReplicaError(.badData, "malformed JSON: \(error)")
         }
-        return try importBlob(blob, options: options)
+        return try await importBlob(blob, options: options)
     }
 
     /// Imports an already parsed blob; see ``importBlob(_:options:)-(Array<UInt8>,_)``.
-    public func importBlob(_ blob: JSONValue, options: ImportOptions = ImportOptions()) throws -> ImportReport {
-        try write { transaction in
+    public func importBlob(_ blob: JSONValue, options: ImportOptions = ImportOptions()) async throws -> ImportReport {
+        try await write { transaction in
             let report = try transaction.importBlob(blob, options: options)
             let summary: JSONValue = [
                 "at": .string(transaction.wallClock.iso8601),

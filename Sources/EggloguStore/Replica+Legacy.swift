@@ -22,14 +22,14 @@ extension Replica {
     ///
     /// The client's position comes from its `last_synced_at`: the `server_now` of one of our answers
     /// maps exactly to the change sequence that answer covered, never through a clock.
-    public func legacyPush(_ push: LegacyPush) throws -> LegacyPushResult {
-        try write { transaction in try transaction.legacyPush(push) }
+    public func legacyPush(_ push: LegacyPush) async throws -> LegacyPushResult {
+        try await write { transaction in try transaction.legacyPush(push) }
     }
 
     /// The farm's live fields when any of them changed for this client since its position (or
     /// must come back to it), else `nil`.
-    public func legacyFarm(for result: LegacyPushResult) throws -> JSONObject? {
-        try read { db in
+    public func legacyFarm(for result: LegacyPushResult) async throws -> JSONObject? {
+        try await read { db in
             var changed = result.sendBack.contains { $0.collection == LegacyFarm.collection }
             if !changed {
                 let fields = try String.fetchAll(
@@ -44,8 +44,8 @@ extension Replica {
     }
 
     /// How many changes, of every collection, lie between the client's position and the answer's.
-    public func legacyChangeCount(for result: LegacyPushResult) throws -> Int {
-        try read { db in
+    public func legacyChangeCount(for result: LegacyPushResult) async throws -> Int {
+        try await read { db in
             try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT count(*) FROM record WHERE seq > ? AND seq <= ?"), arguments: [result.since, result.head]) ?? 0
         }
@@ -55,26 +55,24 @@ extension Replica {
     /// records of `collections` changed after `result.since` up to `result.head`, without the
     /// versions the push made, then the stored versions it must get back. Deleted records are left
     /// out: the client cannot apply a deletion.
-    ///
-    /// - Parameter visit: gets each record's collection, its stored JSON text and its content hash.
-    public func legacyChanges(
-        for result: LegacyPushResult, collections: Set<String>, visit: (String, Data, String) throws -> Void
-    ) throws {
-        try read { db in
+    public func legacyChanges(for result: LegacyPushResult, collections: Set<String>) async throws -> [LegacyRecord] {
+        try await read { db in
+            var records: [LegacyRecord] = []
             var sent: Set<RecordRef> = []
-            let rows = try Row.fetchCursor(
+            let rows = try LegacyRecord.fetchCursor(
                 db.cachedStatement(
                     sql: "SELECT collection, id, body, hash FROM record WHERE seq > ? AND seq <= ? AND deleted_at IS NULL ORDER BY seq"),
                 arguments: [result.since, result.head])
-            while let row = try rows.next() {
-                let ref = RecordRef(collection: row[0], id: row[1])
+            while let record = try rows.next() {
+                let ref = RecordRef(collection: record.collection, id: record.id)
                 guard collections.contains(ref.collection), !result.own.contains(ref) else { continue }
-                try row.withUnsafeData(atIndex: 2) { body in try visit(ref.collection, body ?? Data(), row[3]) }
+                records.append(record)
                 sent.insert(ref)
             }
             for collection in Set(result.sendBack.map(\.collection)).intersection(collections).sorted() {
-                try Replica.sendBack(db, collection, for: result, except: sent, visit: visit)
+                try Replica.sendBack(db, collection, for: result, except: sent, into: &records)
             }
+            return records
         }
     }
 
@@ -83,38 +81,54 @@ extension Replica {
     /// changed again meanwhile has moved beyond `result.head` and reaches the client next time.
     /// The last page also brings the stored versions the push must get back.
     ///
-    /// - Returns: the id to continue after, or `nil` once the collection is done.
+    /// - Returns: the page's records, and the id to continue after (`nil` once the collection is done).
     public func legacyPage(
-        of collection: String, for result: LegacyPushResult, after: String?, limit: Int, visit: (String, Data, String) throws -> Void
-    ) throws -> String? {
-        try read { db in
-            let rows = try Row.fetchAll(
+        of collection: String, for result: LegacyPushResult, after: String?, limit: Int
+    ) async throws -> (records: [LegacyRecord], next: String?) {
+        try await read { db in
+            let rows = try LegacyRecord.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT id, body, hash FROM record WHERE collection = ? AND id > ? AND seq > ? AND seq <= ?
+                        SELECT collection, id, body, hash FROM record WHERE collection = ? AND id > ? AND seq > ? AND seq <= ?
                           AND deleted_at IS NULL ORDER BY id LIMIT ?
                         """),
                 arguments: [collection, after ?? "", result.since, result.head, limit])
-            for row in rows where !result.own.contains(RecordRef(collection: collection, id: row[0])) {
-                try row.withUnsafeData(atIndex: 1) { body in try visit(collection, body ?? Data(), row[2]) }
-            }
-            if rows.count == limit { return rows.last![0] as String }
-            try Replica.sendBack(db, collection, for: result, except: [], onlyUpTo: result.since, visit: visit)
-            return nil
+            var records = rows.filter { !result.own.contains(RecordRef(collection: collection, id: $0.id)) }
+            if rows.count == limit { return (records, rows.last!.id) }
+            try Replica.sendBack(db, collection, for: result, except: [], onlyUpTo: result.since, into: &records)
+            return (records, nil)
         }
     }
 
     /// The stored versions of `collection` that a push must get back, unless already sent.
     private static func sendBack(
         _ db: Database, _ collection: String, for result: LegacyPushResult, except sent: Set<RecordRef>, onlyUpTo: Int64? = nil,
-        visit: (String, Data, String) throws -> Void
+        into records: inout [LegacyRecord]
     ) throws {
         let back = try db.cachedStatement(
-            sql: "SELECT body, hash FROM record WHERE collection = ? AND id = ? AND seq <= ? AND deleted_at IS NULL")
+            sql: "SELECT collection, id, body, hash FROM record WHERE collection = ? AND id = ? AND seq <= ? AND deleted_at IS NULL")
         for ref in result.sendBack.filter({ $0.collection == collection && !sent.contains($0) }).sorted(by: { $0.id < $1.id }) {
-            guard let row = try Row.fetchOne(back, arguments: [collection, ref.id, onlyUpTo ?? result.head]) else { continue }
-            try row.withUnsafeData(atIndex: 0) { body in try visit(collection, body ?? Data(), row[1]) }
+            if let record = try LegacyRecord.fetchOne(back, arguments: [collection, ref.id, onlyUpTo ?? result.head]) {
+                records.append(record)
+            }
         }
+    }
+}
+
+/// A live record of a legacy answer: its stored JSON text and content hash.
+public struct LegacyRecord: Sendable, FetchableRecord {
+    public let collection: String
+    public let id: String
+    /// The stored record with its sync metadata, as compact JSON.
+    public let body: [UInt8]
+    /// The content hash the client's `_syncHash` will carry.
+    public let hash: String
+
+    public init(row: Row) throws {
+        collection = row["collection"]
+        id = row["id"]
+        body = try row.withUnsafeData(named: "body") { data in data.map { Array($0) } ?? [] }
+        hash = row["hash"]
     }
 }
 

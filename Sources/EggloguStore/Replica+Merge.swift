@@ -8,8 +8,8 @@ extension Replica {
     /// collection's records only); the rest of the batch still lands.
     public func merge(
         _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions = RemoteMergeOptions()
-    ) throws -> RemoteMergeReport {
-        try write { transaction in try transaction.merge(batch, options: options).report }
+    ) async throws -> RemoteMergeReport {
+        try await write { transaction in try transaction.merge(batch, options: options).report }
     }
 }
 

@@ -43,9 +43,9 @@ extension Replica {
     }
 
     /// Reads a record (with its metadata), a collection's live records, a singleton or a value.
-    public func get(_ name: String, id: String? = nil, includeDeleted: Bool = false) throws -> JSONValue {
-        try read { db in
-            let target = try target(name, in: db)
+    public func get(_ name: String, id: String? = nil, includeDeleted: Bool = false) async throws -> JSONValue {
+        try await read { db in
+            let target = try self.target(name, in: db)
             if let id {
                 let collection: String
                 switch target {
@@ -84,9 +84,9 @@ extension Replica {
     ///
     /// - Returns: the record's collection, id and what happened.
     @discardableResult
-    public func put(_ name: String, _ value: JSONValue) throws -> (collection: String, id: String, outcome: PutOutcome) {
-        try write { transaction in
-            switch try target(name, for: value, in: transaction.db) {
+    public func put(_ name: String, _ value: JSONValue) async throws -> (collection: String, id: String, outcome: PutOutcome) {
+        try await write { transaction in
+            switch try self.target(name, for: value, in: transaction.db) {
             case .collection(let collection):
                 guard case .object(var object) = value else {
                     throw ReplicaError(.badData, "a record of \(collection) must be a JSON object, not a \(value.typeName)")
@@ -147,9 +147,9 @@ extension Replica {
     /// A soft delete: the record stays (for undo) with `_deletedAt` set.
     /// For `farm` and `settings` the id is the field; a value takes no id.
     @discardableResult
-    public func delete(_ name: String, id: String?) throws -> DeleteOutcome {
-        try write { transaction in
-            switch try target(name, in: transaction.db) {
+    public func delete(_ name: String, id: String?) async throws -> DeleteOutcome {
+        try await write { transaction in
+            switch try self.target(name, in: transaction.db) {
             case .collection(let collection), .singleton(let collection):
                 guard let id else { throw ReplicaError(.badData, "delete \(collection) needs an id") }
                 return try transaction.delete(id: id, in: collection)
@@ -171,7 +171,7 @@ extension ReplicaTransaction {
         if let row, !row.info.isDeleted, row.info.contentHash == ContentHash.of(clean) {
             return .unchanged
         }
-        let version = LocalWrite.put(id: id, content: clean, base: row?.info, device: device, stamp: stamp())
+        let version = LocalWrite.put(id: id, content: clean, base: row?.info, device: device, stamp: try stamp())
         try apply(version, in: collection, source: .local)
         guard let row else { return .created }
         return row.info.isDeleted ? .restored : .updated
@@ -182,7 +182,7 @@ extension ReplicaTransaction {
             throw ReplicaError(.notFound, "no record \(collection)/\(id)")
         }
         if current.isDeleted { return .alreadyDeleted }
-        try apply(LocalWrite.delete(current, device: device, stamp: stamp()), in: collection, source: .local)
+        try apply(LocalWrite.delete(current, device: device, stamp: try stamp()), in: collection, source: .local)
         return .deleted
     }
 }

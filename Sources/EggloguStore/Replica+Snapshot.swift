@@ -17,13 +17,17 @@ extension Replica {
     /// Opens the replica to read it. When the disk is full, SQLite cannot create the shared memory
     /// that a normal open needs, so the main file is opened immutable and read-only instead: see
     /// ``snapshot`` for what such a replica may be missing.
-    public static func openForReading(path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
+    public static func openForReading(
+        path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()
+    ) async throws -> Replica {
         var configuration = configuration
         configuration.createIfMissing = false
-        do {
-            return try open(path: path, configuration: configuration)
-        } catch let error as ReplicaError where error.code == .diskFull {
-            return try openSnapshot(path: path, configuration: configuration, cause: error)
+        return try await StoreThread.run { [configuration] in
+            do {
+                return try openNow(path: path, configuration: configuration)
+            } catch let error as ReplicaError where error.code == .diskFull {
+                return try openSnapshot(path: path, configuration: configuration, cause: error)
+            }
         }
     }
 

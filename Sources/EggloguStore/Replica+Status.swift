@@ -5,9 +5,9 @@ import GRDB
 
 extension Replica {
     /// Counts per collection, unpushed changes, conflicts and the clock.
-    public func status() throws -> ReplicaStatus {
+    public func status() async throws -> ReplicaStatus {
         let free = DiskSpace.available(near: path)
-        return try read { db in
+        return try await read { db in
             var collections: [String: ReplicaStatus.Counts] = [:]
             let rows = try Row.fetchAll(
                 db,
@@ -29,16 +29,16 @@ extension Replica {
                 arguments: [CollectionName.conflictArchive])!
             let lastImport = try Meta.get(db, .lastImport).flatMap { try? JSONParser().parse($0) }
             return ReplicaStatus(
-                replica: path, deviceID: deviceID, farmID: farmID, collections: collections,
+                replica: self.path, deviceID: self.deviceID, farmID: self.farmID, collections: collections,
                 unpushed: try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE dirty = 1") ?? 0,
                 unresolvedConflicts: conflicts[0], resolvedConflicts: conflicts[1],
                 sequence: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
                 clockHigh: try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch,
-                now: configuration.wallClock(), lastImport: lastImport,
+                now: self.configuration.wallClock(), lastImport: lastImport,
                 upstreamCursor: try Meta.get(db, .upstreamCursor),
                 lastSync: try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)),
                 service: try Meta.get(db, .serviceState).flatMap { try? JSONParser().parse($0) }.map(Replica.withLiveness),
-                disk: .init(freeBytes: free, full: snapshot != nil || free.map { $0 < DiskSpace.fullBelow } ?? false, snapshot: snapshot))
+                disk: .init(freeBytes: free, full: self.snapshot != nil || free.map { $0 < DiskSpace.fullBelow } ?? false, snapshot: self.snapshot))
         }
     }
 }

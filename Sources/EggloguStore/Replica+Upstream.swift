@@ -4,13 +4,13 @@ import GRDB
 
 extension Replica {
     /// The cursor of the last page this replica applied from its server, if any.
-    public func upstreamCursor() throws -> String? {
-        try read { db in try Meta.get(db, .upstreamCursor) }
+    public func upstreamCursor() async throws -> String? {
+        try await read { db in try Meta.get(db, .upstreamCursor) }
     }
 
     /// When this replica last finished a sync with its server.
-    public func lastSync() throws -> Timestamp? {
-        try read { db in try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)) }
+    public func lastSync() async throws -> Timestamp? {
+        try await read { db in try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)) }
     }
 
     /// Applies a server's answer in one transaction: the pushed changes it settled are no
@@ -25,8 +25,8 @@ extension Replica {
     public func applyUpstream(
         _ changes: [(collection: String, records: [JSONValue])], settled: [Change] = [], cursor: String,
         completesSync: Bool = false
-    ) throws -> RemoteMergeReport {
-        try write { transaction in
+    ) async throws -> RemoteMergeReport {
+        try await write { transaction in
             try transaction.markPushed(settled)
             let report = try transaction.merge(changes, options: RemoteMergeOptions()).report
             try Meta.set(transaction.db, .upstreamCursor, cursor)
@@ -38,8 +38,8 @@ extension Replica {
     }
 
     /// Stores what a running service reports about itself (nil: it stopped), shown by ``status()``.
-    public func setServiceState(_ state: JSONValue?) throws {
-        try write { transaction in
+    public func setServiceState(_ state: JSONValue?) async throws {
+        try await write { transaction in
             if let state {
                 try Meta.set(transaction.db, .serviceState, state.jsonText())
             } else {
@@ -49,17 +49,17 @@ extension Replica {
     }
 
     /// Records that a sync cycle finished with nothing to push or pull.
-    public func recordSync() throws {
-        try write { transaction in try Meta.set(transaction.db, .lastSync, transaction.wallClock.iso8601) }
+    public func recordSync() async throws {
+        try await write { transaction in try Meta.set(transaction.db, .lastSync, transaction.wallClock.iso8601) }
     }
 
     /// Starts over with a server that lost history (restored from a backup): forgets the
     /// cursor and queues every record again, so the server gets back whatever it lost.
     /// Nothing local is dropped.
-    public func resetUpstream() throws {
-        try write { transaction in
+    public func resetUpstream() async throws {
+        try await write { transaction in
             try transaction.db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [Meta.upstreamCursor.rawValue])
-            if configuration.role == .device {
+            if transaction.configuration.role == .device {
                 try transaction.db.execute(sql: "UPDATE record SET dirty = 1 WHERE dirty = 0")
             }
         }
@@ -67,17 +67,19 @@ extension Replica {
 
     /// Copies the replica, online, to `destination`, which gets a new epoch: clients that
     /// synced with this database after the backup was taken must resync with the restored copy.
-    public func backup(to destination: String) throws {
-        do {
-            let target = try DatabaseQueue(path: destination)
-            try pool.backup(to: target)
-            try target.write { db in try Meta.set(db, .epoch, Replica.newEpoch()) }
-            try target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            try target.close()
-        } catch let error as ReplicaError {
-            throw error
-        } catch {
-            throw ReplicaError(mapping: error, path: destination)
+    public func backup(to destination: String) async throws {
+        try await StoreThread.run { [pool] in
+            do {
+                let target = try DatabaseQueue(path: destination)
+                try pool.backup(to: target)
+                try target.write { db in try Meta.set(db, .epoch, Replica.newEpoch()) }
+                try target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+                try target.close()
+            } catch let error as ReplicaError {
+                throw error
+            } catch {
+                throw ReplicaError(mapping: error, path: destination)
+            }
         }
     }
 }

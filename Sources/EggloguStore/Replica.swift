@@ -37,8 +37,13 @@ public final class Replica: Sendable {
         self.snapshot = snapshot
     }
 
-    /// Opens (and, if allowed, creates) the replica at `path`, migrating its schema.
-    public static func open(path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
+    /// Opens (and, if allowed, creates) the replica at `path`, migrating its schema, on a thread
+    /// of its own: opening reads and may write the file.
+    public static func open(path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) async throws -> Replica {
+        try await StoreThread.run { try openNow(path: path, configuration: configuration) }
+    }
+
+    static func openNow(path: String, configuration: ReplicaConfiguration) throws -> Replica {
         if !FileManager.default.fileExists(atPath: path) && !configuration.createIfMissing {
             throw ReplicaError(.noReplica, "no replica at \(path)")
         }
@@ -124,27 +129,38 @@ public final class Replica: Sendable {
         return String(rng.next() as UInt64, radix: 16).leftPadded(16)
     }
 
-    /// Runs `body` as one write transaction with a fresh transaction context.
-    func write<T>(_ body: (inout ReplicaTransaction) throws -> T) throws -> T {
+    /// Runs `body` as one write transaction with a fresh transaction context, on GRDB's writer
+    /// queue (never on the cooperative pool).
+    ///
+    /// When the hybrid logical clock asks for a moment before it can stamp, `body` stops, the
+    /// transaction rolls back, and it runs again once the moment has passed: nothing waits while
+    /// the database is locked.
+    func write<T: Sendable>(_ body: @escaping @Sendable (inout ReplicaTransaction) throws -> T) async throws -> T {
         if snapshot != nil { throw ReplicaError.diskFull(path) }
-        do {
-            return try pool.write { db in
-                var transaction = try ReplicaTransaction(db: db, replica: self)
-                let result = try body(&transaction)
-                try transaction.finish()
-                return result
+        var waited: Int64 = 0
+        while true {
+            do {
+                return try await pool.write { [waited] db in
+                    var transaction = try ReplicaTransaction(db: db, replica: self, clockWaited: waited)
+                    let result = try body(&transaction)
+                    try transaction.finish()
+                    return result
+                }
+            } catch let wait as ClockWait {
+                try await Task.sleep(for: .milliseconds(wait.milliseconds))
+                waited += wait.milliseconds
+            } catch let error as ReplicaError {
+                throw error
+            } catch {
+                throw ReplicaError(mapping: error, path: path)
             }
-        } catch let error as ReplicaError {
-            throw error
-        } catch {
-            throw ReplicaError(mapping: error, path: path)
         }
     }
 
-    /// Runs `body` in a read transaction (a consistent snapshot).
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Runs `body` in a read transaction (a consistent snapshot) on one of GRDB's reader queues.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try pool.read(body)
+            return try await pool.read(body)
         } catch let error as ReplicaError {
             throw error
         } catch {

@@ -100,7 +100,7 @@ extension ReplicaTransaction {
             state.set(collection, id, Baseline(key: key, vector: VectorColumn.encode(version.vector), generation: version.generation))
         }
         func applyEdit(on base: (vector: VersionVector, generation: Int)) throws {
-            let edit = LocalWrite.edit(copy, deleted: deleted, base: base, device: author, stamp: stamp())
+            let edit = LocalWrite.edit(copy, deleted: deleted, base: base, device: author, stamp: try stamp())
             try apply(edit, in: collection, source: .local)
             report.updated += 1
             remember(edit.info)
@@ -139,7 +139,7 @@ extension ReplicaTransaction {
         guard let row else {
             // A replica backfills at the epoch so that two devices importing one farm agree;
             // a legacy push is that device's news, stamped with server time.
-            var updatedAt = meta.updatedAt ?? (legacy ? stamp() : .epoch)
+            var updatedAt = try meta.updatedAt ?? (legacy ? stamp() : .epoch)
             if updatedAt > limit {
                 updatedAt = limit
                 report.clamped += 1
@@ -161,7 +161,7 @@ extension ReplicaTransaction {
         // The replica has this record from elsewhere and the blob's copy has no known ancestry
         // (a replica's first import of it, or a legacy device's first copy): which is newer cannot
         // be known, so the live version stays and the blob's is archived for review.
-        let s = stamp()
+        let s = try stamp()
         let archived = copy.restamped(
             updatedAt: s, deletedAt: deleted ? s : nil, origin: author, vector: VersionVector([author: s]),
             generation: row.info.generation)
@@ -183,7 +183,7 @@ extension ReplicaTransaction {
                 else { continue }
                 let deletion = LocalWrite.edit(
                     current, deleted: true, base: (try VectorColumn.decode(base.vector), base.generation),
-                    device: device, stamp: stamp())
+                    device: device, stamp: try stamp())
                 try apply(deletion, in: collection, source: .local)
                 report.deleted += 1
             }
@@ -200,7 +200,7 @@ extension ReplicaTransaction {
                 guard decoded.judgesAbsence(collection: group.collection, id: id),
                     let current = try version(group.collection, id)
                 else { continue }
-                try apply(LocalWrite.delete(current, device: device, stamp: stamp()), in: group.collection, source: .local)
+                try apply(LocalWrite.delete(current, device: device, stamp: try stamp()), in: group.collection, source: .local)
                 report.deleted += 1
             }
         }

@@ -165,16 +165,16 @@ extension ReplicaTransaction {
             if let row, !row.info.isDeleted { result.sendBack.insert(ref) }
             return false
         case .stored:
-            let edit = LocalWrite.edit(copy, deleted: false, base: (row!.info.vector, row!.info.generation), device: result.origin, stamp: stamp())
+            let edit = LocalWrite.edit(copy, deleted: false, base: (row!.info.vector, row!.info.generation), device: result.origin, stamp: try stamp())
             try apply(edit, in: collection, source: .local)
         case .older(let vector, let generation):
-            let edit = LocalWrite.edit(copy, deleted: false, base: (vector, generation), device: result.origin, stamp: stamp())
+            let edit = LocalWrite.edit(copy, deleted: false, base: (vector, generation), device: result.origin, stamp: try stamp())
             guard try apply(edit, in: collection, source: .local, concurrent: row != nil) == .applied else {
                 if row?.info.isDeleted == false { result.sendBack.insert(ref) }
                 return false
             }
         case .unknown:
-            let s = stamp()
+            let s = try stamp()
             let archived = copy.restamped(
                 updatedAt: s, deletedAt: nil, origin: result.origin, vector: VersionVector([result.origin: s]),
                 generation: row!.info.generation)

@@ -21,6 +21,12 @@ enum ApplyOutcome: Equatable {
     case superseded
 }
 
+/// Thrown inside a write transaction when the clock cannot stamp yet: the transaction rolls back
+/// and runs again after this many milliseconds.
+struct ClockWait: Error {
+    let milliseconds: Int64
+}
+
 /// The context of one write transaction: clock, change sequence and shapes.
 ///
 /// Every change to `record` goes through ``apply(_:in:source:)`` or
@@ -33,6 +39,8 @@ struct ReplicaTransaction {
     private(set) var clock: HybridLogicalClock
     private let initialHigh: Timestamp
     private var issued: Timestamp?
+    /// How long earlier attempts of this transaction waited for the clock.
+    private let clockWaited: Int64
     private(set) var wallClockBehind = false
     private var nextSeq: Int64
     private let firstSeq: Int64
@@ -47,8 +55,9 @@ struct ReplicaTransaction {
     /// Keys and fields that local writes added, for the layout record.
     private var layoutAdditions = BlobLayout()
 
-    init(db: Database, replica: Replica) throws {
+    init(db: Database, replica: Replica, clockWaited: Int64 = 0) throws {
         self.db = db
+        self.clockWaited = clockWaited
         self.device = replica.deviceID
         self.configuration = replica.configuration
         let high = try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch
@@ -64,21 +73,20 @@ struct ReplicaTransaction {
     var futureLimit: Timestamp { clock.futureLimit(wallClock: wallClock) }
 
     /// This transaction's one local stamp, taken on first use.
-    mutating func stamp() -> Timestamp {
+    ///
+    /// - Throws: ``ClockWait`` when the clock needs a moment first; ``Replica/write(_:)`` then
+    ///   rolls back, waits outside the transaction, and runs it again.
+    mutating func stamp() throws -> Timestamp {
         if let issued { return issued }
-        var waited: Int64 = 0
-        while true {
-            let wall = wallClock
-            switch clock.next(wallClock: wall) {
-            case .stamp(let t, let behind):
-                return take(t, behind: behind)
-            case .wait(let ms) where waited + ms <= HybridLogicalClock.maxWaitMilliseconds:
-                usleep(UInt32(clamping: ms * 1000))
-                waited += ms
-            case .wait:
-                // The wall clock did not move while we waited: it is stuck, so it cannot be trusted.
-                return take(max(wall, clock.high.adding(milliseconds: 1)), behind: true)
-            }
+        let wall = wallClock
+        switch clock.next(wallClock: wall) {
+        case .stamp(let t, let behind):
+            return take(t, behind: behind)
+        case .wait(let ms) where clockWaited + ms <= HybridLogicalClock.maxWaitMilliseconds:
+            throw ClockWait(milliseconds: ms)
+        case .wait:
+            // The wall clock did not move while we waited: it is stuck, so it cannot be trusted.
+            return take(max(wall, clock.high.adding(milliseconds: 1)), behind: true)
         }
     }
 
@@ -288,7 +296,7 @@ struct ReplicaTransaction {
         guard merged != current else { return }
         let row = try stored(CollectionName.layout, BlobLayout.recordID)
         let version = LocalWrite.put(
-            id: BlobLayout.recordID, content: merged.content, base: row?.info, device: device, stamp: stamp())
+            id: BlobLayout.recordID, content: merged.content, base: row?.info, device: device, stamp: try stamp())
         try apply(version, in: CollectionName.layout, source: .local)
     }
 

@@ -3,7 +3,7 @@ import EggloguJSON
 import GRDB
 
 /// A row of the `record` table without its body: what merge decisions need.
-struct StoredRecord {
+struct StoredRecord: FetchableRecord {
     let collection: String
     let id: String
     let info: VersionInfo
@@ -13,21 +13,20 @@ struct StoredRecord {
     static let columns = "collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty"
 
     init(row: Row) throws {
-        collection = row[0]
-        id = row[1]
-        let updatedAt = Timestamp(milliseconds: row[3])
-        let deletedAt: Int64? = row[4]
+        collection = row["collection"]
+        id = row["id"]
+        let deletedAt: Int64? = row["deleted_at"]
         info = VersionInfo(
-            updatedAt: updatedAt, deletedAt: deletedAt.map(Timestamp.init(milliseconds:)), origin: row[5],
-            vector: try VectorColumn.decode(row[6]), generation: row[7], contentHash: row[2])
-        seq = row[8]
-        dirty = row[9]
+            updatedAt: Timestamp(milliseconds: row["updated_at"]), deletedAt: deletedAt.map(Timestamp.init(milliseconds:)),
+            origin: row["origin"], vector: try VectorColumn.decode(row["vv"]), generation: row["gen"], contentHash: row["hash"])
+        seq = row["seq"]
+        dirty = row["dirty"]
     }
 
     static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {
         let statement = try db.cachedStatement(
             sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?")
-        return try Row.fetchOne(statement, arguments: [collection, id]).map(StoredRecord.init(row:))
+        return try StoredRecord.fetchOne(statement, arguments: [collection, id])
     }
 
     static func body(_ db: Database, collection: String, id: String) throws -> JSONObject {

@@ -7,7 +7,7 @@ import NIOHTTP1
 import NIOSSL
 
 /// The agent's side of the delta protocol over HTTP(S).
-public final class SyncClient: Sendable {
+public final class SyncClient: SyncTransport {
     /// Where the server is and how to trust it.
     public struct Configuration: Sendable {
         /// e.g. `http://127.0.0.1:8080` or `https://sync.example.org`.
@@ -33,14 +33,14 @@ public final class SyncClient: Sendable {
         var base = configuration.serverURL
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw SyncClientError(.refused, "the server URL must look like http://host:port or https://host")
+            throw SyncTransportError(.refused, "the server URL must look like http://host:port or https://host")
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile = configuration.caFile {
             do {
                 tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
             } catch {
-                throw SyncClientError(.refused, "cannot read the CA file \(caFile): \(error)")
+                throw SyncTransportError(.refused, "cannot read the CA file \(caFile): \(error)")
             }
         }
         var client = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10)))
@@ -58,37 +58,37 @@ public final class SyncClient: Sendable {
     }
 
     /// `POST /api/v1/sync/delta`.
-    public func push(_ request: PushRequest, token: String) async throws(SyncClientError) -> SyncResponse {
-        let body = try await send(.POST, "/api/v1/sync/delta", token: token, body: request.json.serialized())
+    public func push(_ body: PushBody, token: String) async throws(SyncTransportError) -> SyncResponse {
+        let body = try await send(.POST, "/api/v1/sync/delta", token: token, body: body.bytes)
         do {
             return try SyncResponse(json: body)
         } catch {
-            throw SyncClientError(.badResponse, error.message)
+            throw SyncTransportError(.badResponse, error.message)
         }
     }
 
     /// `GET /api/v1/sync/delta?farmId=F&since=CURSOR&limit=N`.
-    public func pull(farm: String, since: String?, limit: Int, token: String) async throws(SyncClientError) -> SyncResponse {
+    public func pull(farm: String, since: String?, limit: Int, token: String) async throws(SyncTransportError) -> SyncResponse {
         var query = "farmId=\(Self.escape(farm))&limit=\(limit)"
         if let since { query += "&since=\(Self.escape(since))" }
         let body = try await send(.GET, "/api/v1/sync/delta?" + query, token: token, body: nil)
         do {
             return try SyncResponse(json: body)
         } catch {
-            throw SyncClientError(.badResponse, error.message)
+            throw SyncTransportError(.badResponse, error.message)
         }
     }
 
     /// `POST /api/v1/auth/renew`: a fresh token for a valid one.
-    public func renew(token: String) async throws(SyncClientError) -> String {
+    public func renew(token: String) async throws(SyncTransportError) -> String {
         let body = try await send(.POST, "/api/v1/auth/renew", token: token, body: Array("{}".utf8))
         guard case .string(let fresh)? = body.objectValue?["token"] else {
-            throw SyncClientError(.badResponse, "the renewal answer has no token")
+            throw SyncTransportError(.badResponse, "the renewal answer has no token")
         }
         return fresh
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, token: String, body: [UInt8]?) async throws(SyncClientError) -> JSONValue {
+    private func send(_ method: HTTPMethod, _ path: String, token: String, body: [UInt8]?) async throws(SyncTransportError) -> JSONValue {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer " + token)
@@ -104,22 +104,14 @@ public final class SyncClient: Sendable {
             status = Int(response.status.code)
             buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
         } catch {
-            throw SyncClientError(.unavailable, "cannot reach \(base): \(Self.describe(error))")
+            throw SyncTransportError(.unavailable, "cannot reach \(base): \(Self.describe(error))")
         }
         let json = try? JSONParser().parse(Array(buffer.readableBytesView))
         guard status == 200 else {
             let message = json?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
-            let kind: SyncClientError.Kind =
-                switch status {
-                case 401: .unauthorized
-                case 403: .forbidden
-                case 410: .resyncRequired
-                case 400..<500: .refused
-                default: .unavailable
-                }
-            throw SyncClientError(kind, status: status, "\(base) answered \(status): \(message)")
+            throw SyncTransportError(.init(status: status), status: status, "\(base) answered \(status): \(message)")
         }
-        guard let json else { throw SyncClientError(.badResponse, "\(base) answered with malformed JSON") }
+        guard let json else { throw SyncTransportError(.badResponse, "\(base) answered with malformed JSON") }
         return json
     }
 

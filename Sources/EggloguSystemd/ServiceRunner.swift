@@ -145,3 +145,12 @@ public final class ReadySignal: Sendable {
         if first { notifier.ready() }
     }
 }
+
+/// A reload that was refused; the process carries on with what it had.
+public struct ReloadError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,3 +1,4 @@
+import EggloguCLI
 import EggloguSettings
 import Foundation
 
@@ -51,7 +52,7 @@ enum AgentSettings {
         do {
             return try Settings.load(schema: schema, configFile: configFile, environment: environment)
         } catch {
-            throw CLIError(Sysexits.config, error.description)
+            throw CommandFailure(Sysexits.config, error.description)
         }
     }
 }

@@ -1,3 +1,4 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguAgentSync
 import EggloguSettings
@@ -33,7 +34,7 @@ struct ConfigCheckCommand: ParsableCommand {
         let settings: Settings
         do {
             settings = try AgentSettings.load(configFile: file, environment: environment)
-        } catch let error as CLIError {
+        } catch let error as CommandFailure {
             if json {
                 say(ConfigCheckReport(file: file, problems: [SettingProblem(key: nil, error.message)]).render(json: true))
             } else {

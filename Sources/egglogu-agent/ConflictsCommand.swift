@@ -1,8 +1,9 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguJSON
 import EggloguStore
 
-struct ConflictsCommand: ParsableCommand {
+struct ConflictsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conflicts",
         abstract: "List conflicts, showing the archived and the kept version side by side.")
@@ -15,10 +16,10 @@ struct ConflictsCommand: ParsableCommand {
     @Flag(help: "Print the entries as JSON.")
     var json = false
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.openForReading()
-            let entries = try replica.conflicts(includeResolved: all)
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.openForReading()
+            let entries = try await replica.conflicts(includeResolved: all)
             if json {
                 say(JSONValue.array(entries.map { .object($0.record) }).jsonText(.pretty))
                 return

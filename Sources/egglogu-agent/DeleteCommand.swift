@@ -1,7 +1,8 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguStore
 
-struct DeleteCommand: ParsableCommand {
+struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Soft-delete a record (a field of farm or settings, or a value).")
@@ -14,10 +15,10 @@ struct DeleteCommand: ParsableCommand {
     @Argument(help: "The record id (the field for farm and settings; none for a value).")
     var id: String?
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.open(create: false)
-            let outcome = try replica.delete(collection, id: id)
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.open(create: false)
+            let outcome = try await replica.delete(collection, id: id)
             say("\(outcome.rawValue) \(collection)" + (id.map { "/\($0)" } ?? ""))
         }
     }

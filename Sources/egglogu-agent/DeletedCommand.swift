@@ -1,10 +1,10 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguCore
 import EggloguJSON
-import EggloguSettings
 import EggloguStore
 
-struct DeletedCommand: ParsableCommand {
+struct DeletedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deleted",
         abstract: "List soft-deleted records, newest first, to restore with `restore`.")
@@ -27,13 +27,13 @@ struct DeletedCommand: ParsableCommand {
         guard limit > 0 else { throw ValidationError("--limit must be positive") }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.openForReading()
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.openForReading()
             let cutoff = since.flatMap(DurationText.seconds).map {
                 replica.configuration.wallClock().adding(milliseconds: -Int64($0 * 1000))
             }
-            let records = try replica.deleted(since: cutoff ?? .epoch, limit: limit)
+            let records = try await replica.deleted(since: cutoff ?? .epoch, limit: limit)
             if json {
                 say(JSONValue.array(records.map(\.json)).jsonText(.pretty))
                 return

@@ -1,8 +1,9 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguStore
 import Foundation
 
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the live data as an egglogu_data blob.")
@@ -15,10 +16,10 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Indent the JSON.")
     var pretty = false
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.openForReading()
-            let bytes = try replica.exportBlob(style: pretty ? .pretty : .compact)
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.openForReading()
+            let bytes = try await replica.exportBlob(style: pretty ? .pretty : .compact)
             guard let output else {
                 FileHandle.standardOutput.write(Data(bytes))
                 FileHandle.standardOutput.write(Data("\n".utf8))
@@ -27,7 +28,7 @@ struct ExportCommand: ParsableCommand {
             do {
                 try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
             } catch {
-                throw CLIError(Sysexits.cannotCreate, "cannot write \(output): \(error.localizedDescription)")
+                throw CommandFailure(Sysexits.cannotCreate, "cannot write \(output): \(error.localizedDescription)")
             }
         }
     }

@@ -1,7 +1,8 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguStore
 
-struct GetCommand: ParsableCommand {
+struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Print a record, a collection's live records, a singleton (farm, settings) or a value.")
@@ -20,10 +21,10 @@ struct GetCommand: ParsableCommand {
     @Flag(help: "Print compact JSON.")
     var compact = false
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.openForReading()
-            let value = try replica.get(collection, id: id, includeDeleted: includeDeleted)
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.openForReading()
+            let value = try await replica.get(collection, id: id, includeDeleted: includeDeleted)
             say(value.jsonText(compact ? .compact : .pretty))
         }
     }

@@ -1,8 +1,9 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguJSON
 import EggloguStore
 
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Load an egglogu_data blob into the replica.",
@@ -27,12 +28,12 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    func run() throws {
-        try reportingErrors {
-            guard maxSize > 0 && maxSize <= 4096 else { throw CLIError(Sysexits.usage, "--max-size must be 1 to 4096") }
+    func run() async throws {
+        try await reportingFailures {
+            guard maxSize > 0 && maxSize <= 4096 else { throw CommandFailure(Sysexits.usage, "--max-size must be 1 to 4096") }
             let bytes = try InputFile.read(file, limit: maxSize << 20)
-            let replica = try options.open(create: true)
-            let report = try replica.importBlob(bytes, options: ImportOptions(prune: prune, source: file))
+            let replica = try await options.open(create: true)
+            let report = try await replica.importBlob(bytes, options: ImportOptions(prune: prune, source: file))
             if json {
                 let value: JSONValue = [
                     "records": .number(JSONNumber(report.records)), "added": .number(JSONNumber(report.added)),

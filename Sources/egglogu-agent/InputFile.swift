@@ -1,3 +1,4 @@
+import EggloguCLI
 import Foundation
 
 /// Reads a command's input file (or `-` for stdin) with a size limit.
@@ -16,12 +17,12 @@ enum InputFile {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw CLIError(Sysexits.noInput, "cannot read \(path): no such file")
+            throw CommandFailure(Sysexits.noInput, "cannot read \(path): no such file")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size > limit { throw tooLarge(path, size: size, limit: limit) }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CLIError(Sysexits.noInput, "cannot read \(path): permission denied")
+            throw CommandFailure(Sysexits.noInput, "cannot read \(path): permission denied")
         }
         defer { try? handle.close() }
         let data = (try? handle.readToEnd()) ?? Data()
@@ -29,9 +30,9 @@ enum InputFile {
         return [UInt8](data)
     }
 
-    private static func tooLarge(_ name: String, size: Int?, limit: Int) -> CLIError {
+    private static func tooLarge(_ name: String, size: Int?, limit: Int) -> CommandFailure {
         let sizeText = size.map { String(format: " is %.1f MB,", Double($0) / 1_048_576) } ?? " is"
-        return CLIError(
+        return CommandFailure(
             Sysexits.dataError,
             "\(name)\(sizeText) larger than the import limit of \(limit >> 20) MB (raise it with --max-size)")
     }

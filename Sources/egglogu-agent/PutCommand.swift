@@ -1,8 +1,9 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguJSON
 import EggloguStore
 
-struct PutCommand: ParsableCommand {
+struct PutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put",
         abstract: "Create or fully replace a record (or singleton, or value).",
@@ -19,17 +20,17 @@ struct PutCommand: ParsableCommand {
     @Argument(help: "The JSON, or - to read it from standard input.")
     var json: String
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingFailures {
             let bytes = json == "-" ? try InputFile.read("-", limit: 16 << 20) : Array(json.utf8)
             let value: JSONValue
             do {
                 value = try JSONParser().parse(bytes)
             } catch {
-                throw CLIError(Sysexits.dataError, "malformed JSON: \(error)")
+                throw CommandFailure(Sysexits.dataError, "malformed JSON: \(error)")
             }
-            let replica = try options.open(create: true)
-            let result = try replica.put(collection, value)
+            let replica = try await options.open(create: true)
+            let result = try await replica.put(collection, value)
             say("\(result.outcome.rawValue) \(collection)/\(result.id)")
         }
     }

@@ -1,3 +1,4 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguCore
 import EggloguSettings
@@ -23,17 +24,17 @@ struct ReplicaOptions: ParsableArguments {
     var maxClockSkew: Double?
 
     /// Opens the replica, creating it only for commands that write.
-    func open(create: Bool) throws -> Replica {
-        try open(create: create, config: config(for: .local))
+    func open(create: Bool) async throws -> Replica {
+        try await open(create: create, config: config(for: .local))
     }
 
     /// Opens the replica to read it, on a full disk too: the main file alone, read-only. A command
     /// that needs every change (`partial` false) refuses a snapshot that misses some (exit 74).
-    func openForReading(partial: Bool = false) throws -> Replica {
-        let replica = try open(create: false, config: config(for: .local), reading: true)
+    func openForReading(partial: Bool = false) async throws -> Replica {
+        let replica = try await open(create: false, config: config(for: .local), reading: true)
         guard let snapshot = replica.snapshot else { return replica }
         if !snapshot.isComplete && !partial {
-            throw CLIError(
+            throw CommandFailure(
                 Sysexits.ioError,
                 snapshot.reason + "; \(DiskSpace.describe(snapshot.unreadLogBytes)) of committed changes in the write-ahead log can be read only once there is room")
         }
@@ -67,33 +68,32 @@ struct ReplicaOptions: ParsableArguments {
         for problem in fatal.dropLast() {
             FileHandle.standardError.write(Data("egglogu-agent: \(problem)\n".utf8))
         }
-        throw CLIError(Sysexits.config, last.description)
+        throw CommandFailure(Sysexits.config, last.description)
     }
 
     /// Opens the replica a configuration names. Run as root on a replica the service account
     /// owns, the command becomes that account first, so the files SQLite creates stay the service's.
-    func open(create: Bool, config: AgentConfig, wallClock: (@Sendable () -> Timestamp)? = nil, reading: Bool = false) throws -> Replica {
+    func open(create: Bool, config: AgentConfig, wallClock: (@Sendable () -> Timestamp)? = nil, reading: Bool = false) async throws -> Replica {
         guard let path = config.settings["EGGLOGU_REPLICA"] else {
-            throw CLIError(Sysexits.usage, "no replica: pass --replica PATH or --config FILE, or set EGGLOGU_REPLICA")
+            throw CommandFailure(Sysexits.usage, "no replica: pass --replica PATH or --config FILE, or set EGGLOGU_REPLICA")
         }
         var configuration = config.replica
         configuration.createIfMissing = create
         if let wallClock { configuration.wallClock = wallClock }
         if !create && !FileManager.default.fileExists(atPath: path) {
-            throw CLIError(Sysexits.noInput, "no replica at \(path) (import or put something to create it)")
+            throw CommandFailure(Sysexits.noInput, "no replica at \(path) (import or put something to create it)")
         }
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIError(Sysexits.cannotCreate, "cannot create \(path): the directory \(parent) does not exist (create it, or point EGGLOGU_REPLICA elsewhere)")
+            throw CommandFailure(Sysexits.cannotCreate, "cannot create \(path): the directory \(parent) does not exist (create it, or point EGGLOGU_REPLICA elsewhere)")
         }
         do {
             try ServiceAccount.adoptOwner(of: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         } catch {
-            throw CLIError(Sysexits.noPermission, "\(error)")
+            throw CommandFailure(Sysexits.noPermission, "\(error)")
         }
-        return try reading
-            ? Replica.openForReading(path: path, configuration: configuration)
-            : Replica.open(path: path, configuration: configuration)
+        if reading { return try await Replica.openForReading(path: path, configuration: configuration) }
+        return try await Replica.open(path: path, configuration: configuration)
     }
 }

@@ -1,7 +1,8 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguStore
 
-struct ResolveCommand: ParsableCommand {
+struct ResolveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "Resolve a conflict: keep the archived version, or accept the kept one.",
@@ -27,10 +28,10 @@ struct ResolveCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.open(create: false)
-            let result = try replica.resolve(id, choice: keepMine ? .keepMine : .acceptTheirs)
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.open(create: false)
+            let result = try await replica.resolve(id, choice: keepMine ? .keepMine : .acceptTheirs)
             let entry = result.entry
             var line = "resolved \(entry.id) (\(entry.collection)/\(entry.recordID)): \(entry.resolution!.choice.rawValue)"
             if let version = result.republished {

@@ -1,7 +1,8 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguStore
 
-struct RestoreCommand: ParsableCommand {
+struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Undo a soft delete: bring a deleted record back on every device.",
@@ -18,10 +19,10 @@ struct RestoreCommand: ParsableCommand {
     @Argument(help: "The record id (the field for farm and settings; none for a value).")
     var id: String?
 
-    func run() throws {
-        try reportingErrors {
-            let replica = try options.open(create: false)
-            let outcome = try replica.restore(collection, id: id)
+    func run() async throws {
+        try await reportingFailures {
+            let replica = try await options.open(create: false)
+            let outcome = try await replica.restore(collection, id: id)
             say("\(outcome.rawValue) \(collection)" + (id.map { "/\($0)" } ?? ""))
         }
     }

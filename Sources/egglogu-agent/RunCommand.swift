@@ -1,8 +1,10 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguAgentService
 import EggloguAgentSync
 import EggloguAgentWeb
 import EggloguSettings
+import EggloguProtocol
 import EggloguStore
 import EggloguSyncClient
 import EggloguSystemd
@@ -75,14 +77,14 @@ struct RunCommand: AsyncParsableCommand {
         let replica: Replica
         let initial: Plan
         do {
-            replica = try options.open(create: true, config: config, wallClock: clock.reading)
+            replica = try await options.open(create: true, config: config, wallClock: clock.reading)
             initial = try plan(config, replica: replica, clock: clock, monitor: monitor, notifier: notifier, logger: logger)
-        } catch let error as CLIError {
+        } catch let error as CommandFailure {
             logger.error("cannot start", metadata: ["problem": "\(error.message)"])
             throw error.exitCode
         } catch let error as ReplicaError {
             logger.error("cannot start", metadata: ["problem": "\(error.message)"])
-            throw CLIError(error).exitCode
+            throw CommandFailure(error).exitCode
         }
         let runner = ServiceRunner<Plan>(
             notifier: notifier, logger: logger,
@@ -99,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 do {
                     return try plan(config, replica: replica, clock: clock, monitor: monitor, notifier: notifier, logger: logger)
-                } catch let error as CLIError {
+                } catch let error as CommandFailure {
                     throw ReloadError(error.message)
                 }
             },
@@ -117,7 +119,7 @@ struct RunCommand: AsyncParsableCommand {
         let config: AgentConfig
         do {
             config = AgentConfig(try options.settings(flags: flags), for: .run)
-        } catch let error as CLIError {
+        } catch let error as CommandFailure {
             throw ConfigProblems(problems: [SettingProblem(key: nil, error.message)])
         } catch {
             throw ConfigProblems(problems: [SettingProblem(key: nil, "\(error)")])
@@ -144,13 +146,13 @@ struct RunCommand: AsyncParsableCommand {
         logger: Logger
     ) throws -> Plan {
         guard let url = config.serverURL, let token = config.token else {
-            throw CLIError(Sysexits.config, "no server or token")
+            throw CommandFailure(Sysexits.config, "no server or token")
         }
         guard let farm = replica.farmID ?? config.replica.farmID else {
-            throw CLIError(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
+            throw CommandFailure(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
         }
         if let configured = config.replica.farmID, configured != farm {
-            throw CLIError(Sysexits.config, "EGGLOGU_FARM_ID is \(configured) but the replica holds farm \(farm)")
+            throw CommandFailure(Sysexits.config, "EGGLOGU_FARM_ID is \(configured) but the replica holds farm \(farm)")
         }
         for problem in config.problems where problem.scope == .broker {
             logger.error("broker setting unusable; polling instead", metadata: ["problem": "\(problem)"])
@@ -163,15 +165,15 @@ struct RunCommand: AsyncParsableCommand {
         let client: SyncClient
         do {
             client = try SyncClient(configuration: .init(serverURL: url, caFile: config.serverCAFile))
-        } catch let error as SyncClientError {
-            throw CLIError(Sysexits.config, error.message)
+        } catch let error as SyncTransportError {
+            throw CommandFailure(Sysexits.config, error.message)
         }
         var hooks = AgentHooks()
         hooks.heartbeatInterval = notifier.watchdogInterval.map { $0 / 2 }
         hooks.heartbeat = { notifier.watchdog() }
         hooks.status = { notifier.status($0) }
         let service = AgentService(
-            replica: replica, farm: farm, client: client, token: token, clock: clock, configuration: configuration, hooks: hooks,
+            replica: replica, farm: farm, transport: client, token: token, clock: clock, configuration: configuration, hooks: hooks,
             monitor: monitor)
         let web = config.web.map {
             LocalWeb(replica: replica, monitor: monitor, configuration: $0, onLocalChange: { service.requestPush() })
@@ -183,13 +185,4 @@ struct RunCommand: AsyncParsableCommand {
 /// Why a configuration cannot be used.
 struct ConfigProblems: Error {
     let problems: [SettingProblem]
-}
-
-/// A reload that was refused; the service carries on with what it had.
-struct ReloadError: Error, CustomStringConvertible {
-    let description: String
-
-    init(_ description: String) {
-        self.description = description
-    }
 }

@@ -1,9 +1,10 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguJSON
 import EggloguStore
 import Foundation
 
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show counts per collection, unpushed changes and unresolved conflicts.",
@@ -17,9 +18,9 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print the documented JSON schema.")
     var json = false
 
-    func run() throws {
-        try reportingErrors {
-            let status = try options.openForReading(partial: true).status()
+    func run() async throws {
+        try await reportingFailures {
+            let status = try await options.openForReading(partial: true).status()
             if json {
                 say(status.json.jsonText(.pretty))
                 try failIfFull(status)
@@ -80,7 +81,7 @@ struct StatusCommand: ParsableCommand {
     private func failIfFull(_ status: ReplicaStatus) throws {
         guard status.disk.full else { return }
         let directory = (status.replica as NSString).deletingLastPathComponent
-        throw CLIError(Sysexits.ioError, "the disk holding \(directory) is full: nothing can be stored or synced until there is room")
+        throw CommandFailure(Sysexits.ioError, "the disk holding \(directory) is full: nothing can be stored or synced until there is room")
     }
 }
 

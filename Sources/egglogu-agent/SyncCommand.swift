@@ -1,6 +1,8 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguAgentSync
 import EggloguJSON
+import EggloguProtocol
 import EggloguStore
 import EggloguSyncClient
 import Foundation
@@ -30,23 +32,23 @@ struct SyncCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (replica, engine, client) = try reportingErrors { () throws -> (Replica, AgentSync, SyncClient) in
+        let (replica, engine, client) = try await reportingFailures { () async throws -> (Replica, AgentSync, SyncClient) in
             let flags = ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_SERVER_CA_FILE": caFile]
             let config = try options.config(for: .sync, flags: flags)
             guard let url = config.serverURL, let token = config.token else {
-                throw CLIError(Sysexits.config, "no server or token")
+                throw CommandFailure(Sysexits.config, "no server or token")
             }
-            let replica = try options.open(create: true, config: config)
+            let replica = try await options.open(create: true, config: config)
             guard let farm = replica.farmID ?? config.replica.farmID else {
-                throw CLIError(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
+                throw CommandFailure(Sysexits.config, "the replica has no farm: pass --farm-id or set EGGLOGU_FARM_ID")
             }
             let client: SyncClient
             do {
                 client = try SyncClient(configuration: .init(serverURL: url, caFile: config.serverCAFile))
-            } catch let error as SyncClientError {
-                throw CLIError(Sysexits.config, error.message)
+            } catch let error as SyncTransportError {
+                throw CommandFailure(Sysexits.config, error.message)
             }
-            return (replica, AgentSync(replica: replica, farm: farm, client: client, token: token), client)
+            return (replica, AgentSync(replica: replica, farm: farm, transport: client, token: token), client)
         }
         let result: Result<SyncSummary, any Error>
         do {
@@ -55,19 +57,19 @@ struct SyncCommand: AsyncParsableCommand {
             result = .failure(error)
         }
         await client.shutdown()
-        try reportingErrors {
+        try await reportingFailures {
             let summary: SyncSummary
             do {
                 summary = try result.get()
-            } catch let error as SyncClientError {
+            } catch let error as AgentSyncError {
                 let code: ExitCode =
                     switch error.kind {
                     case .unavailable: Sysexits.unavailable
                     case .unauthorized, .forbidden: Sysexits.noPermission
                     default: Sysexits.protocolError
                     }
-                let queued = (try? replica.status().unpushed) ?? 0
-                throw CLIError(code, "\(error.message) (\(queued) changes stay queued)")
+                let queued = await (try? replica.status().unpushed) ?? 0
+                throw CommandFailure(code, "\(error.message) (\(queued) changes stay queued)")
             }
             if let problem = summary.renewalProblem {
                 FileHandle.standardError.write(Data("egglogu-agent: warning: the renewed token was not stored: \(problem)\n".utf8))
@@ -80,7 +82,7 @@ struct SyncCommand: AsyncParsableCommand {
         if json {
             let value: JSONValue = [
                 "pushed": .number(JSONNumber(summary.pushed)), "pulled": .number(JSONNumber(summary.pulled)),
-                "rejected": .array(summary.rejected.map { ["collection": .string($0.collection), "id": $0.id.map(JSONValue.string) ?? .null, "reason": .string($0.reason)] }),
+                "rejected": .array(summary.rejected.map { ["collection": .string($0.collection), "id": $0.id.map(JSONValue.string) ?? .null, "reason": .string($0.reason.rawValue)] }),
                 "conflicts": .number(JSONNumber(summary.conflicts)), "resynced": .bool(summary.resynced),
                 "renewed": .bool(summary.renewed), "cursor": summary.cursor.map(JSONValue.string) ?? .null,
             ]

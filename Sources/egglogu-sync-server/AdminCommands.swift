@@ -1,3 +1,4 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguServer
 import EggloguStore
@@ -20,18 +21,18 @@ struct TokenCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            guard let lifetime = parseDuration(ttl) else { throw CommandFailure(64, "--ttl takes 90d, 12h, 30m, 45s or seconds") }
+            guard let lifetime = parseDuration(ttl) else { throw CommandFailure(Sysexits.usage, "--ttl takes 90d, 12h, 30m, 45s or seconds") }
             guard !farms.isEmpty, farms.allSatisfy(DataDirectory.isValidFarmID) else {
-                throw CommandFailure(64, "give --farm with ids of 1 to 64 letters, digits, '.', '_' or '-'")
+                throw CommandFailure(Sysexits.usage, "give --farm with ids of 1 to 64 letters, digits, '.', '_' or '-'")
             }
-            guard !device.isEmpty, device.utf8.count <= 256 else { throw CommandFailure(64, "a device id is 1 to 256 bytes") }
-            guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(64, "the device id \(device) is reserved") }
+            guard !device.isEmpty, device.utf8.count <= 256 else { throw CommandFailure(Sysexits.usage, "a device id is 1 to 256 bytes") }
+            guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(Sysexits.usage, "the device id \(device) is reserved") }
             let config = try data.config(for: .admin, needsData: false)
             let (secret, directory) = try await DataOptions.mintingSetup(config)
             let authority = try await TokenAuthority(secret: secret)
             let minted = try await authority.mint(subject: device, farms: farms, lifetime: lifetime)
             if let directory {
-                try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: farms)
+                try await DeviceRegistry.open(path: directory.serverDatabase).register(device: device, farms: farms)
             }
             print(minted.token)
         }
@@ -52,9 +53,9 @@ struct RevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            guard DataDirectory.isValidFarmID(farm) else { throw CommandFailure(64, "--farm takes 1 to 64 letters, digits, '.', '_' or '-'") }
+            guard DataDirectory.isValidFarmID(farm) else { throw CommandFailure(Sysexits.usage, "--farm takes 1 to 64 letters, digits, '.', '_' or '-'") }
             let directory = try data.adminDirectory()
-            try DeviceRegistry(path: directory.serverDatabase).revoke(farm: farm, device: device)
+            try await DeviceRegistry.open(path: directory.serverDatabase).revoke(farm: farm, device: device)
             print("revoked the tokens of \(device) for farm \(farm)")
         }
     }
@@ -72,7 +73,7 @@ struct DevicesCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let directory = try data.adminDirectory()
-            let devices = try DeviceRegistry(path: directory.serverDatabase).devices(farm: farm)
+            let devices = try await DeviceRegistry.open(path: directory.serverDatabase).devices(farm: farm)
             if devices.isEmpty { print("no devices for farm \(farm)") }
             let formatter = ISO8601DateFormatter()
             for device in devices {
@@ -105,9 +106,9 @@ struct BackupCommand: AsyncParsableCommand {
             let directory = try data.adminDirectory()
             let farms: Int
             do {
-                farms = try directory.backup(to: destination)
+                farms = try await directory.backup(to: destination)
             } catch let error as ServerSetupError {
-                throw CommandFailure(73, error.description)
+                throw CommandFailure(Sysexits.cannotCreate, error.description)
             }
             print("backed up \(farms) farms to \(destination)")
         }

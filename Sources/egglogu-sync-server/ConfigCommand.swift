@@ -1,3 +1,4 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguSettings
 import Foundation
@@ -35,10 +36,10 @@ struct ConfigCheckCommand: ParsableCommand {
         } catch let failure as CommandFailure {
             let report = ConfigCheckReport(file: file, problems: [SettingProblem(key: nil, failure.message)])
             if json { print(report.render(json: true)) } else { FileHandle.standardError.write(Data("egglogu-sync-server: \(failure.message)\n".utf8)) }
-            throw ExitCode(78)
+            throw Sysexits.config
         }
         print(ConfigCheckReport(file: file, problems: config.problems, summary: summary(config), brokerNote: " (served without notices)").render(json: json))
-        if !config.problems.isEmpty { throw ExitCode(78) }
+        if !config.problems.isEmpty { throw Sysexits.config }
     }
 
     private func summary(_ config: ServerConfig) -> [String] {

@@ -1,6 +1,8 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguProvisioning
 import EggloguServer
+import EggloguStore
 import Foundation
 
 struct ProvisionCommand: AsyncParsableCommand {
@@ -56,27 +58,27 @@ struct ProvisionCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             guard GatewayBundle.isValidID(farm), GatewayBundle.isValidID(device) else {
-                throw CommandFailure(64, "--farm and --device take 1 to 64 letters, digits, '.', '_' or '-'")
+                throw CommandFailure(Sysexits.usage, "--farm and --device take 1 to 64 letters, digits, '.', '_' or '-'")
             }
-            guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(64, "the device id \(device) is reserved") }
-            guard let lifetime = parseDuration(ttl) else { throw CommandFailure(64, "--ttl takes 365d, 12h, 30m, 45s or seconds") }
+            guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(Sysexits.usage, "the device id \(device) is reserved") }
+            guard let lifetime = parseDuration(ttl) else { throw CommandFailure(Sysexits.usage, "--ttl takes 365d, 12h, 30m, 45s or seconds") }
             let config = try data.config(for: .admin, flags: [
                 "EGGLOGU_SYNC_PUBLIC_URL": serverURL, "EGGLOGU_SYNC_DEVICE_MQTT_HOST": mqttHost,
                 "EGGLOGU_SYNC_DEVICE_MQTT_PORT": mqttPort.map(String.init), "EGGLOGU_SYNC_DEVICE_MQTT_CA_FILE": mqttCAFile,
             ])
             let settings = config.settings
             guard let url = settings["EGGLOGU_SYNC_PUBLIC_URL"], url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw CommandFailure(64, "pass --server-url http(s)://HOST:PORT (or set EGGLOGU_SYNC_PUBLIC_URL): where gateways reach this server")
+                throw CommandFailure(Sysexits.usage, "pass --server-url http(s)://HOST:PORT (or set EGGLOGU_SYNC_PUBLIC_URL): where gateways reach this server")
             }
             var broker: GatewayBundle.Broker?
             if let host = settings["EGGLOGU_SYNC_DEVICE_MQTT_HOST"] {
                 let ca = settings["EGGLOGU_SYNC_DEVICE_MQTT_CA_FILE"]
                 guard let port = Int(settings["EGGLOGU_SYNC_DEVICE_MQTT_PORT"] ?? (ca == nil ? "1883" : "8883")), (1...65_535).contains(port) else {
-                    throw CommandFailure(64, "the broker port must be 1 to 65535")
+                    throw CommandFailure(Sysexits.usage, "the broker port must be 1 to 65535")
                 }
                 broker = .init(host: host, port: port, caFile: ca)
             } else if gatewayBroker || brokerDirectory != nil {
-                throw CommandFailure(64, "--gateway-broker and --broker-dir need --mqtt-host: the central broker as gateways reach it")
+                throw CommandFailure(Sysexits.usage, "--gateway-broker and --broker-dir need --mqtt-host: the central broker as gateways reach it")
             }
             var bundle = GatewayBundle(farm: farm, device: device, token: "", serverURL: url)
             bundle.serverCAFile = serverCAFile
@@ -93,10 +95,10 @@ struct ProvisionCommand: AsyncParsableCommand {
                     result = try bundle.write(to: out)
                     if let brokerDirectory { try BrokerFiles(directory: brokerDirectory).apply(result.centralUsers) }
                 } catch let error as ProvisioningError {
-                    throw CommandFailure(73, error.description)
+                    throw CommandFailure(Sysexits.cannotCreate, error.description)
                 }
             }
-            if let directory { try DeviceRegistry(path: directory.serverDatabase).register(device: device, farms: [farm]) }
+            if let directory { try await DeviceRegistry.open(path: directory.serverDatabase).register(device: device, farms: [farm]) }
 
             print("provisioned \(device) of farm \(farm) into \(out) (see INSTALL.txt)")
             for file in result.files { print("  " + file) }

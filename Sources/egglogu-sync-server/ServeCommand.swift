@@ -1,3 +1,4 @@
+import EggloguCLI
 import ArgumentParser
 import EggloguServer
 import EggloguStore
@@ -88,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
             initial = try await plan(try data.config(for: .serve, flags: flags), metrics: metrics)
         } catch let failure as CommandFailure {
             startup.error("cannot start", metadata: ["problem": "\(failure.message)"])
-            throw ExitCode(failure.code)
+            throw failure.exitCode
         }
         let dataDirectory = initial.server.configuration.dataDirectory.path
         let runner = ServiceRunner<Plan>(
@@ -119,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await runner.run(initial, readyWhenStarted: false)
         } catch {
             initial.logger.critical("the server stopped", metadata: ["error": "\(error)"])
-            throw ExitCode(69)
+            throw Sysexits.unavailable
         }
     }
 
@@ -127,7 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
     private func reloadedConfig() throws -> ServerConfig {
         let config = ServerConfig(try data.settings(flags: flags), for: .serve)
         let fatal = config.fatalProblems
-        guard fatal.isEmpty else { throw CommandFailure(78, fatal.map(\.description).joined(separator: "; ")) }
+        guard fatal.isEmpty else { throw CommandFailure(Sysexits.config, fatal.map(\.description).joined(separator: "; ")) }
         return config
     }
 
@@ -157,7 +158,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let failure as CommandFailure {
             throw failure
         } catch {
-            throw CommandFailure(78, "\(error)")
+            throw CommandFailure(Sysexits.config, "\(error)")
         }
         var notifier: ServerNotifier?
         if let mqtt = config.mqtt {
@@ -168,23 +169,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         do {
-            let server = try SyncServer(configuration: configuration, authority: authority, notifier: notifier, metrics: metrics)
+            let server = try await SyncServer(configuration: configuration, authority: authority, notices: notifier, metrics: metrics)
             return Plan(server: server, notifier: notifier, logger: logger, scheme: config.tlsCertificate == nil ? "http" : "https")
         } catch let error as ServerSetupError {
-            throw CommandFailure(78, error.description)
+            throw CommandFailure(Sysexits.config, error.description)
         } catch let error as ReplicaError {
             throw CommandFailure(error)
         } catch {
-            throw CommandFailure(73, "cannot open the server's database: \(error)")
+            throw CommandFailure(Sysexits.cannotCreate, "cannot open the server's database: \(error)")
         }
-    }
-}
-
-/// A reload that was refused; the server carries on with what it had.
-struct ReloadError: Error, CustomStringConvertible {
-    let description: String
-
-    init(_ description: String) {
-        self.description = description
     }
 }

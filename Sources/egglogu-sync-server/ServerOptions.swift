@@ -1,4 +1,5 @@
 import ArgumentParser
+import EggloguCLI
 import EggloguServer
 import EggloguSettings
 import EggloguStore
@@ -40,7 +41,7 @@ struct DataOptions: ParsableArguments {
         for problem in fatal.dropLast() {
             FileHandle.standardError.write(Data("egglogu-sync-server: \(problem)\n".utf8))
         }
-        throw CommandFailure(78, last.description)
+        throw CommandFailure(Sysexits.config, last.description)
     }
 
     /// For administrative commands on an existing data directory, entered as its owner.
@@ -53,12 +54,12 @@ struct DataOptions: ParsableArguments {
     /// The data directory a configuration names.
     static func directory(_ config: ServerConfig, create: Bool) throws -> DataDirectory {
         guard let path = config.dataDirectory else {
-            throw CommandFailure(78, "EGGLOGU_SYNC_DATA_DIR: missing (pass --data-dir DIR or --config FILE)")
+            throw CommandFailure(Sysexits.config, "EGGLOGU_SYNC_DATA_DIR: missing (pass --data-dir DIR or --config FILE)")
         }
         do {
             return try DataDirectory(path, create: create)
         } catch let error as ServerSetupError {
-            throw CommandFailure(create ? 73 : 66, error.description)
+            throw CommandFailure(create ? Sysexits.cannotCreate : Sysexits.noInput, error.description)
         }
     }
 
@@ -66,10 +67,10 @@ struct DataOptions: ParsableArguments {
     static func secret(_ config: ServerConfig, directory: DataDirectory?) throws -> [UInt8] {
         do {
             if let file = config.secretFile { return try DataDirectory.readSecret(file) }
-            guard let directory else { throw CommandFailure(78, "pass --data-dir DIR or --jwt-secret-file FILE") }
+            guard let directory else { throw CommandFailure(Sysexits.config, "pass --data-dir DIR or --jwt-secret-file FILE") }
             return try directory.secret()
         } catch let error as ServerSetupError {
-            throw CommandFailure(78, error.description)
+            throw CommandFailure(Sysexits.config, error.description)
         }
     }
 
@@ -102,7 +103,7 @@ struct DataOptions: ParsableArguments {
         do {
             return try DataDirectory.readSecret(file)
         } catch let error as ServerSetupError {
-            throw CommandFailure(78, error.description)
+            throw CommandFailure(Sysexits.config, error.description)
         }
     }
 
@@ -112,63 +113,16 @@ struct DataOptions: ParsableArguments {
         do {
             try ServiceAccount.adoptOwner(of: directory)
         } catch {
-            throw CommandFailure(77, "\(error)")
+            throw CommandFailure(Sysexits.noPermission, "\(error)")
         }
-    }
-}
-
-/// A failure reported as one line on stderr with a sysexits code.
-struct CommandFailure: Error {
-    let code: Int32
-    let message: String
-
-    init(_ code: Int32, _ message: String) {
-        self.code = code
-        self.message = message
     }
 }
 
 /// Runs a command body, printing a failure as one line and exiting with its code.
 func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let failure as CommandFailure {
-        FileHandle.standardError.write(Data("egglogu-sync-server: \(failure.message)\n".utf8))
-        throw ExitCode(failure.code)
-    } catch let error as ServerSetupError {
-        FileHandle.standardError.write(Data("egglogu-sync-server: \(error.description)\n".utf8))
-        throw ExitCode(78)
-    } catch let error as ReplicaError {
-        FileHandle.standardError.write(Data("egglogu-sync-server: \(error.message)\n".utf8))
-        throw ExitCode(CommandFailure.exitCode(for: error))
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as CleanExit {
-        throw error
-    } catch let error as ValidationError {
-        throw error
-    } catch {
-        FileHandle.standardError.write(Data("egglogu-sync-server: \(error)\n".utf8))
-        throw ExitCode(70)
-    }
-}
-
-extension CommandFailure {
-    /// The sysexits(3) code of a storage failure.
-    static func exitCode(for error: ReplicaError) -> Int32 {
-        switch error.code {
-        case .busy: 75
-        case .cannotOpen: 73
-        case .badData, .invalidName: 65
-        case .noReplica, .unreadable: 66
-        default: 74
-        }
-    }
-
-    /// A storage failure as a command failure, its message kept.
-    init(_ error: ReplicaError) {
-        self.init(CommandFailure.exitCode(for: error), error.message)
-    }
+    try await reportingFailures("egglogu-sync-server", describing: { error in
+        (error as? ServerSetupError).map { CommandFailure(Sysexits.config, $0.description) }
+    }, body)
 }
 
 /// Durations like `90d`, `12h`, `30m`, `45s` or plain seconds.

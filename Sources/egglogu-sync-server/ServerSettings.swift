@@ -1,3 +1,4 @@
+import EggloguCLI
 import EggloguSettings
 import Foundation
 
@@ -47,7 +48,7 @@ enum ServerSettings {
         do {
             return try Settings.load(schema: schema, configFile: configFile, environment: environment)
         } catch {
-            throw CommandFailure(78, error.description)
+            throw CommandFailure(Sysexits.config, error.description)
         }
     }
 }

@@ -23,17 +23,17 @@ import Testing
         #expect(monitor.events.first?.message == "pushed 59, pulled 0")
     }
 
-    @Test func propagationDelayRunsFromTheNoticeToTheEndOfThePull() throws {
+    @Test func propagationDelayRunsFromTheNoticeToTheEndOfThePull() async throws {
         let clock = Clock()
         let monitor = AgentMonitor(now: { clock.now.withLock { $0 } })
-        let replica = try ReplicaLab().open("a")
+        let replica = try await ReplicaLab().open("a")
         let sent = clock.now.withLock { $0 }
         monitor.notice(ignored: nil, sentAt: sent)
         monitor.notice(ignored: "malformed", sentAt: nil)
         clock.advance(0.2)
         monitor.pulled()
         monitor.pulled()  // nothing pending: nothing recorded
-        let text = String(decoding: monitor.render(replica: replica), as: UTF8.self)
+        let text = await String(decoding: monitor.render(replica: replica), as: UTF8.self)
         #expect(text.contains("egglogu_agent_propagation_delay_seconds_count 1"))
         #expect(text.contains(#"egglogu_agent_propagation_delay_seconds_bucket{le="0.25"} 1"#))
         #expect(text.contains(#"egglogu_agent_propagation_delay_seconds_bucket{le="0.1"} 0"#))

@@ -1,6 +1,7 @@
 @testable import EggloguAgentService
 import EggloguCore
 import EggloguProtocol
+import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
 import Testing
@@ -48,32 +49,43 @@ import Testing
 }
 
 @Suite(.ownThreads) struct WakeupTests {
+    let clock = ManualClock()
+
+    func wait(_ wakeup: Wakeup, for duration: Duration) async -> WakeReason? {
+        await wakeup.wait(until: clock.now.advanced(by: duration), on: clock)
+    }
+
     @Test func signalsCoalesceAndTheMostUrgentComesFirst() async {
         let wakeup = Wakeup()
         wakeup.signal(.sync)
         wakeup.signal(.sync)
         wakeup.signal(.reschedule)
         wakeup.signal(.push)
-        #expect(await wakeup.wait(for: .seconds(1)) == .push, "one cycle serves the push and the pull")
-        #expect(await wakeup.wait(for: .seconds(1)) == .reschedule)
-        #expect(await wakeup.wait(for: .milliseconds(20)) == nil)
+        #expect(await wait(wakeup, for: .seconds(1)) == .push, "one cycle serves the push and the pull")
+        #expect(await wait(wakeup, for: .seconds(1)) == .reschedule)
+        async let none = wait(wakeup, for: .milliseconds(20))
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .milliseconds(20))
+        #expect(await none == nil, "nothing pending: the deadline answers")
         wakeup.signal(.sync)
         wakeup.signal(.shutdown)
-        #expect(await wakeup.wait(for: .seconds(1)) == .shutdown)
+        #expect(await wait(wakeup, for: .seconds(1)) == .shutdown)
     }
 
     @Test func aWaiterWakesOnASignalBeforeItsDeadline() async {
         let wakeup = Wakeup()
-        async let woken = wakeup.wait(for: .seconds(3_600))
-        try? await Task.sleep(for: .milliseconds(50))
+        async let woken = wait(wakeup, for: .seconds(3_600))
+        await clock.sleepers(atLeast: 1)
         wakeup.signal(.sync)
         #expect(await woken == .sync, "the deadline would have answered nil")
+        #expect(clock.sleeperCount == 0, "the signal cancelled the deadline's timer")
     }
 
     @Test func cancellationEndsTheWait() async {
         let wakeup = Wakeup()
-        let task = Task { await wakeup.wait(for: .seconds(60)) }
-        try? await Task.sleep(for: .milliseconds(20))
+        let clock = self.clock
+        let task = Task { await wakeup.wait(until: clock.now.advanced(by: .seconds(60)), on: clock) }
+        await clock.sleepers(atLeast: 1)
         task.cancel()
         #expect(await task.value == .shutdown)
     }

@@ -61,16 +61,16 @@ import Testing
         #expect(missing.stderr == "egglogu-agent: no record flocks/nope\n")
     }
 
-    @Test func conflictsAreShownSideBySideAndResolvedOnce() throws {
+    @Test func conflictsAreShownSideBySideAndResolvedOnce() async throws {
         do {
             let lab = ReplicaLab()
-            let a = try lab.open("a")
-            _ = try a.importBlob(JSONValue.object(["flocks": [["id": "f1", "count": 1, "name": "<b>A</b>"]]]).serialized())
+            let a = try await lab.open("a")
+            _ = try await a.importBlob(JSONValue.object(["flocks": [["id": "f1", "count": 1, "name": "<b>A</b>"]]]).serialized())
             var configuration = ReplicaConfiguration()
             configuration.deviceID = "gw-2"
-            let b = try Replica.open(path: replica, configuration: configuration)
-            try Exchange.pull(from: a, into: b)
-            _ = try b.importBlob(JSONValue.object(["flocks": [["id": "f1", "count": 5, "name": "<b>A</b>"]]]).serialized())
+            let b = try await Replica.open(path: replica, configuration: configuration)
+            try await DirectSync.pull(from: a, into: b)
+            _ = try await b.importBlob(JSONValue.object(["flocks": [["id": "f1", "count": 5, "name": "<b>A</b>"]]]).serialized())
         }
         let listed = try agent(["conflicts", "--replica", replica])
         #expect(listed.status == 0)

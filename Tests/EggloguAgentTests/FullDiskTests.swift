@@ -59,15 +59,15 @@ import Testing
     /// shared memory, a read sees the main file only, so it says what it is missing rather than
     /// export a farm without them.
     @Test(.enabled(if: SmallDisk.isAvailable, "needs root to mount a small tmpfs that can be filled"))
-    func aSnapshotMissingLoggedChangesIsNotPassedOffAsComplete() throws {
+    func aSnapshotMissingLoggedChangesIsNotPassedOffAsComplete() async throws {
         let disk = try SmallDisk(megabytes: 4)
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "gw-1"
         let source = dir.file("source.sqlite")
-        _ = try Replica.open(path: source, configuration: configuration).put("flocks", ["id": "old", "name": "Lote A"])
+        _ = try await Replica.open(path: source, configuration: configuration).put("flocks", ["id": "old", "name": "Lote A"])
         // Closed: checkpointed into the main file. Opened again, the next write stays in the log.
-        let writer = try Replica.open(path: source, configuration: configuration)
-        _ = try writer.put("flocks", ["id": "logged", "name": "Lote B"])
+        let writer = try await Replica.open(path: source, configuration: configuration)
+        _ = try await writer.put("flocks", ["id": "logged", "name": "Lote B"])
         let replica = disk.file("replica.sqlite")
         try FileManager.default.copyItem(atPath: source, toPath: replica)
         try FileManager.default.copyItem(atPath: source + "-wal", toPath: replica + "-wal")

@@ -14,8 +14,8 @@ import Testing
         #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         var delays: [TimeInterval] = []
         for n in 0..<10 {
-            try fixture.replica("gw-a").put("flocks", ["id": .string("f\(n)"), "count": .number(JSONNumber(n))])
-            let delay = await fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "f\(n)") }
+            try await fixture.replica("gw-a").put("flocks", ["id": .string("f\(n)"), "count": .number(JSONNumber(n))])
+            let delay = await fixture.waitUntil(timeout: 5) { await fixture.has("gw-b", "flocks", "f\(n)") }
             #expect(delay != nil, "f\(n) did not arrive\n\(fixture.logs)")
             delays.append(delay ?? 5)
         }
@@ -24,7 +24,7 @@ import Testing
         #expect(sorted[sorted.count / 2] < 1.0, "realtime, not polling (poll interval is 30 s)")
         let cli = try Subprocess.run("egglogu-agent", ["put", "--config", fixture.config("gw-b"), "clients", #"{"id":"from-the-shell"}"#], in: fixture.directory)
         #expect(cli.status == 0)
-        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "clients", "from-the-shell") } != nil, "a CLI write is noticed without a poll")
+        #expect(await fixture.waitUntil(timeout: 5) { await fixture.has("gw-a", "clients", "from-the-shell") } != nil, "a CLI write is noticed without a poll")
     }
 
     @Test func withoutTheBrokerAgentsPollAndGoBackToRealtimeWhenItReturns() async throws {
@@ -35,14 +35,14 @@ import Testing
         #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         fixture.broker.kill()
         #expect(await fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "polling" } != nil)
-        try fixture.replica("gw-a").put("flocks", ["id": "while-polling"])
-        let delay = await fixture.waitUntil(timeout: 10) { fixture.has("gw-b", "flocks", "while-polling") }
+        try await fixture.replica("gw-a").put("flocks", ["id": "while-polling"])
+        let delay = await fixture.waitUntil(timeout: 10) { await fixture.has("gw-b", "flocks", "while-polling") }
         #expect(delay != nil)
         #expect((delay ?? 10) <= 1.1 * 1 + 1, "within 1.1 × pollInterval + 1 s")
         try fixture.broker.start()
         #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
-        try fixture.replica("gw-b").put("flocks", ["id": "back-to-realtime"])
-        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-a", "flocks", "back-to-realtime") } != nil)
+        try await fixture.replica("gw-b").put("flocks", ["id": "back-to-realtime"])
+        #expect(await fixture.waitUntil(timeout: 5) { await fixture.has("gw-a", "flocks", "back-to-realtime") } != nil)
     }
 
     @Test func withTheServerDownChangesQueueAndThenLandWithNoneLost() async throws {
@@ -53,18 +53,21 @@ import Testing
         #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         fixture.stopServer()
         for n in 0..<5 {
-            try fixture.replica("gw-a").put("flocks", ["id": .string("a\(n)")])
-            try fixture.replica("gw-b").put("clients", ["id": .string("b\(n)")])
+            try await fixture.replica("gw-a").put("flocks", ["id": .string("a\(n)")])
+            try await fixture.replica("gw-b").put("clients", ["id": .string("b\(n)")])
         }
         #expect(await fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "offline" } != nil)
-        #expect(try fixture.replica("gw-a").status().unpushed >= 5)
+        await #expect(try fixture.replica("gw-a").status().unpushed >= 5)
         try fixture.startServer()
         let landed = await fixture.waitUntil(timeout: 60) {
-            (0..<5).allSatisfy { fixture.has("gw-b", "flocks", "a\($0)") && fixture.has("gw-a", "clients", "b\($0)") }
+            for n in 0..<5 {
+                guard await fixture.has("gw-b", "flocks", "a\(n)"), await fixture.has("gw-a", "clients", "b\(n)") else { return false }
+            }
+            return true
         }
         #expect(landed != nil, "every queued change arrives once the server is back")
-        #expect(await fixture.waitUntil(timeout: 30) { (try? fixture.replica("gw-a").status().unpushed) == 0 } != nil)
-        #expect(try fixture.replica("gw-a").exportBlob() == fixture.replica("gw-b").exportBlob())
+        #expect(await fixture.waitUntil(timeout: 30) { (try? await fixture.replica("gw-a").status().unpushed) == 0 } != nil)
+        await #expect(try fixture.replica("gw-a").exportBlob() == fixture.replica("gw-b").exportBlob())
     }
 
     @Test func garbageOversizedForeignAndEchoNoticesAreIgnored() async throws {
@@ -88,8 +91,8 @@ import Testing
         try publish(#"{"v":1,"farmId":"another-farm","deviceId":"x","cursor":"e:1"}"#)
         try publish(#"{"v":1,"farmId":"farm-rt","deviceId":"gw-b","cursor":"e:1"}"#)
         try publish("[1,2,3]")
-        try fixture.replica("gw-a").put("flocks", ["id": "after-the-garbage"])
-        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "after-the-garbage") } != nil, "still working")
+        try await fixture.replica("gw-a").put("flocks", ["id": "after-the-garbage"])
+        #expect(await fixture.waitUntil(timeout: 5) { await fixture.has("gw-b", "flocks", "after-the-garbage") } != nil, "still working")
         let log = b.stderr
         #expect(log.components(separatedBy: "reason=malformed").count - 1 == 1, "rate-limited to one line: \(log)")
         #expect(log.contains("reason=oversized"))
@@ -122,8 +125,8 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         #expect(!b.stderr.contains("retained notice"), "nothing retained is left for the next device")
         #expect(!a.stderr.contains("reason=malformed"), "the clearing message itself is skipped quietly")
-        try fixture.replica("gw-a").put("flocks", ["id": "still-realtime"])
-        #expect(await fixture.waitUntil(timeout: 5) { fixture.has("gw-b", "flocks", "still-realtime") } != nil)
+        try await fixture.replica("gw-a").put("flocks", ["id": "still-realtime"])
+        #expect(await fixture.waitUntil(timeout: 5) { await fixture.has("gw-b", "flocks", "still-realtime") } != nil)
     }
 
     @Test func withoutABrokerTheAgentPollsAndPresenceFollowsTheService() async throws {
@@ -132,8 +135,8 @@ import Testing
         try fixture.startAgent("gw-a", pollInterval: 0.5, broker: false)
         let b = try fixture.startAgent("gw-b")
         #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "polling" && fixture.mode("gw-b") == "realtime" } != nil)
-        try fixture.replica("gw-b").put("flocks", ["id": "to-a-by-polling"])
-        #expect(await fixture.waitUntil(timeout: 1.1 * 0.5 + 1) { fixture.has("gw-a", "flocks", "to-a-by-polling") } != nil)
+        try await fixture.replica("gw-b").put("flocks", ["id": "to-a-by-polling"])
+        #expect(await fixture.waitUntil(timeout: 1.1 * 0.5 + 1) { await fixture.has("gw-a", "flocks", "to-a-by-polling") } != nil)
         let topic = "egglogu/farm-rt/devices/gw-b/status"
         #expect(try await retainedMessage(topic: topic, port: fixture.broker.port) == "online")
         let ended = b.stop()

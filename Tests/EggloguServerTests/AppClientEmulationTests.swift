@@ -22,8 +22,8 @@ import Testing
     ]
 
     /// What the client can represent of a replica: each entity's live records by id, and the farm, without sync metadata.
-    static func representable(_ replica: Replica) throws -> (records: [String: [String: JSONValue]], farm: JSONValue) {
-        let blob = try JSONParser().parse(replica.exportBlob()).objectValue!
+    static func representable(_ replica: Replica) async throws -> (records: [String: [String: JSONValue]], farm: JSONValue) {
+        let blob = try await JSONParser().parse(replica.exportBlob()).objectValue!
         var out: [String: [String: JSONValue]] = [:]
         for (entity, path) in entities {
             let value = path.count == 1 ? blob[path[0]] : blob[path[0]]?.objectValue?[path[1]]
@@ -47,9 +47,9 @@ import Testing
     }
 
     /// Where a browser differs from the gateway: records it lacks, holds in addition, or holds otherwise.
-    static func differences(_ browser: AppBrowser, _ gateway: Replica) throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
+    static func differences(_ browser: AppBrowser, _ gateway: Replica) async throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
         let theirs = representable(browser)
-        let ours = try representable(gateway).records
+        let ours = try await representable(gateway).records
         var missing: Set<String> = []
         var extra: Set<String> = []
         var changed: Set<String> = []
@@ -93,19 +93,19 @@ import Testing
                 }
                 #expect(result.status == 0, "egglogu-agent \(arguments): \(result.stderr)")
             }
-            func onGateway<T: Sendable>(_ body: @escaping @Sendable (Replica) throws -> T) async throws -> T {
-                try await niced { try body(try Replica.open(path: replicaPath)) }
+            func onGateway<T: Sendable>(_ body: (Replica) async throws -> T) async throws -> T {
+                try await body(try await Replica.open(path: replicaPath))
             }
             func differences(_ browser: AppBrowser) async throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
-                try await niced { try Self.differences(browser, try Replica.open(path: replicaPath)) }
+                try await Self.differences(browser, try await Replica.open(path: replicaPath))
             }
             let farmFile = dir.file("farm.json")
             try Data(FarmGenerator(size: .large, seed: 1).bytes()).write(to: URL(fileURLWithPath: farmFile))
             try await gatewayRuns(["import", farmFile])
             try await gatewayRuns(["sync"])
-            let total = try await onGateway { try Self.representable($0).records.values.reduce(0) { $0 + $1.count } }
+            let total = try await onGateway { try await Self.representable($0).records.values.reduce(0) { $0 + $1.count } }
             #expect(total > 14_000)
-            let serverHead = { try await offPool { try Replica.open(path: data + "/farms/farm-1.sqlite").headSequence() } }
+            let serverHead = { try await Replica.open(path: data + "/farms/farm-1.sqlite").headSequence() }
 
             func browser(_ user: String) -> AppBrowser {
                 let tokens = backend.logIn(user: user, org: "farm-1")
@@ -118,19 +118,19 @@ import Testing
             var head = try await serverHead()
             #expect(b1.lastAnswer?["synced"] == 0 && b1.lastAnswer?["conflict_count"] == 0, "the login echo is a no-op")
             #expect(try await differences(b1) == ([], [], []))
-            #expect(try await onGateway { try Self.representable($0).farm } == Self.farm(b1))
+            #expect(try await onGateway { try await Self.representable($0).farm } == Self.farm(b1))
             let b2 = browser("user-1")
             try await b2.logIn()
             #expect(try await differences(b2) == ([], [], []))
             #expect(try await serverHead() == head, "two logins wrote nothing")
 
-            func ids(_ entity: String) -> [String] {
+            func ids(_ entity: String) async -> [String] {
                 b1.records(entity).map { AppBrowserKey.id(.object($0)) }.sorted()
             }
-            let flocks = ids("flocks")
+            let flocks = await ids("flocks")
             let (f1, f2, f3) = (flocks[0], flocks[1], flocks[2])
-            let clients = ids("clients")
-            let production = ids("production")
+            let clients = await ids("clients")
+            let production = await ids("production")
 
             // An edit on each side, a gateway delete, a farm rename.
             b1.edit("flocks", id: f1, [("currentCount", 4_321)])
@@ -138,11 +138,11 @@ import Testing
             b2.edit("clients", id: clients[0], [("name", "Renamed on phone 2")])
             #expect(try await b2.sync()?["synced"] == 1)
             try await onGateway { replica in
-                var produced = try replica.get("dailyProduction", id: production[0]).objectValue!
+                var produced = try await replica.get("dailyProduction", id: production[0]).objectValue!
                 produced["eggsBroken"] = 99
-                try replica.put("dailyProduction", .object(produced))
-                try replica.delete("flocks", id: f3)
-                try replica.delete("dailyProduction", id: production[1])
+                try await replica.put("dailyProduction", .object(produced))
+                try await replica.delete("flocks", id: f3)
+                try await replica.delete("dailyProduction", id: production[1])
             }
             try await gatewayRuns(["sync"])
             b1.editFarm([("name", "Granja Renombrada")])
@@ -163,13 +163,13 @@ import Testing
 
             // An expired access token: 401, the client refreshes at the backend through nginx, and retries.
             b1.setAccessToken(AppTokens.access(user: "user-1", org: "farm-1", lifetime: -300))
-            b1.edit("logbook_entries", id: ids("logbook_entries")[0], [("text", "after a refresh")])
+            await b1.edit("logbook_entries", id: ids("logbook_entries")[0], [("text", "after a refresh")])
             #expect(try await b1.sync()?["synced"] == 1)
             #expect(b1.refreshes == 1 && backend.refreshCount == 1)
 
             // A hard delete on phone 2 is never sent: the record stays everywhere else.
             b2.hardDelete("clients", id: clients[1])
-            b2.edit("personnel", id: ids("personnel")[0], [("phone", "+56 9 0000 0000")])
+            await b2.edit("personnel", id: ids("personnel")[0], [("phone", "+56 9 0000 0000")])
             try await b2.sync()
 
             // Everyone catches up: the gateway pulls, the browsers reload, a new browser of another user logs in.
@@ -185,14 +185,14 @@ import Testing
             #expect(try await differences(b3) == ([], [], []), "records the gateway deleted reach no new browser")
             #expect(try await differences(b1) == ([], deleted, []), "a browser cannot apply deletions")
             #expect(try await differences(b2) == (["clients/\(clients[1])"], deleted, []))
-            let farm = try await onGateway { try Self.representable($0).farm }
+            let farm = try await onGateway { try await Self.representable($0).farm }
             #expect(farm.objectValue?["name"] == "Granja Renombrada" && farm.objectValue?["capacity"] == 200_000)
             for phone in [b1, b2, b3] {
                 #expect(Self.farm(phone) == farm, "the farm profile survives every login")
             }
 
             // The concurrent edit: one version live, the other archived, on the gateway as on the server.
-            let (live, archive) = try await onGateway { (try $0.get("flocks", id: f2).objectValue!, try $0.conflicts()) }
+            let (live, archive) = try await onGateway { (try await $0.get("flocks", id: f2).objectValue!, try await $0.conflicts()) }
             #expect(archive.count == 1, "\(archive.map { "\($0.collection)/\($0.recordID)" })")
             let versions = [live, archive.first?.loser.content ?? [:]]
             #expect(versions.contains { $0["name"] == "Lote renombrado" } && versions.contains { $0["count"] == 1_234 })

@@ -51,7 +51,7 @@ import Testing
         try await TestServer.with { server in
             let token = try await server.token(device: "d1")
             #expect(try await server.request(.GET, pull, token: token).status == 200)
-            try DeviceRegistry(path: server.directory.serverDatabase).revoke(farm: "farm-1", device: "d1")
+            try await DeviceRegistry.open(path: server.directory.serverDatabase).revoke(farm: "farm-1", device: "d1")
             expectError(try await server.request(.GET, pull, token: token), 401, "unauthorized")
             expectError(try await server.request(.POST, "/api/v1/auth/renew", token: token, body: []), 401, "unauthorized")
             try await Task.sleep(for: .milliseconds(5))
@@ -67,9 +67,9 @@ import Testing
             let gwA = try await server.token(device: "gw1", farms: ["farm-a"])
             let gwB = try await server.token(device: "gw1", farms: ["farm-b"])
             let both = try await server.token(device: "roamer", farms: ["farm-a", "farm-b"])
-            let registry = try DeviceRegistry(path: server.directory.serverDatabase)
-            try registry.revoke(farm: "farm-a", device: "gw1")
-            try registry.revoke(farm: "farm-a", device: "roamer")
+            let registry = try await DeviceRegistry.open(path: server.directory.serverDatabase)
+            try await registry.revoke(farm: "farm-a", device: "gw1")
+            try await registry.revoke(farm: "farm-a", device: "roamer")
             func pull(_ farm: String, _ token: String) async throws -> Int {
                 try await server.request(.GET, "/api/v1/sync/delta?farmId=\(farm)", token: token).status
             }
@@ -82,11 +82,11 @@ import Testing
         }
     }
 
-    @Test func aRegistryOfBeforeKeepsItsRevocationsForEveryFarm() throws {
+    @Test func aRegistryOfBeforeKeepsItsRevocationsForEveryFarm() async throws {
         let lab = ReplicaLab()
         let path = lab.directory.file("server.sqlite")
         let old = try DatabaseQueue(path: path)
-        try old.write { db in
+        try await old.write { db in
             try db.execute(sql: """
                 CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
                 INSERT INTO grdb_migrations VALUES ('v1');
@@ -96,12 +96,12 @@ import Testing
                 """)
         }
         try old.close()
-        let registry = try DeviceRegistry(path: path)
+        let registry = try await DeviceRegistry.open(path: path)
         let before = Date().addingTimeInterval(-60)
-        #expect(try registry.isRevoked(farm: "farm-a", device: "gw1", issuedAt: before))
-        #expect(try registry.isRevoked(farm: "farm-z", device: "gw1", issuedAt: before))
-        #expect(try !registry.isRevoked(farm: "farm-a", device: "gw2", issuedAt: before))
-        #expect(try !registry.isRevoked(farm: "farm-a", device: "gw1", issuedAt: Date().addingTimeInterval(60)))
+        await #expect(try registry.isRevoked(farm: "farm-a", device: "gw1", issuedAt: before))
+        await #expect(try registry.isRevoked(farm: "farm-z", device: "gw1", issuedAt: before))
+        await #expect(try !registry.isRevoked(farm: "farm-a", device: "gw2", issuedAt: before))
+        await #expect(try !registry.isRevoked(farm: "farm-a", device: "gw1", issuedAt: Date().addingTimeInterval(60)))
     }
 
     @Test func theDeviceNamedInAPushIsTheTokensAndServerIsReserved() async throws {
@@ -116,8 +116,8 @@ import Testing
             let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
             let push: JSONValue = ["farmId": "farm-1", "deviceId": "gw1", "changes": [["collection": "flocks", "records": [["id": "f1", "_updatedAt": .string(now)]]]]]
             #expect(try await server.request(.POST, "/api/v1/sync/delta", token: token, body: push.serialized()).status == 200)
-            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
-            #expect(try replica.get("flocks", id: "f1").objectValue?["_syncOrigin"] == "gw1", "a record without an origin gets the token's device")
+            let replica = try await Replica.open(path: server.directory.farmReplica("farm-1"))
+            await #expect(try replica.get("flocks", id: "f1").objectValue?["_syncOrigin"] == "gw1", "a record without an origin gets the token's device")
         }
     }
 

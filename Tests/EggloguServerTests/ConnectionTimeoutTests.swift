@@ -144,7 +144,7 @@ final class RawConnection {
         let dir = TemporaryDirectory()
         let data = dir.file("data")
         try FileManager.default.createDirectory(atPath: data + "/farms", withIntermediateDirectories: true)
-        try await offPool { try HostileLoadTests.bigFarm(at: data + "/farms/big.sqlite", count: 30_000) }
+        try await HostileLoadTests.bigFarm(at: data + "/farms/big.sqlite", count: 30_000)
         let (server, port) = try await serve(in: dir, data: data, ["EGGLOGU_SYNC_SEND_TIMEOUT": "1"])
         let token = try await offPool {
             try Subprocess.run("egglogu-sync-server", ["token", "--data-dir", data, "--farm", "big", "--device", "phone"], in: dir).stdout

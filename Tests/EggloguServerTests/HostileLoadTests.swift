@@ -17,14 +17,14 @@ import Testing
     /// A farm of `count` dailyProduction records of about 370 bytes, written straight into the
     /// server's replica file with SQL: the store would take half a minute in a debug build, and
     /// answering reads nothing but the stored text.
-    static func bigFarm(at path: String, count: Int) throws {
+    static func bigFarm(at path: String, count: Int) async throws {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "server"
         configuration.farmID = "big"
         configuration.role = .server
-        _ = try Replica.open(path: path, configuration: configuration)
+        _ = try await Replica.open(path: path, configuration: configuration)
         let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
+        try await queue.write { db in
             try db.execute(
                 sql: """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
@@ -62,7 +62,7 @@ import Testing
         let dir = TemporaryDirectory()
         let data = dir.file("data")
         try FileManager.default.createDirectory(atPath: data + "/farms", withIntermediateDirectories: true)
-        try await offPool { try Self.bigFarm(at: data + "/farms/big.sqlite", count: 100_000) }
+        try await Self.bigFarm(at: data + "/farms/big.sqlite", count: 100_000)
         let server = ChildService("egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data], in: dir)
         try await offPool { try server.start(waitingFor: "listening on") }
         let pid = try #require(server.pid)

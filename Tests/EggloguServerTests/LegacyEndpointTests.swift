@@ -70,9 +70,9 @@ import Testing
             let token = try await server.token(device: "phone")
             let body: JSONValue = ["last_synced_at": nil, "app_version": "4.2", "data": ["flocks": [["id": "f1"]]]]
             #expect(try await post(server, body, token: token).json["synced"] == 1)
-            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
-            #expect(try replica.get("flocks", id: "f1").objectValue?["id"] == "f1")
-            #expect(try replica.status().collections.keys.contains { $0.hasPrefix("data") } == false)
+            let replica = try await Replica.open(path: server.directory.farmReplica("farm-1"))
+            await #expect(try replica.get("flocks", id: "f1").objectValue?["id"] == "f1")
+            await #expect(try replica.status().collections.keys.contains { $0.hasPrefix("data") } == false)
         }
     }
 
@@ -137,13 +137,13 @@ import Testing
             #expect(lines.contains { $0.hasPrefix("clients: rejected") })
             #expect(lines.contains { $0.hasPrefix("flocks[0]: rejected (missing-id)") })
             #expect(lines.contains { $0.hasPrefix("flocks[1]: rejected (not-object)") })
-            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
-            #expect(try replica.get("flocks").arrayValue?.count == 2)
+            let replica = try await Replica.open(path: server.directory.farmReplica("farm-1"))
+            await #expect(try replica.get("flocks").arrayValue?.count == 2)
 
             // The client saves its snapshot after a 200: the same delta is not sent again, and a later edit lands.
             let later = try await post(server, ["last_synced_at": result.json["server_now"]!, "data": ["flocks": [["id": 12, "name": "renamed"]]]], token: token)
             #expect(later.json["synced"] == 1)
-            #expect(try replica.get("flocks", id: "12").objectValue?["name"] == "renamed")
+            await #expect(try replica.get("flocks", id: "12").objectValue?["name"] == "renamed")
         }
     }
 
@@ -155,7 +155,7 @@ import Testing
             }
             let good = AppTokens.access(user: "u1", org: "farm-7")
             #expect(try await status(good).0 == 200)
-            #expect(try Replica.open(path: server.directory.farmReplica("farm-7")).farmID == "farm-7")
+            await #expect(try Replica.open(path: server.directory.farmReplica("farm-7")).farmID == "farm-7")
 
             let expired = AppTokens.access(user: "u1", org: "farm-7", lifetime: -120)
             let refresh = AppTokens.access(user: "u1", org: "farm-7", type: "refresh")
@@ -263,8 +263,11 @@ import Testing
             #expect(next.json["synced"] == 1)
             let other = try await post(server, ["data": ["flocks": [["id": "f3"]]]], token: token)
             #expect(other.json["synced"] == 1)
-            let replica = try Replica.open(path: server.directory.farmReplica("farm-1"))
-            let origins = try ["f1", "f2", "f3"].map { try replica.get("flocks", id: $0).objectValue![SyncField.origin]!.stringValue! }
+            let replica = try await Replica.open(path: server.directory.farmReplica("farm-1"))
+            var origins: [String] = []
+            for id in ["f1", "f2", "f3"] {
+                origins.append(try await replica.get("flocks", id: id).objectValue![SyncField.origin]!.stringValue!)
+            }
             #expect(origins[0] == origins[1], "one browser: one session along its chain of answers")
             #expect(origins[0] != origins[2], "another browser of the same user is told apart")
             #expect(origins.allSatisfy { $0.hasPrefix("web:u1/") })

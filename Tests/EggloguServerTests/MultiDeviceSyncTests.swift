@@ -29,21 +29,21 @@ import Testing
             let a = try await TestAgent.make("agent-a", in: lab, server: server)
             let b = try await TestAgent.make("agent-b", in: lab, server: server)
             let farm = FarmGenerator(size: .scaled(dailyProduction: 1_500), seed: 5)
-            _ = try a.replica.importBlob(farm.bytes())
+            _ = try await a.replica.importBlob(farm.bytes())
             try await settle([a, b])
 
-            let collections = try a.replica.status().collections.filter { $0.value.live >= 3 }.keys
+            let collections = try await a.replica.status().collections.filter { $0.value.live >= 3 }.keys
                 .filter { CollectionName.kind(of: $0) == .records || CollectionName.kind(of: $0).map { if case .nestedRecords = $0 { true } else { false } } == true }
                 .sorted()
             #expect(collections.count >= 20)
             for (n, collection) in collections.enumerated() {
-                let ids = try a.replica.get(collection).arrayValue!.compactMap { $0.objectValue?["id"]?.stringValue }
-                try a.replica.put(collection, try edited(a.replica, collection, ids[0], note: "edited on A"))
-                if n % 2 == 0 { try b.replica.put(collection, try edited(b.replica, collection, ids[0], note: "edited on B")) }
-                if n % 3 == 0 { try b.replica.delete(collection, id: ids[1]) } else { try a.replica.delete(collection, id: ids[1]) }
-                if n % 4 == 0 { try a.replica.put(collection, try edited(a.replica, collection, ids[1], note: "edited after a delete elsewhere")) }
+                let ids = try await a.replica.get(collection).arrayValue!.compactMap { $0.objectValue?["id"]?.stringValue }
+                try await a.replica.put(collection, try edited(a.replica, collection, ids[0], note: "edited on A"))
+                if n % 2 == 0 { try await b.replica.put(collection, try edited(b.replica, collection, ids[0], note: "edited on B")) }
+                if n % 3 == 0 { try await b.replica.delete(collection, id: ids[1]) } else { try await a.replica.delete(collection, id: ids[1]) }
+                if n % 4 == 0 { try await a.replica.put(collection, try edited(a.replica, collection, ids[1], note: "edited after a delete elsewhere")) }
             }
-            try b.replica.put("flocks", ["name": "created on B"])
+            try await b.replica.put("flocks", ["name": "created on B"])
 
             // A device on the current app: a full blob, then the entity shape.
             let legacy = try await server.token(device: "legacy-phone")
@@ -62,25 +62,26 @@ import Testing
             #expect(answer.json?.objectValue?["server_changes"]?.objectValue?["production"]?.arrayValue?.isEmpty == false)
 
             try await settle([a, b])
-            let exportA = try a.replica.exportBlob()
-            let exportB = try b.replica.exportBlob()
+            let exportA = try await a.replica.exportBlob()
+            let exportB = try await b.replica.exportBlob()
             #expect(exportA == exportB)
-            #expect(try a.replica.conflicts(includeResolved: true) == b.replica.conflicts(includeResolved: true))
-            #expect(try !a.replica.conflicts().isEmpty)
+            await #expect(try a.replica.conflicts(includeResolved: true) == b.replica.conflicts(includeResolved: true))
+            await #expect(try !a.replica.conflicts().isEmpty)
             let exported = try JSONParser().parse(exportA).objectValue!
             #expect(exported["flocks"]?.arrayValue?.contains { $0.objectValue?["id"] == "legacyflock01" } == true)
             #expect(exported["dailyProduction"]?.arrayValue?.contains { $0.objectValue?["id"] == "legacyprod001" } == true)
             #expect(exported["clients"]?.arrayValue?.contains { $0.objectValue?["id"] == "legacyclnt001" } == true)
             #expect(exported["flocks"]?.arrayValue?.contains { $0.objectValue?["name"] == "created on B" } == true)
             #expect(exported["reservations"] == [], "empty collections travel through the layout")
-            #expect(try a.replica.status().unpushed == 0 && b.replica.status().unpushed == 0)
+            await #expect(try a.replica.status().unpushed == 0)
+            await #expect(try b.replica.status().unpushed == 0)
             await a.close()
             await b.close()
         }
     }
 
-    func edited(_ replica: Replica, _ collection: String, _ id: String, note: String) throws -> JSONValue {
-        var record = try replica.get(collection, id: id).objectValue!
+    func edited(_ replica: Replica, _ collection: String, _ id: String, note: String) async throws -> JSONValue {
+        var record = try await replica.get(collection, id: id).objectValue!
         record["syncNote"] = .string(note)
         return .object(record)
     }
@@ -90,15 +91,15 @@ import Testing
             let lab = ReplicaLab()
             let a = try await TestAgent.make("agent-a", in: lab, server: server)
             let b = try await TestAgent.make("agent-b", in: lab, server: server)
-            _ = try a.replica.importBlob(FarmGenerator(size: .scaled(dailyProduction: 12_000), seed: 2).bytes())
-            let total = try a.replica.headSequence()
+            _ = try await a.replica.importBlob(FarmGenerator(size: .scaled(dailyProduction: 12_000), seed: 2).bytes())
+            let total = try await a.replica.headSequence()
             #expect(total >= 20_000)
             let pushed = try await a.sync()
             #expect(pushed.pushed == Int(total))
             let pulled = try await b.sync()
             #expect(pulled.pulled == Int(total))
-            #expect(try a.replica.exportBlob() == b.replica.exportBlob())
-            #expect(try b.replica.unpushed(limit: 1).isEmpty)
+            await #expect(try a.replica.exportBlob() == b.replica.exportBlob())
+            await #expect(try b.replica.unpushed(limit: 1).isEmpty)
             await a.close()
             await b.close()
         }
@@ -117,8 +118,8 @@ import Testing
                     group.addTask {
                         for round in 0..<25 {
                             for k in 0..<3 {
-                                try agent.replica.put("flocks", ["id": .string("f\((round * 3 + k + n) % 20)"), "by": .string(agent.replica.deviceID), "round": .number(JSONNumber(round))])
-                                try agent.replica.put("logbook", ["id": .string("\(agent.replica.deviceID)-\(round)-\(k)")])
+                                try await agent.replica.put("flocks", ["id": .string("f\((round * 3 + k + n) % 20)"), "by": .string(agent.replica.deviceID), "round": .number(JSONNumber(round))])
+                                try await agent.replica.put("logbook", ["id": .string("\(agent.replica.deviceID)-\(round)-\(k)")])
                             }
                             try await agent.sync()
                         }
@@ -127,17 +128,17 @@ import Testing
                 try await group.waitForAll()
             }
             try await settle(agents)
-            let reference = try agents[0].replica.exportBlob()
+            let reference = try await agents[0].replica.exportBlob()
             for agent in agents {
-                if try agent.replica.exportBlob() != reference {
-                    let mine = Dictionary(uniqueKeysWithValues: try agent.replica.changes(after: 0, limit: 100_000).changes.map { ("\($0.collection)/\($0.id)", $0.body) })
-                    let theirs = Dictionary(uniqueKeysWithValues: try agents[0].replica.changes(after: 0, limit: 100_000).changes.map { ("\($0.collection)/\($0.id)", $0.body) })
+                if try await agent.replica.exportBlob() != reference {
+                    let mine = await Dictionary(uniqueKeysWithValues: try agent.replica.changes(after: 0, limit: 100_000).changes.map { ("\($0.collection)/\($0.id)", $0.body) })
+                    let theirs = await Dictionary(uniqueKeysWithValues: try agents[0].replica.changes(after: 0, limit: 100_000).changes.map { ("\($0.collection)/\($0.id)", $0.body) })
                     for key in Set(mine.keys).union(theirs.keys).sorted() where mine[key] != theirs[key] {
                         print("DIFF \(agent.replica.deviceID) \(key)\n  mine:   \(mine[key] ?? "-")\n  theirs: \(theirs[key] ?? "-")")
                     }
                 }
-                #expect(try agent.replica.exportBlob() == reference)
-                #expect(try agent.replica.get("logbook").arrayValue?.count == 225)
+                await #expect(try agent.replica.exportBlob() == reference)
+                await #expect(try agent.replica.get("logbook").arrayValue?.count == 225)
             }
             for agent in agents { await agent.close() }
         }
@@ -150,15 +151,15 @@ import Testing
         let state = try await TestServer.with(dataDirectory: first) { server in
             let a = try await TestAgent.make("agent-a", in: lab, server: server)
             let b = try await TestAgent.make("agent-b", in: lab, server: server)
-            _ = try a.replica.importBlob(FarmGenerator(size: .small, seed: 9).bytes())
+            _ = try await a.replica.importBlob(FarmGenerator(size: .small, seed: 9).bytes())
             try await settle([a, b])
-            try server.directory.backup(to: restored)
-            for n in 0..<5 { try a.replica.put("flocks", ["id": .string("after-backup-\(n)")]) }
-            try b.replica.put("clients", ["id": "b-after-backup"])
+            try await server.directory.backup(to: restored)
+            for n in 0..<5 { try await a.replica.put("flocks", ["id": .string("after-backup-\(n)")]) }
+            try await b.replica.put("clients", ["id": "b-after-backup"])
             try await settle([a, b])
             await a.close()
             await b.close()
-            return try a.replica.exportBlob()
+            return try await a.replica.exportBlob()
         }
         try await TestServer.with(dataDirectory: restored) { server in
             let a = try await TestAgent.make("agent-a", in: lab, server: server)
@@ -166,11 +167,11 @@ import Testing
             #expect(try await a.sync().resynced)
             #expect(try await b.sync().resynced)
             try await settle([a, b])
-            #expect(try a.replica.exportBlob() == state)
-            #expect(try b.replica.exportBlob() == state)
+            await #expect(try a.replica.exportBlob() == state)
+            await #expect(try b.replica.exportBlob() == state)
             let c = try await TestAgent.make("agent-c", in: lab, server: server)
             try await c.sync()
-            #expect(try c.replica.exportBlob() == state, "the restored server has everything again")
+            await #expect(try c.replica.exportBlob() == state, "the restored server has everything again")
             for agent in [a, b, c] { await agent.close() }
         }
     }
@@ -185,9 +186,9 @@ import Testing
             #expect(store.isDueForRenewal())
             var configuration = ReplicaConfiguration()
             configuration.deviceID = "agent-a"
-            let replica = try Replica.open(path: lab.directory.file("a.sqlite"), configuration: configuration)
+            let replica = try await Replica.open(path: lab.directory.file("a.sqlite"), configuration: configuration)
             let client = try EggloguSyncClient.SyncClient(configuration: .init(serverURL: server.url))
-            let summary = try await AgentSync(replica: replica, farm: "farm-1", client: client, token: store).sync()
+            let summary = try await AgentSync(replica: replica, farm: "farm-1", transport: client, token: store).sync()
             await client.shutdown()
             #expect(summary.renewed && summary.renewalPersisted)
             let stored = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -19,24 +19,24 @@ import Testing
             let lab = ReplicaLab()
             var configuration = ReplicaConfiguration()
             configuration.deviceID = "gw-tls"
-            let replica = try Replica.open(path: lab.directory.file("a.sqlite"), configuration: configuration)
-            try replica.put("flocks", ["id": "over-tls"])
+            let replica = try await Replica.open(path: lab.directory.file("a.sqlite"), configuration: configuration)
+            try await replica.put("flocks", ["id": "over-tls"])
             let token = TokenStore(token: try await server.token(device: "gw-tls"), origin: .ephemeral)
 
             let untrusting = try SyncClient(configuration: .init(serverURL: url))
             await #expect {
-                try await AgentSync(replica: replica, farm: "farm-1", client: untrusting, token: token).sync()
+                try await AgentSync(replica: replica, farm: "farm-1", transport: untrusting, token: token).sync()
             } throws: { error in
-                (error as? SyncClientError)?.kind == .unavailable
+                (error as? AgentSyncError)?.kind == .unavailable
             }
             await untrusting.shutdown()
-            #expect(try replica.status().unpushed == 2)
+            await #expect(try replica.status().unpushed == 2)
 
             let trusting = try SyncClient(configuration: .init(serverURL: url, caFile: certificates.file("ca.pem")))
-            let summary = try await AgentSync(replica: replica, farm: "farm-1", client: trusting, token: token).sync()
+            let summary = try await AgentSync(replica: replica, farm: "farm-1", transport: trusting, token: token).sync()
             await trusting.shutdown()
             #expect(summary.pushed == 2)
-            #expect(try replica.status().unpushed == 0)
+            await #expect(try replica.status().unpushed == 0)
         }
     }
 }

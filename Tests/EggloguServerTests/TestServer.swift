@@ -32,7 +32,7 @@ struct TestServer: Sendable {
         configuration.port = 0
         configure(&configuration)
         let authority = try await TokenAuthority(secret: secret)
-        let server = try SyncServer(configuration: configuration, authority: authority)
+        let server = try await SyncServer(configuration: configuration, authority: authority)
         var logger = Logger(label: "test-server")
         logger.logLevel = .error
         let result = try await running(logger: logger, { try server.application(logger: logger, onServerRunning: $0) }) { port in
@@ -99,10 +99,10 @@ struct TestAgent: Sendable {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = name
         configuration.farmID = farm
-        let replica = try Replica.open(path: lab.directory.file(name + ".sqlite"), configuration: configuration)
+        let replica = try await Replica.open(path: lab.directory.file(name + ".sqlite"), configuration: configuration)
         let client = try SyncClient(configuration: .init(serverURL: url ?? server.url))
         let token = TokenStore(token: try await server.token(device: name, farms: [farm]), origin: .ephemeral)
-        return TestAgent(replica: replica, sync: AgentSync(replica: replica, farm: farm, client: client, token: token, pageSize: pageSize), client: client)
+        return TestAgent(replica: replica, sync: AgentSync(replica: replica, farm: farm, transport: client, token: token, pageSize: pageSize), client: client)
     }
 
     @discardableResult

@@ -12,20 +12,20 @@ import Testing
 
     /// SQLite keeps a checkpointed log at its size, so on a running gateway the log is rarely empty;
     /// only frames a checkpoint has not copied yet are missing from the main file.
-    @Test func onlyFramesNotYetCheckpointedCountAsUnread() throws {
+    @Test func onlyFramesNotYetCheckpointedCountAsUnread() async throws {
         let dir = TemporaryDirectory()
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "gw-1"
         let path = dir.file("replica.sqlite")
-        let replica = try Replica.open(path: path, configuration: configuration)
-        _ = try replica.put("flocks", ["id": "a", "name": "Lote A"])
+        let replica = try await Replica.open(path: path, configuration: configuration)
+        _ = try await replica.put("flocks", ["id": "a", "name": "Lote A"])
         #expect(Replica.unreadLogBytes(path) > 0)
 
         _ = try Subprocess.runTool("/usr/bin/sqlite3", [path, "PRAGMA wal_checkpoint(PASSIVE);"])
         #expect(size(path + "-wal") > 0, "the log keeps its size after a checkpoint")
         #expect(Replica.unreadLogBytes(path) == 0)
 
-        _ = try replica.put("flocks", ["id": "b", "name": "Lote B"])
+        _ = try await replica.put("flocks", ["id": "b", "name": "Lote B"])
         let unread = Replica.unreadLogBytes(path)
         #expect(unread > 0 && unread <= size(path + "-wal"))
 

@@ -59,13 +59,13 @@ public struct ReplicaLab: Sendable {
     public init() {}
 
     /// Opens (creating) the replica `name` for `device`.
-    public func open(_ name: String, device: String? = nil, role: ReplicaConfiguration.Role = .device, skewMilliseconds: Int64? = nil) throws -> Replica {
+    public func open(_ name: String, device: String? = nil, role: ReplicaConfiguration.Role = .device, skewMilliseconds: Int64? = nil) async throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device ?? name
         configuration.wallClock = clock.reading
         configuration.role = role
         if let skewMilliseconds { configuration.maxClockSkewMilliseconds = skewMilliseconds }
-        return try Replica.open(path: directory.file(name + ".sqlite"), configuration: configuration)
+        return try await Replica.open(path: directory.file(name + ".sqlite"), configuration: configuration)
     }
 
     /// Everything the replica file holds, as text: equal fingerprints mean an untouched replica.
@@ -99,37 +99,38 @@ public struct ReplicaLab: Sendable {
     }
 }
 
-/// Moves records between replicas the way sync will: push what is unpushed, pull what changed.
-public enum Exchange {
+/// Moves records between replicas directly, without a server in between: push what is unpushed,
+/// pull what changed. Store tests use it; sync tests go through ``SyncLab``.
+public enum DirectSync {
     /// Merges `from`'s records changed after `cursor` into `to`; returns the new cursor.
     @discardableResult
-    public static func pull(from: Replica, into to: Replica, after cursor: Int64 = 0, pageSize: Int = 500) throws -> Int64 {
+    public static func pull(from: Replica, into to: Replica, after cursor: Int64 = 0, pageSize: Int = 500) async throws -> Int64 {
         var cursor = cursor
         while true {
-            let page = try from.changes(after: cursor, limit: pageSize)
-            try to.merge(grouped(page.changes))
+            let page = try await from.changes(after: cursor, limit: pageSize)
+            try await to.merge(grouped(page.changes))
             cursor = page.cursor
             if !page.hasMore { return cursor }
         }
     }
 
     /// Pushes `device`'s unpushed changes into `server` and marks them pushed.
-    public static func push(from device: Replica, to server: Replica) throws {
+    public static func push(from device: Replica, to server: Replica) async throws {
         while true {
-            let batch = try device.unpushed(limit: 500)
+            let batch = try await device.unpushed(limit: 500)
             if batch.isEmpty { return }
-            try server.merge(grouped(batch), options: RemoteMergeOptions(fromUpstream: false))
-            try device.markPushed(batch)
+            try await server.merge(grouped(batch), options: RemoteMergeOptions(fromUpstream: false))
+            try await device.markPushed(batch)
         }
     }
 
     /// Two rounds of every device pushing to `server` and pulling back: enough for what one
     /// device files (a conflict entry, say) to reach the others.
-    public static func settle(_ devices: [Replica], through server: Replica) throws {
+    public static func settle(_ devices: [Replica], through server: Replica) async throws {
         for _ in 0..<2 {
             for device in devices {
-                try push(from: device, to: server)
-                try pull(from: server, into: device)
+                try await push(from: device, to: server)
+                try await pull(from: server, into: device)
             }
         }
     }

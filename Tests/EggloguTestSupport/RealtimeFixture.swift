@@ -58,10 +58,10 @@ public final class RealtimeFixture: @unchecked Sendable {
     public func replicaPath(_ device: String) -> String { directory.file("\(device).sqlite") }
 
     /// The device's replica, opened by this test process (a local write "from another path").
-    public func replica(_ device: String) throws -> Replica {
+    public func replica(_ device: String) async throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device
-        return try Replica.open(path: replicaPath(device), configuration: configuration)
+        return try await Replica.open(path: replicaPath(device), configuration: configuration)
     }
 
     /// The service block of `egglogu-agent status --json`.
@@ -71,12 +71,12 @@ public final class RealtimeFixture: @unchecked Sendable {
     }
 
     /// Waits until `condition` holds, checking every 5 ms; returns the time it took, or nil after `timeout`.
-    public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) async rethrows -> TimeInterval? {
+    public func waitUntil(timeout: TimeInterval, _ condition: () async throws -> Bool) async rethrows -> TimeInterval? {
         try await waitFor(timeout: timeout, every: .milliseconds(5), condition)
     }
 
-    public func has(_ device: String, _ collection: String, _ id: String) -> Bool {
-        (try? replica(device).get(collection, id: id)) != nil
+    public func has(_ device: String, _ collection: String, _ id: String) async -> Bool {
+        await (try? replica(device).get(collection, id: id)) != nil
     }
 
     public func mode(_ device: String) -> String? {

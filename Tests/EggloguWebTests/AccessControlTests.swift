@@ -6,8 +6,8 @@ import Testing
     static let paths = ["/", "/app.js", "/api/status", "/api/conflicts", "/api/session", "/metrics"]
 
     @Test func withAPasswordEveryRequestNeedsIt() async throws {
-        let harness = try WebHarness()
-        let id = try harness.deleteVsEdit()
+        let harness = try await WebHarness()
+        let id = try await harness.deleteVsEdit()
         try await harness.withWeb(password: "correct horse") { web in
             for (index, path) in Self.paths.enumerated() {
                 let anonymous = try await web.get(path)
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func beyondLoopbackWithoutAPasswordEverythingIs401() async throws {
-        let harness = try WebHarness()
+        let harness = try await WebHarness()
         try await harness.withWeb(host: "0.0.0.0") { web in
             for path in Self.paths {
                 let answer = try await web.get(path)
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func onLoopbackWithoutAPasswordOnlyLoopbackHostNamesAreServed() async throws {
-        let harness = try WebHarness()
+        let harness = try await WebHarness()
         try await harness.withWeb { web in
             #expect(try await web.get("/api/status").status == 200)
             #expect(try await web.get("/api/status", headers: [("Host", "localhost:1")]).status == 200)
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func hostNamesTheOperatorConfiguredAreServedToo() async throws {
-        let harness = try WebHarness()
+        let harness = try await WebHarness()
         try await harness.withWeb(hostNames: ["gateway.local"]) { web in
             let named = try await web.get("/api/status", headers: [("Host", "gateway.local:8787")])
             let capitals = try await web.get("/api/status", headers: [("Host", "Gateway.Local")])

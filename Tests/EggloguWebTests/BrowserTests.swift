@@ -43,20 +43,21 @@ import Testing
         try fixture.startAgent("a", pollInterval: 1)
         try fixture.startAgent("b", pollInterval: 1, extra: web)
         let original: JSONValue = ["id": "f1", "name": .string("Barn 1 " + Self.script), "notes": .string(Self.image), "birds": 120]
-        try fixture.replica("a").put("flocks", original)
-        #expect(await eventually(timeout: 20) { fixture.has("b", "flocks", "f1") }, "b never saw the record")
+        try await fixture.replica("a").put("flocks", original)
+        #expect(await eventually(timeout: 20) { await fixture.has("b", "flocks", "f1") }, "b never saw the record")
 
         // b goes offline and edits; meanwhile a deletes. b comes back: the deletion wins and b's edit is archived.
         _ = fixture.agents["b"]!.stop()
-        try fixture.replica("a").delete("flocks", id: "f1")
-        #expect(await eventually(timeout: 20) { (try? fixture.replica("a").unpushedCount()) == 0 })
-        try fixture.replica("b").put(
+        try await fixture.replica("a").delete("flocks", id: "f1")
+        #expect(await eventually(timeout: 20) { (try? await fixture.replica("a").unpushedCount()) == 0 })
+        try await fixture.replica("b").put(
             "flocks", ["id": "f1", "name": .string("Barn 1 (edited) " + Self.script), "notes": .string(Self.image), "birds": 118])
         try fixture.startAgent("b", pollInterval: 1, extra: web)
         let conflictID = Box<String>()
         #expect(await eventually(timeout: 20) {
-            conflictID.value = (try? fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
-            return conflictID.value != nil && ((try? fixture.replica("a").conflicts().count) ?? 0) == 1
+            conflictID.value = (try? await fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
+            let count = (try? await fixture.replica("a").conflicts().count) ?? 0
+            return conflictID.value != nil && count == 1
         }, "the conflict did not reach both agents")
         let id = try #require(conflictID.value)
         let url = Box<String>()
@@ -74,11 +75,11 @@ import Testing
 
         // The restore beats the deletion on the other agent, pushed and announced at once.
         let live = await eventually(timeout: 10) {
-            let record = try? fixture.replica("a").get("flocks", id: "f1").objectValue
+            let record = try? await fixture.replica("a").get("flocks", id: "f1").objectValue
             return record?["_deletedAt"] == .null && record?["birds"] == 118
         }
         #expect(live, "the kept record never came back on agent a")
-        #expect(await eventually(timeout: 10) { (try? fixture.replica("a").conflicts().isEmpty) == true })
+        #expect(await eventually(timeout: 10) { (try? await fixture.replica("a").conflicts().isEmpty) == true })
 
         // The page says so in words when the agent goes away.
         let pid = try #require(fixture.agents["b"]?.pid)

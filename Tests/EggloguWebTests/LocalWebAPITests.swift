@@ -8,20 +8,20 @@ import Testing
 
 @Suite(.ownThreads) struct LocalWebAPITests {
     @Test func statusIsTheSameDocumentAsStatusJSON() async throws {
-        let harness = try WebHarness()
-        try harness.deleteVsEdit()
+        let harness = try await WebHarness()
+        try await harness.deleteVsEdit()
         try await harness.withWeb { web in
             let answer = try await web.get("/api/status")
             #expect(answer.status == 200 && answer.isJSON)
             // Free bytes move with whatever else writes to the disk; everything else must match.
-            #expect(answer.json.map { withoutFreeBytes(.object($0)) } == withoutFreeBytes(try harness.b.status().json))
+            #expect(answer.json.map { withoutFreeBytes(.object($0)) } == withoutFreeBytes(try await harness.b.status().json))
             #expect(answer.json?["disk"]?.objectValue?["freeBytes"]?.numberValue != nil)
         }
     }
 
     @Test func conflictsListAndShowBothVersionsFieldByField() async throws {
-        let harness = try WebHarness()
-        let id = try harness.deleteVsEdit()
+        let harness = try await WebHarness()
+        let id = try await harness.deleteVsEdit()
         try await harness.withWeb { web in
             let list = try await web.get("/api/conflicts")
             #expect(list.status == 200 && list.json?["unresolved"] == 1)
@@ -43,8 +43,8 @@ import Testing
     }
 
     @Test func keepMineRestoresTheRecordPushesAtOnceAndASecondResolveIs409() async throws {
-        let harness = try WebHarness()
-        let id = try harness.deleteVsEdit()
+        let harness = try await WebHarness()
+        let id = try await harness.deleteVsEdit()
         try await harness.withWeb { web in
             let csrf = try await web.csrf()
             let resolved = try await web.post("/api/conflicts/\(id)/resolve", body: #"{"choice":"keep-mine"}"#, csrf: csrf)
@@ -52,42 +52,42 @@ import Testing
             #expect(resolved.json?["republished"] == "restored")
             #expect(resolved.json?["conflict"]?.objectValue?["resolution"]?.objectValue?["choice"] == "keep-mine")
             #expect(harness.localChanges == 1)
-            #expect(try harness.b.get("flocks", id: "f1").objectValue?["_deletedAt"] == .null)
-            let sequence = try harness.b.status().sequence
+            await #expect(try harness.b.get("flocks", id: "f1").objectValue?["_deletedAt"] == .null)
+            let sequence = try await harness.b.status().sequence
 
             let again = try await web.post("/api/conflicts/\(id)/resolve", body: #"{"choice":"accept-theirs"}"#, csrf: csrf)
             #expect(again.status == 409 && again.error == "already-resolved" && again.isJSON)
-            #expect(try harness.b.status().sequence == sequence)
+            await #expect(try harness.b.status().sequence == sequence)
             #expect(harness.localChanges == 1)
             #expect(try await web.get("/api/conflicts").json?["unresolved"] == 0)
             #expect(harness.monitor.events.first?.kind == "resolved")
         }
-        try harness.sync()
+        try await harness.sync()
         for replica in [harness.a, harness.server] {
-            let record = try replica.get("flocks", id: "f1").objectValue
+            let record = try await replica.get("flocks", id: "f1").objectValue
             #expect(record?["_deletedAt"] == .null && record?["name"] == "Barn 1 (edited)")
-            #expect(try replica.conflicts().isEmpty)
+            await #expect(try replica.conflicts().isEmpty)
         }
     }
 
     @Test func acceptTheirsDropsTheLocalVersion() async throws {
-        let harness = try WebHarness()
-        let id = try harness.deleteVsEdit()
+        let harness = try await WebHarness()
+        let id = try await harness.deleteVsEdit()
         try await harness.withWeb { web in
             let answer = try await web.post("/api/conflicts/\(id)/resolve", body: #"{"choice":"accept-theirs"}"#, csrf: try await web.csrf())
             #expect(answer.status == 200 && answer.json?["republished"] == .null)
         }
-        try harness.sync()
+        try await harness.sync()
         for replica in [harness.a, harness.b] {
-            #expect(try replica.get("flocks", id: "f1").objectValue?["_deletedAt"] != .null)
-            #expect(try replica.conflicts().isEmpty)
+            await #expect(try replica.get("flocks", id: "f1").objectValue?["_deletedAt"] != .null)
+            await #expect(try replica.conflicts().isEmpty)
         }
     }
 
     @Test func badRequestsGetJSONErrorsAndChangeNothing() async throws {
-        let harness = try WebHarness()
-        let id = try harness.deleteVsEdit()
-        let before = try harness.b.status().sequence
+        let harness = try await WebHarness()
+        let id = try await harness.deleteVsEdit()
+        let before = try await harness.b.status().sequence
         try await harness.withWeb { web in
             let csrf = try await web.csrf()
             let resolve = "/api/conflicts/\(id)/resolve"
@@ -121,14 +121,14 @@ import Testing
             let wrongToken = try await web.post(resolve, body: #"{"choice":"keep-mine"}"#, csrf: csrf + "0")
             #expect(wrongToken.status == 403 && wrongToken.error == "csrf")
         }
-        #expect(try harness.b.status().sequence == before)
-        #expect(try harness.b.conflicts().count == 1)
+        await #expect(try harness.b.status().sequence == before)
+        await #expect(try harness.b.conflicts().count == 1)
         #expect(harness.localChanges == 0)
     }
 
     @Test func pollingAnUnchangedListCostsABodiless304() async throws {
-        let harness = try WebHarness()
-        let id = try harness.deleteVsEdit()
+        let harness = try await WebHarness()
+        let id = try await harness.deleteVsEdit()
         try await harness.withWeb { web in
             for path in ["/api/conflicts", "/api/deleted?since=7d"] {
                 let first = try await web.get(path)
@@ -147,9 +147,9 @@ import Testing
     }
 
     @Test func recentlyDeletedRecordsCanBeRestored() async throws {
-        let harness = try WebHarness()
-        try harness.b.put("flocks", ["id": "f7", "name": "Old barn"])
-        try harness.b.delete("flocks", id: "f7")
+        let harness = try await WebHarness()
+        try await harness.b.put("flocks", ["id": "f7", "name": "Old barn"])
+        try await harness.b.delete("flocks", id: "f7")
         try await harness.withWeb { web in
             let list = try await web.get("/api/deleted?since=1d&limit=10")
             let entry = try #require(list.json?["deleted"]?.arrayValue?.first?.objectValue)
@@ -162,15 +162,15 @@ import Testing
             #expect(harness.localChanges == 1)
             #expect(try await web.get("/api/deleted").json?["deleted"]?.arrayValue?.isEmpty == true)
         }
-        #expect(try harness.b.get("flocks", id: "f7").objectValue?["_deletedAt"] == .null)
+        await #expect(try harness.b.get("flocks", id: "f7").objectValue?["_deletedAt"] == .null)
     }
 
     @Test func metricsCoverTheAgentsHealth() async throws {
-        let harness = try WebHarness()
-        try harness.deleteVsEdit()
-        try harness.b.put("flocks", ["id": "queued"])
-        harness.monitor.exchange(.init(kind: .push, outcome: "unavailable"))
-        harness.monitor.exchange(.init(kind: .pull, outcome: "ok"))
+        let harness = try await WebHarness()
+        try await harness.deleteVsEdit()
+        try await harness.b.put("flocks", ["id": "queued"])
+        harness.monitor.requestFinished(.init(kind: .push, outcome: "unavailable"))
+        harness.monitor.requestFinished(.init(kind: .pull, outcome: "ok"))
         try await harness.withWeb { web in
             let answer = try await web.get("/metrics")
             #expect(answer.status == 200 && answer.headers.first(name: "content-type")?.hasPrefix("text/plain") == true)
@@ -187,7 +187,7 @@ import Testing
     }
 
     @Test func thePageIsServedWithAStrictPolicyAndNeverInjectsMarkup() async throws {
-        let harness = try WebHarness()
+        let harness = try await WebHarness()
         try await harness.withWeb { web in
             let page = try await web.get("/")
             #expect(page.status == 200 && page.headers.first(name: "content-type")?.hasPrefix("text/html") == true)

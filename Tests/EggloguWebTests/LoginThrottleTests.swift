@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func aFloodOfGuessesIsSlowedAndLoggedWithoutThePassword() async throws {
-        let harness = try WebHarness()
+        let harness = try await WebHarness()
         let logs = CapturedLogs()
         let password = "correct horse battery"
         try await harness.withWeb(host: "::", password: password, logs: logs) { web in

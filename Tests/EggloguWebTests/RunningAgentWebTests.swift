@@ -30,8 +30,8 @@ import Testing
         let web = WebClient(base: base)
         #expect(await eventually(timeout: 20) { fixture.mode("a") == "realtime" && fixture.mode("b") == "realtime" })
 
-        try fixture.replica("a").put("flocks", ["id": "m1", "name": "Barn 9"])
-        #expect(await eventually(timeout: 20) { fixture.has("b", "flocks", "m1") })
+        try await fixture.replica("a").put("flocks", ["id": "m1", "name": "Barn 9"])
+        #expect(await eventually(timeout: 20) { await fixture.has("b", "flocks", "m1") })
         var text = ""
         let counted = try await eventually(timeout: 10) {
             text = try await web.get("/metrics").body
@@ -56,18 +56,19 @@ import Testing
         try fixture.startAgent("a")
         try fixture.startAgent("b", extra: ["EGGLOGU_HTTP_LISTEN": "127.0.0.1:0"])
         let web = WebClient(base: String(try await url(fixture, "b").dropLast()))
-        try fixture.replica("a").put("flocks", ["id": "c1", "birds": 1])
-        #expect(await eventually(timeout: 20) { fixture.has("b", "flocks", "c1") })
+        try await fixture.replica("a").put("flocks", ["id": "c1", "birds": 1])
+        #expect(await eventually(timeout: 20) { await fixture.has("b", "flocks", "c1") })
         _ = fixture.agents["a"]!.stop()
-        try fixture.replica("a").put("flocks", ["id": "c1", "birds": 2])
-        try fixture.replica("b").put("flocks", ["id": "c1", "birds": 3])
+        try await fixture.replica("a").put("flocks", ["id": "c1", "birds": 2])
+        try await fixture.replica("b").put("flocks", ["id": "c1", "birds": 3])
         try await Task.sleep(for: .milliseconds(500))
         try fixture.startAgent("a")
         var id: String?
         let filed = try await eventually(timeout: 20) {
             let list = try await web.get("/api/conflicts").json?["conflicts"]?.arrayValue ?? []
             id = list.first?.objectValue?["id"]?.stringValue
-            return id != nil && ((try? fixture.replica("a").conflicts().count) ?? 0) == 1
+            let count = (try? await fixture.replica("a").conflicts().count) ?? 0
+            return id != nil && count == 1
         }
         #expect(filed, "the concurrent edits did not file one conflict on both agents")
         let conflict = try #require(id)

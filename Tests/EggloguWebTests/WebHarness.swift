@@ -22,31 +22,31 @@ final class WebHarness: Sendable {
     let monitor = AgentMonitor()
     private let changes = Counter()
 
-    init() throws {
-        a = try lab.open("a")
-        b = try lab.open("b")
-        server = try lab.open("server", role: .server)
+    init() async throws {
+        a = try await lab.open("a")
+        b = try await lab.open("b")
+        server = try await lab.open("server", role: .server)
     }
 
     /// How often the page asked for a push.
     var localChanges: Int { changes.value }
 
-    func sync() throws {
-        try Exchange.settle([a, b], through: server)
+    func sync() async throws {
+        try await DirectSync.settle([a, b], through: server)
     }
 
     /// `flocks/f1` deleted on `a` while `b` edited it: the deletion wins, b's edit is archived.
     /// - Returns: the conflict's id.
     @discardableResult
-    func deleteVsEdit(name: String = "Barn 1 (edited)") throws -> String {
-        try a.put("flocks", ["id": "f1", "name": "Barn 1", "birds": 120])
-        try sync()
+    func deleteVsEdit(name: String = "Barn 1 (edited)") async throws -> String {
+        try await a.put("flocks", ["id": "f1", "name": "Barn 1", "birds": 120])
+        try await sync()
         lab.clock.advance(milliseconds: 10)
-        try a.delete("flocks", id: "f1")
+        try await a.delete("flocks", id: "f1")
         lab.clock.advance(milliseconds: 10)
-        try b.put("flocks", ["id": "f1", "name": .string(name), "birds": 118])
-        try sync()
-        let conflicts = try b.conflicts()
+        try await b.put("flocks", ["id": "f1", "name": .string(name), "birds": 118])
+        try await sync()
+        let conflicts = try await b.conflicts()
         guard conflicts.count == 1, conflicts[0].kind == .deleteVsEdit else {
             throw HarnessError("expected one delete-vs-edit conflict, found \(conflicts.map(\.kind))")
         }

@@ -1,20 +1,22 @@
 import EggloguMQTT
 import EggloguProtocol
+import EggloguServer
 import Logging
 import ServiceLifecycle
 
-/// Publishes a notice after every push that changed something, so devices that push over plain
-/// HTTP still wake the others. A notice that cannot be sent is dropped: devices poll as a safety net.
-public final class ServerNotifier: Service {
+/// Publishes the server's notices on the farm's MQTT topic: the one publisher of notices, since the
+/// server alone knows what a push changed and the cursor after it. A notice that cannot be sent is
+/// dropped: devices poll as a safety net.
+final class ServerNotifier: NoticePublisher, Service {
     private let client: MQTTClient
     private let logger: Logger
 
-    public init(configuration: MQTTConfiguration, logger: Logger) throws {
+    init(configuration: MQTTConfiguration, logger: Logger) throws {
         self.client = try MQTTClient(configuration: configuration)
         self.logger = logger
     }
 
-    public func run() async throws {
+    func run() async throws {
         let client = self.client
         async let connection: Void = client.run()
         await withGracefulShutdownHandler {
@@ -31,7 +33,7 @@ public final class ServerNotifier: Service {
         await connection
     }
 
-    func announce(_ notice: Notice) {
+    func publish(_ notice: Notice) {
         do {
             try client.publish(topic: Notice.topic(farm: notice.farmID), payload: notice.bytes)
         } catch {

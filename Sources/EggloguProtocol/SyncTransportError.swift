@@ -1,9 +1,12 @@
-/// Why a request to the sync server failed.
-public struct SyncClientError: Error, Sendable, CustomStringConvertible {
+/// Why a request of the delta protocol failed, whatever carried it.
+public struct SyncTransportError: Error, Sendable, CustomStringConvertible {
     /// What went wrong; compare with the static members.
-    public struct Kind: Sendable, Equatable {
-        private enum Value: Sendable, Equatable {
-            case unavailable, unauthorized, forbidden, resyncRequired, refused, badResponse
+    public struct Kind: Sendable, Equatable, CustomStringConvertible {
+        private enum Value: String, Sendable, Equatable {
+            case unavailable, unauthorized, forbidden
+            case resyncRequired = "resync-required"
+            case refused
+            case badResponse = "bad-response"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -20,6 +23,20 @@ public struct SyncClientError: Error, Sendable, CustomStringConvertible {
         public static var refused: Kind { Kind(.refused) }
         /// The answer is not the protocol's.
         public static var badResponse: Kind { Kind(.badResponse) }
+
+        /// The kind as a metric label: `unavailable`, `resync-required`, `bad-response`, ...
+        public var description: String { value.rawValue }
+
+        /// The kind of a non-200 HTTP status.
+        public init(status: Int) {
+            switch status {
+            case 401: self = .unauthorized
+            case 403: self = .forbidden
+            case 410: self = .resyncRequired
+            case 400..<500: self = .refused
+            default: self = .unavailable
+            }
+        }
     }
 
     public let kind: Kind

@@ -1,4 +1,3 @@
-import EggloguStore
 import Foundation
 import GRDB
 import Synchronization
@@ -22,17 +21,23 @@ public final class DeviceRegistry: Sendable {
     private let path: String
     private let lastWritten = Mutex<[String: Date]>([:])
 
-    /// Opens (creating and migrating) the registry; SQLite's failures come as ``ReplicaError``s.
-    public init(path: String) throws {
+    private init(path: String, pool: DatabasePool) {
         self.path = path
-        do {
-            pool = try Self.open(path)
-        } catch let error as DatabaseError {
-            throw ReplicaError(mapping: error, path: path)
+        self.pool = pool
+    }
+
+    /// Opens (creating and migrating) the registry; SQLite's failures come as ``ReplicaError``s.
+    public static func open(path: String) async throws -> DeviceRegistry {
+        try await StoreThread.run {
+            do {
+                return DeviceRegistry(path: path, pool: try Self.openPool(path))
+            } catch let error as DatabaseError {
+                throw ReplicaError(mapping: error, path: path)
+            }
         }
     }
 
-    private static func open(_ path: String) throws -> DatabasePool {
+    private static func openPool(_ path: String) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
@@ -74,14 +79,14 @@ public final class DeviceRegistry: Sendable {
     static let everyFarm = "*"
 
     /// Whether the registry answers a read (the watchdog's health check).
-    public func isReadable() -> Bool {
-        (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM farm_revocation") }) != nil
+    public func isReadable() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM farm_revocation") }) != nil
     }
 
     /// Remembers that `device` may use `farms` (called when a token is minted).
-    public func register(device: String, farms: [String]) throws {
-        try mapped {
-            try pool.write { db in
+    public func register(device: String, farms: [String]) async throws {
+        try await mapped {
+            try await pool.write { db in
                 for farm in farms {
                     try db.execute(sql: "INSERT OR IGNORE INTO device (farm, device) VALUES (?, ?)", arguments: [farm, device])
                 }
@@ -91,9 +96,9 @@ public final class DeviceRegistry: Sendable {
 
     /// Makes every token of `device` issued until now fail for `farm` (its other farms, and a
     /// device of the same name in another farm, are untouched).
-    public func revoke(farm: String, device: String, at now: Date = Date()) throws {
-        try mapped {
-            try pool.write { db in
+    public func revoke(farm: String, device: String, at now: Date = Date()) async throws {
+        try await mapped {
+            try await pool.write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO farm_revocation (farm, device, revoked_at) VALUES (?, ?, ?)
@@ -105,9 +110,9 @@ public final class DeviceRegistry: Sendable {
     }
 
     /// Whether a token of `device` issued at `issuedAt` was revoked for `farm`.
-    public func isRevoked(farm: String, device: String, issuedAt: Date) throws -> Bool {
-        try mapped {
-            try pool.read { db in
+    public func isRevoked(farm: String, device: String, issuedAt: Date) async throws -> Bool {
+        try await mapped {
+            try await pool.read { db in
                 guard
                     let revokedAt = try Double.fetchOne(
                         db, sql: "SELECT max(revoked_at) FROM farm_revocation WHERE device = ? AND farm IN (?, ?)",
@@ -119,7 +124,7 @@ public final class DeviceRegistry: Sendable {
     }
 
     /// Records that `device` synced `farm` now (written at most once a minute).
-    public func touch(farm: String, device: String, at now: Date = Date()) throws {
+    public func touch(farm: String, device: String, at now: Date = Date()) async throws {
         let key = farm + "\u{0}" + device
         let due = lastWritten.withLock { written in
             if let last = written[key], now.timeIntervalSince(last) < 60 { return false }
@@ -129,8 +134,8 @@ public final class DeviceRegistry: Sendable {
         }
         guard due else { return }
         do {
-            try mapped {
-                try pool.write { db in
+            try await mapped {
+                try await pool.write { db in
                     try db.execute(
                         sql: "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
                         arguments: [farm, device, now.timeIntervalSince1970])
@@ -143,39 +148,42 @@ public final class DeviceRegistry: Sendable {
     }
 
     /// Runs `body`, reporting SQLite's failures as ``ReplicaError``s (a full disk, a busy or damaged file).
-    private func mapped<T>(_ body: () throws -> T) throws -> T {
+    private func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch let error as DatabaseError {
             throw ReplicaError(mapping: error, path: path)
         }
     }
 
     /// Copies the registry, online, to `destination`.
-    public func backup(to destination: String) throws {
-        try mapped {
-            let target = try DatabaseQueue(path: destination)
-            try pool.backup(to: target)
-            try target.close()
+    public func backup(to destination: String) async throws {
+        try await mapped {
+            try await StoreThread.run { [pool] in
+                let target = try DatabaseQueue(path: destination)
+                try pool.backup(to: target)
+                try target.close()
+            }
         }
     }
 
     /// The devices of `farm`, by id.
-    public func devices(farm: String) throws -> [DeviceEntry] {
-        try mapped {
-            try pool.read { db in
+    public func devices(farm: String) async throws -> [DeviceEntry] {
+        try await mapped {
+            try await pool.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
                         SELECT d.farm, d.device, d.last_seen,
-                          (SELECT max(r.revoked_at) FROM farm_revocation r WHERE r.device = d.device AND r.farm IN (d.farm, '*'))
+                          (SELECT max(r.revoked_at) FROM farm_revocation r WHERE r.device = d.device AND r.farm IN (d.farm, '*')) AS revoked_at
                         FROM device d WHERE d.farm = ? ORDER BY d.device
                         """,
                     arguments: [farm]
                 ).map { row in
                     DeviceEntry(
-                        farm: row[0], device: row[1], lastSeen: (row[2] as Double?).map(Date.init(timeIntervalSince1970:)),
-                        revokedAt: (row[3] as Double?).map(Date.init(timeIntervalSince1970:)))
+                        farm: row["farm"], device: row["device"],
+                        lastSeen: (row["last_seen"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                        revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
                 }
             }
         }

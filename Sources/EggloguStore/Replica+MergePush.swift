@@ -2,8 +2,8 @@ import EggloguCore
 import EggloguJSON
 import GRDB
 
-/// What a server-side exchange did: the merge of a device's push and the page of changes to send back.
-public struct ExchangeResult: Sendable {
+/// What merging a device's push did, and the page of changes to answer it with.
+public struct MergedPush: Sendable {
     public var report: RemoteMergeReport
     /// Changes after the device's cursor, without the versions it just pushed, plus the stored
     /// winners of anything it pushed that lost.
@@ -21,20 +21,20 @@ extension Replica {
     ///   - options: how to treat them (a server passes the device as default origin and rejects future stamps).
     ///   - seq: the device's cursor.
     ///   - limit: the page size.
-    public func exchange(
+    public func mergePush(
         _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions, after seq: Int64, limit: Int
-    ) throws -> ExchangeResult {
-        try write { transaction in
+    ) async throws -> MergedPush {
+        try await write { transaction in
             let merged = try transaction.merge(batch, options: options)
             var page = try Replica.page(transaction.db, after: seq, limit: limit, excluding: merged.echoed)
             let sent = Set(page.changes.map { RecordRef(collection: $0.collection, id: $0.id) })
             for ref in merged.report.superseded where !sent.contains(ref) {
-                let row = try Row.fetchOne(
+                let change = try Change.fetchOne(
                     transaction.db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE collection = ? AND id = ?"),
                     arguments: [ref.collection, ref.id])
-                if let row { page.changes.append(Change(row: row)) }
+                if let change { page.changes.append(change) }
             }
-            return ExchangeResult(report: merged.report, page: page, head: transaction.headSequence)
+            return MergedPush(report: merged.report, page: page, head: transaction.headSequence)
         }
     }
 }

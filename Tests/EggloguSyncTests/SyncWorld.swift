@@ -1,0 +1,161 @@
+import EggloguAgentSync
+import EggloguCore
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Testing
+
+/// Three devices and a real server in one process, driven through the agent's own push and pull
+/// (``AgentSync`` over ``InProcessTransport``) with real cursors, and what the devices made.
+final class SyncWorld {
+    let lab: SyncLab
+    let clocks = [FakeClock(), FakeClock(), FakeClock()]
+    let transports: [FaultyTransport]
+    let devices: [LabDevice]
+    /// Every version a device made, by record.
+    private(set) var created: [RecordKey: [RecordVersion]] = [:]
+
+    init() async throws {
+        lab = try await SyncLab()
+        clocks[1].advance(milliseconds: 1_500)
+        clocks[2].advance(milliseconds: -1_500)
+        var transports: [FaultyTransport] = []
+        var devices: [LabDevice] = []
+        for n in 0..<3 {
+            var made: FaultyTransport?
+            devices.append(
+                try await lab.device("dev\(n)", clock: clocks[n], pageSize: 2) { inner in
+                    let faulty = FaultyTransport(inner)
+                    made = faulty
+                    return faulty
+                })
+            transports.append(made!)
+        }
+        self.transports = transports
+        self.devices = devices
+    }
+
+    /// Runs a history, lets every device sync until nothing moves, and checks that all replicas
+    /// hold the same records and that no version was lost.
+    static func check(_ history: [SyncOperation]) async throws {
+        let world = try await SyncWorld()
+        for operation in history {
+            try await world.perform(operation)
+        }
+        try await world.settle()
+        try await world.expectConverged()
+        try await world.expectNothingLost()
+    }
+
+    func perform(_ operation: SyncOperation) async throws {
+        switch operation {
+        case .put(let d, let key, let value):
+            let replica = devices[d].replica
+            if key.collection == "farm" {
+                try await replica.put("farm", [key.id: .number(JSONNumber(value))])
+            } else {
+                try await replica.put(key.collection, ["id": .string(key.id), "v": .number(JSONNumber(value))])
+            }
+            try await noteLocal(d, key)
+        case .delete(let d, let key):
+            guard (try? await devices[d].replica.delete(key.collection, id: key.id)) != nil else { return }
+            try await noteLocal(d, key)
+        case .restore(let d, let key):
+            guard (try? await devices[d].replica.restore(key.collection, id: key.id)) != nil else { return }
+            try await noteLocal(d, key)
+        case .resolve(let d, let pick, let keepMine):
+            let open = try await devices[d].replica.conflicts()
+            guard !open.isEmpty else { return }
+            let entry = open[pick % open.count]
+            try await devices[d].replica.resolve(entry.id, choice: keepMine ? .keepMine : .acceptTheirs)
+            try await noteLocal(d, RecordKey(collection: entry.collection, id: entry.recordID))
+        case .sync(let d, let fault):
+            transports[d].arm(fault)
+            do {
+                _ = try await devices[d].sync.sync()
+            } catch let error as AgentSyncError where fault != .none && error.kind == .unavailable {
+                // The fault this step asked for.
+            }
+            transports[d].arm(.none)
+        case .tick(let d, let ms):
+            clocks[d].advance(milliseconds: Int64(ms))
+        }
+    }
+
+    private func noteLocal(_ device: Int, _ key: RecordKey) async throws {
+        let version = try RecordVersion(record: try await devices[device].replica.get(key.collection, id: key.id))
+        if created[key]?.contains(version) != true { created[key, default: []].append(version) }
+    }
+
+    /// Every device syncs, round after round, until a round moves nothing (at most eight).
+    func settle() async throws {
+        for _ in 0..<8 {
+            var moved = 0
+            for device in devices {
+                let summary = try await device.sync.sync()
+                moved += summary.pushed + summary.pulled
+            }
+            if moved == 0 { return }
+        }
+        Issue.record("the devices did not settle in eight rounds")
+    }
+
+    /// Every record of every replica, by collection and id, as stored JSON.
+    private func everything(_ replica: Replica) async throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for change in try await replica.changes(after: 0, limit: 100_000).changes {
+            out["\(change.collection)/\(change.id)"] = try JSONParser().parse(change.body)
+        }
+        return out
+    }
+
+    func expectConverged() async throws {
+        let reference = try await everything(lab.serverReplica())
+        for device in devices {
+            let held = try await everything(device.replica)
+            #expect(held == reference, "\(device.name) differs from the server in \(Self.differences(held, reference))")
+        }
+    }
+
+    private static func differences(_ a: [String: JSONValue], _ b: [String: JSONValue]) -> [String] {
+        Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+    }
+
+    /// Every version is the winner, an ancestor of it, or archived: its content survives in a
+    /// version the replicas keep (the winner and both sides of archive entries) or in an ancestor
+    /// of one. Versions compare by content, as merge does: two deletions never differ. A version
+    /// with a kept descendant is kept too (an edit and the delete that followed it).
+    func expectNothingLost() async throws {
+        let server = try await lab.serverReplica()
+        let archive = try await server.conflicts(includeResolved: true)
+        for (key, versions) in created {
+            let winner = try RecordVersion(record: try await server.get(key.collection, id: key.id))
+            let entries = archive.filter { $0.collection == key.collection && $0.recordID == key.id }
+            let holders = [winner] + entries.flatMap { [$0.loser, $0.winner] }
+            let present = holders + versions.filter { version in holders.contains { Self.includes($0, version) } }
+            var kept = versions.map { version in present.contains { Self.includes($0, version) || Self.sameContent($0, version) } }
+            var changed = true
+            while changed {
+                changed = false
+                for (i, version) in versions.enumerated() where !kept[i] {
+                    if versions.indices.contains(where: { kept[$0] && $0 != i && Self.includes(versions[$0], version) }) {
+                        kept[i] = true
+                        changed = true
+                    }
+                }
+            }
+            for (i, version) in versions.enumerated() {
+                #expect(kept[i], "version \(version.info.origin)@\(version.info.updatedAt) of \(key) was lost")
+            }
+        }
+    }
+
+    private static func includes(_ holder: RecordVersion, _ version: RecordVersion) -> Bool {
+        holder.info.vector.includes(origin: version.info.origin, updatedAt: version.info.updatedAt)
+    }
+
+    private static func sameContent(_ a: RecordVersion, _ b: RecordVersion) -> Bool {
+        if a.isDeleted || b.isDeleted { return a.isDeleted && b.isDeleted }
+        return a.info.contentHash == b.info.contentHash
+    }
+}

@@ -1,0 +1,79 @@
+import EggloguAgentSync
+import EggloguCore
+import EggloguProtocol
+import EggloguServer
+import EggloguStore
+import Logging
+import Synchronization
+
+/// A real ``SyncServer`` (its stores in a temporary directory) and devices that sync with it in
+/// this process, through ``InProcessTransport``: the same handlers, checks and answer bytes as
+/// over HTTP, with real cursors, and no socket or wall-clock timing in the way.
+public final class SyncLab: Sendable {
+    public let directory = TemporaryDirectory()
+    public let server: SyncServer
+    public let authority: TokenAuthority
+    /// Every notice the server published, in order.
+    public let notices = NoticeLog()
+    public let farm: String
+
+    public static let secret = Array("test-secret-of-at-least-32-bytes-long!".utf8)
+
+    public init(farm: String = "farm-1", configure: (inout SyncServerConfiguration) -> Void = { _ in }) async throws {
+        self.farm = farm
+        var configuration = SyncServerConfiguration(dataDirectory: try DataDirectory(directory.file("server"), create: true))
+        configure(&configuration)
+        authority = try await TokenAuthority(secret: Self.secret)
+        server = try await SyncServer(configuration: configuration, authority: authority, notices: notices)
+    }
+
+    /// A device with its own replica (stamped by `clock`) and its sync engine; `transport` may wrap
+    /// the in-process one (to drop, lose or delay requests).
+    public func device(
+        _ name: String, clock: FakeClock? = nil, pageSize: Int = 500,
+        transport wrap: (any SyncTransport) -> any SyncTransport = { $0 }
+    ) async throws -> LabDevice {
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = name
+        configuration.farmID = farm
+        if let clock { configuration.wallClock = clock.reading }
+        let replica = try await Replica.open(path: directory.file(name + ".sqlite"), configuration: configuration)
+        let token = try await authority.mint(subject: name, farms: [farm], lifetime: 86_400).token
+        var logger = Logger(label: "lab")
+        logger.logLevel = .critical
+        let transport = wrap(InProcessTransport(server: server, logger: logger))
+        let sync = AgentSync(
+            replica: replica, farm: farm, transport: transport, token: TokenStore(token: token, origin: .ephemeral), pageSize: pageSize)
+        return LabDevice(name: name, replica: replica, sync: sync)
+    }
+
+    /// The server's replica of the farm.
+    public func serverReplica() async throws -> Replica {
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = "server"
+        configuration.farmID = farm
+        configuration.role = .server
+        configuration.createIfMissing = false
+        return try await Replica.open(path: server.configuration.dataDirectory.farmReplica(farm), configuration: configuration)
+    }
+}
+
+/// A device of a ``SyncLab``.
+public struct LabDevice: Sendable {
+    public let name: String
+    public let replica: Replica
+    public let sync: AgentSync
+}
+
+/// Collects the notices a server publishes.
+public final class NoticeLog: NoticePublisher {
+    private let list = Mutex<[Notice]>([])
+
+    public init() {}
+
+    public func publish(_ notice: Notice) {
+        list.withLock { $0.append(notice) }
+    }
+
+    public var all: [Notice] { list.withLock { $0 } }
+}
