@@ -71,19 +71,19 @@ public struct MergeDecision: Sendable, Equatable {
     }
 }
 
-/// Merges `incoming` into `stored`: the winner, and the archive entry for the loser if it conflicts.
-public func mergeRecord(
-    collection: String, stored: RecordVersion?, incoming: RecordVersion
-) -> (winner: RecordVersion, archived: ConflictEntry?) {
-    let decision = MergeDecision(stored: stored?.info, incoming: incoming.info)
-    switch decision.outcome {
-    case .duplicate:
-        return (stored!, nil)
-    case .keepStored:
-        let archived = decision.conflict.map { _ in ConflictEntry(collection: collection, winner: stored!, loser: incoming) }
-        return (stored!, archived)
-    case .takeIncoming:
-        let archived = decision.conflict.map { _ in ConflictEntry(collection: collection, winner: incoming, loser: stored!) }
-        return (incoming, archived)
+extension MergeDecision {
+    /// Whether the loser goes to the archive: a conflict, outside the layout (presentation, whose
+    /// concurrent keys come back as extras).
+    public func archives(in collection: String) -> Bool {
+        conflict != nil && outcome != .duplicate && collection != CollectionName.layout
+    }
+
+    /// The archive entry for the loser of this decision, or nil when it archives nothing: the one
+    /// place entries are built, for a device's merge and the server's alike.
+    public func archiveEntry(collection: String, stored: RecordVersion, incoming: RecordVersion) -> ConflictEntry? {
+        guard archives(in: collection) else { return nil }
+        return outcome == .takeIncoming
+            ? ConflictEntry(collection: collection, winner: incoming, loser: stored)
+            : ConflictEntry(collection: collection, winner: stored, loser: incoming)
     }
 }

@@ -35,9 +35,9 @@ extension Replica {
                     """,
                 arguments: [since.milliseconds, CollectionName.conflictArchive, CollectionName.layout, max(0, limit)])
             return try rows.map { row in
-                let version = try RecordVersion(record: .object(StoredRecord.parseBody(row[4])))
+                let version = try RecordVersion(record: .object(StoredRecord.parseBody(row["body"])))
                 return DeletedRecord(
-                    collection: row[0], id: row[1], deletedAt: Timestamp(milliseconds: row[2]), deletedBy: row[3],
+                    collection: row["collection"], id: row["id"], deletedAt: Timestamp(milliseconds: row["deleted_at"]), deletedBy: row["origin"],
                     content: version.content)
             }
         }

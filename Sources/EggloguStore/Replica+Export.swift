@@ -94,7 +94,7 @@ extension Replica {
     /// replica that has the same layout and data.
     static func exportOrder(_ db: Database, layout: BlobLayout) throws -> [(name: String, kind: ShapeKind)] {
         let known = try Row.fetchAll(db, sql: "SELECT name, kind FROM shape ORDER BY name").compactMap { row in
-            ShapeKind(rawValue: row[1]).map { (name: row[0] as String, kind: $0) }
+            ShapeKind(rawValue: row["kind"]).map { (name: row["name"] as String, kind: $0) }
         }
         let inLayout = Set(layout.keys.map(\.name))
         return layout.keys.map { ($0.name, $0.kind) } + known.filter { !inLayout.contains($0.name) }
@@ -124,7 +124,7 @@ extension Replica {
         while let row = try rows.next() {
             if !first { writer.appendRaw(",") }
             first = false
-            let content = try StoredRecord.parseBody(row[0]).filter(keys: { !SyncField.isMetadata($0) })
+            let content = try StoredRecord.parseBody(row["body"]).filter(keys: { !SyncField.isMetadata($0) })
             writer.write(.object(AuditEntry.exported(content)))
         }
         writer.appendRaw("]")

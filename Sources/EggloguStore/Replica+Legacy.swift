@@ -156,7 +156,7 @@ extension ReplicaTransaction {
             if let text, let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT seq, session FROM legacy_answer WHERE token = ?"), arguments: [text])
             {
-                return LegacyPosition(since: row[0], isExact: true, session: row[1], token: text)
+                return LegacyPosition(since: row["seq"], isExact: true, session: row["session"], token: text)
             }
             // A time we did not hand out (another server's, or one forgotten): changes received since
             // then go out again, and nothing is assumed about what the client has seen.

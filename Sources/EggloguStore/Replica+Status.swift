@@ -12,12 +12,12 @@ extension Replica {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT collection, count(*) - count(deleted_at), count(deleted_at) FROM record
+                    SELECT collection, count(*) - count(deleted_at) AS live, count(deleted_at) AS deleted FROM record
                     WHERE collection NOT IN (?, ?) GROUP BY collection
                     """,
                 arguments: [CollectionName.conflictArchive, CollectionName.layout])
             for row in rows {
-                collections[row[0]] = .init(live: row[1], deleted: row[2])
+                collections[row["collection"]] = .init(live: row["live"], deleted: row["deleted"])
             }
             let conflicts = try Row.fetchOne(
                 db,

@@ -211,7 +211,7 @@ extension ReplicaTransaction {
         let rows = try Row.fetchCursor(
             db, sql: "SELECT collection, id, hash, vv, gen FROM baseline WHERE scope = ?", arguments: [scope])
         while let row = try rows.next() {
-            out[row[0], default: [:]][row[1]] = Baseline(key: row[2], vector: row[3], generation: row[4])
+            out[row["collection"], default: [:]][row["id"]] = Baseline(key: row["hash"], vector: row["vv"], generation: row["gen"])
         }
         return out
     }

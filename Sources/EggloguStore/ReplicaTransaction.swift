@@ -129,20 +129,21 @@ struct ReplicaTransaction {
             }
             return .unchanged
         case .keepStored:
-            if decision.conflict != nil, collection != CollectionName.layout, let winner = try version(collection, incoming.id) {
-                try file(ConflictEntry(collection: collection, winner: winner, loser: incoming), source: .local)
+            if decision.archives(in: collection), let stored = try version(collection, incoming.id),
+                let entry = decision.archiveEntry(collection: collection, stored: stored, incoming: incoming)
+            {
+                try file(entry, source: .local)
             }
             return .superseded
         case .takeIncoming:
-            // The layout is presentation: a concurrent layout's keys come back as extras, never as a conflict.
-            let archives = decision.conflict != nil && collection != CollectionName.layout
-            let loser = archives ? try version(collection, incoming.id) : nil
+            // The stored version is read (and parsed) only when it is to be archived.
+            let stored = decision.archives(in: collection) ? try version(collection, incoming.id) : nil
             try write(
                 collection: collection, id: incoming.id, body: incoming.recordText, info: incoming.info,
                 dirty: source == .local)
             try registerShape(of: collection, id: incoming.id, source: source, layout: incoming)
-            if let loser {
-                try file(ConflictEntry(collection: collection, winner: incoming, loser: loser), source: .local)
+            if let stored, let entry = decision.archiveEntry(collection: collection, stored: stored, incoming: incoming) {
+                try file(entry, source: .local)
             }
             return .applied
         }
@@ -228,7 +229,7 @@ struct ReplicaTransaction {
         if let shapes { return shapes }
         var loaded: [String: ShapeKind] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT name, kind FROM shape") {
-            if let kind = ShapeKind(rawValue: row[1]) { loaded[row[0]] = kind }
+            if let kind = ShapeKind(rawValue: row["kind"]) { loaded[row["name"]] = kind }
         }
         nextOrd = (try Int64.fetchOne(db, sql: "SELECT max(ord) FROM shape") ?? 0) + 1
         shapes = loaded

@@ -3,7 +3,15 @@ import EggloguJSON
 import EggloguTestTraits
 import Testing
 
-/// Hand-written histories for the merge rule; the property test in EggloguStoreTests covers random ones.
+/// Merges `incoming` into `stored` as a replica does: ``MergeDecision`` picks the winner and
+/// ``MergeDecision/archiveEntry(collection:stored:incoming:)`` builds the loser's archive entry.
+func mergeRecord(collection: String, stored: RecordVersion?, incoming: RecordVersion) -> (winner: RecordVersion, archived: ConflictEntry?) {
+    let decision = MergeDecision(stored: stored?.info, incoming: incoming.info)
+    let winner = decision.outcome == .takeIncoming ? incoming : stored!
+    return (winner, stored.flatMap { decision.archiveEntry(collection: collection, stored: $0, incoming: incoming) })
+}
+
+/// Hand-written histories for the merge rule; the property test in EggloguSyncTests covers random ones.
 @Suite(.ownThreads) struct MergeTests {
     func t(_ ms: Int64) -> Timestamp { Timestamp(milliseconds: 1_750_000_000_000 + ms) }
 
@@ -55,6 +63,13 @@ import Testing
         #expect(two.winner == deletion)
         #expect(try #require(one.archived).kind == .deleteVsEdit)
         #expect(one.archived == two.archived)
+    }
+
+    @Test func theLayoutNeverArchives() {
+        let a = LocalWrite.put(id: "r1", content: content(2), base: base.info, device: "A", stamp: t(10))
+        let b = LocalWrite.put(id: "r1", content: content(3), base: base.info, device: "B", stamp: t(11))
+        #expect(mergeRecord(collection: "flocks", stored: a, incoming: b).archived != nil)
+        #expect(mergeRecord(collection: CollectionName.layout, stored: a, incoming: b).archived == nil)
     }
 
     @Test func twoDeletionsNeverConflict() {

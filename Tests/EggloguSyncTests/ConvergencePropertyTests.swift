@@ -13,8 +13,8 @@ import Testing
     static let runs = ProcessInfo.processInfo.environment["EGGLOGU_PROPERTY_RUNS"].flatMap(Int.init) ?? 60
 
     @Test func randomHistoriesConvergeWithoutLosingAVersion() async {
-        await propertyCheck(count: Self.runs, input: Histories.operation.array(of: 5...40)) { history in
-            try await SyncWorld.check(history)
+        await propertyCheck(count: Self.runs, input: Histories.operation.array(of: 5...40).map(History.init)) { history in
+            try await SyncWorld.check(history.operations)
         }
     }
 

@@ -36,7 +36,7 @@ enum NetworkFault: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One step of a multi-device history.
-enum SyncOperation: Sendable, CustomTestStringConvertible {
+enum SyncOperation: Sendable, CustomStringConvertible, CustomTestStringConvertible {
     case put(device: Int, key: RecordKey, value: Int)
     case delete(device: Int, key: RecordKey)
     case restore(device: Int, key: RecordKey)
@@ -46,7 +46,9 @@ enum SyncOperation: Sendable, CustomTestStringConvertible {
     /// The device's wall clock moves on.
     case tick(device: Int, milliseconds: Int)
 
-    var testDescription: String {
+    var testDescription: String { description }
+
+    var description: String {
         switch self {
         case .put(let d, let key, let value): "dev\(d) put \(key) = \(value)"
         case .delete(let d, let key): "dev\(d) delete \(key)"
@@ -55,6 +57,15 @@ enum SyncOperation: Sendable, CustomTestStringConvertible {
         case .sync(let d, let fault): "dev\(d) sync\(fault)"
         case .tick(let d, let ms): "dev\(d) clock +\(ms) ms"
         }
+    }
+}
+
+/// A history as a failure shows it: one operation per line.
+struct History: Sendable, CustomTestStringConvertible {
+    let operations: [SyncOperation]
+
+    var testDescription: String {
+        "\n" + operations.enumerated().map { "  \($0.offset + 1). \($0.element)" }.joined(separator: "\n") + "\n"
     }
 }
 

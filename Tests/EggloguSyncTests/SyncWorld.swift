@@ -113,12 +113,19 @@ final class SyncWorld {
         let reference = try await everything(lab.serverReplica())
         for device in devices {
             let held = try await everything(device.replica)
-            #expect(held == reference, "\(device.name) differs from the server in \(Self.differences(held, reference))")
+            let differing = Set(held.keys).union(reference.keys).filter { held[$0] != reference[$0] }.sorted()
+            let lines = differing.map { "  \($0): \(Self.brief(held[$0])) here, \(Self.brief(reference[$0])) on the server" }
+            #expect(differing.isEmpty, Comment(rawValue: "\(device.name) differs from the server:\n" + lines.joined(separator: "\n")))
         }
     }
 
-    private static func differences(_ a: [String: JSONValue], _ b: [String: JSONValue]) -> [String] {
-        Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+    /// `v=2 by dev1@…41.500Z`, `deleted by dev0@…`: what tells two versions apart.
+    private static func brief(_ record: JSONValue?) -> String {
+        guard let o = record?.objectValue else { return "nothing" }
+        let stamp = "\(o["_syncOrigin"]?.stringValue ?? "?")@\(o["_updatedAt"]?.stringValue?.suffix(10) ?? "?")"
+        if o["_deletedAt"] != nil && o["_deletedAt"] != .null { return "deleted by \(stamp)" }
+        let fields = o.filter(keys: { !$0.hasPrefix("_") && $0 != "id" }).map { "\($0.key)=\($0.value.jsonText())" }
+        return fields.joined(separator: ",") + " by " + stamp
     }
 
     /// Every version is the winner, an ancestor of it, or archived: its content survives in a

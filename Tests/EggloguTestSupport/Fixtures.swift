@@ -108,7 +108,7 @@ public enum DirectSync {
         var cursor = cursor
         while true {
             let page = try await from.changes(after: cursor, limit: pageSize)
-            try await to.merge(grouped(page.changes))
+            _ = try await to.merge(grouped(page.changes))
             cursor = page.cursor
             if !page.hasMore { return cursor }
         }
@@ -119,7 +119,7 @@ public enum DirectSync {
         while true {
             let batch = try await device.unpushed(limit: 500)
             if batch.isEmpty { return }
-            try await server.merge(grouped(batch), options: RemoteMergeOptions(fromUpstream: false))
+            _ = try await server.merge(grouped(batch), options: RemoteMergeOptions(fromUpstream: false))
             try await device.markPushed(batch)
         }
     }
