@@ -8,7 +8,8 @@ This script reads `swift package dump-package` and every target's .swift
 files, and fails CI when:
   A. a target imports a module it does not declare as a direct dependency,
   B. a target declares a dependency it never imports,
-  C. a target imports across a forbidden layer boundary (table below).
+  C. a target imports across a forbidden layer boundary (table below),
+  D. README.md's module table ("Knows") differs from a target's egglogu dependencies.
 
 Usage: check-module-graph.py [PACKAGE_ROOT]   (default: the repo root)
        check-module-graph.py --self-test      (prove each rule still fires)
@@ -152,6 +153,37 @@ def collect(root, package):
     return targets, problems
 
 
+TABLE_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([^|]*?)\s*\|[^|]*\|\s*([^|]*?)\s*\|\s*$", re.M)
+
+
+def own(dep):
+    """A dependency as the README names it: egglogu targets without their prefix."""
+    return dep[len("Egglogu"):] if dep.startswith("Egglogu") else dep
+
+
+def rule_readme(readme, package):
+    """Every target in the table lists exactly its egglogu dependencies; every source target is listed."""
+    kinds = {t["name"]: t for t in package["targets"]}
+    listed, out = set(), []
+    for folder, module, knows in TABLE_ROW.findall(readme):
+        if module not in kinds:
+            continue
+        listed.add(module)
+        deps = set()
+        for d in kinds[module].get("dependencies", []):
+            kind, (dep, *_) = next(iter(d.items()))
+            if kind in ("target", "byName") and dep in kinds:
+                deps.add(own(dep))
+        said = set() if knows in ("", "nothing") else {k.strip() for k in knows.split(",")}
+        if said != deps:
+            out.append(f"README.md: {module} knows {', '.join(sorted(deps)) or 'nothing'}, "
+                       f"the table says {', '.join(sorted(said)) or 'nothing'}")
+    for name, t in kinds.items():
+        if t["type"] in ("regular", "executable", "system") and name not in listed:
+            out.append(f"README.md: the module table does not list {name}")
+    return out
+
+
 def check(targets):
     return [v for name, t in targets.items() for rule in RULES for v in rule(name, t)]
 
@@ -179,6 +211,12 @@ def self_test():
         got = check({name: t})
         if sorted(got) != sorted(want):
             failures.append(f"{name}: expected {want}, got {got}")
+    package = {"targets": [{"name": "EggloguCore", "type": "regular", "dependencies": [{"byName": ["EggloguJSON", None]}]},
+                           {"name": "EggloguJSON", "type": "regular", "dependencies": []}]}
+    readme = "| `Sources/EggloguCore` | EggloguCore | x | nothing |\n"
+    if rule_readme(readme, package) != ["README.md: EggloguCore knows JSON, the table says nothing",
+                                        "README.md: the module table does not list EggloguJSON"]:
+        failures.append(f"readme: {rule_readme(readme, package)}")
     for layer, members, _, _ in LAYERS:  # every row of the layer table must bite
         name = sorted(members)[0]
         if not rule_layers(name, {"imports": {"GRDB": [], "NIOCore": []}}):
@@ -193,8 +231,11 @@ def main(argv):
     if argv[1:] == ["--self-test"]:
         return self_test()
     root = os.path.abspath(argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
-    targets, violations = collect(root, load(root))
+    package = load(root)
+    targets, violations = collect(root, package)
     violations += check(targets)
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as fh:
+        violations += rule_readme(fh.read(), package)
     for v in violations:
         print(v)
     if violations:
