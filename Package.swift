@@ -33,12 +33,14 @@ let package = Package(
             dependencies: [
                 "EggloguJSON", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(name: "EggloguSettings", dependencies: ["EggloguJSON"], swiftSettings: strict),
         .target(
             name: "EggloguProvisioning",
             dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "EggloguSystemd",
             dependencies: [
@@ -77,7 +79,8 @@ let package = Package(
         .executableTarget(
             name: "egglogu-sync-server",
             dependencies: [
-                "EggloguCLI", "EggloguServer", "EggloguStore", "EggloguMQTT", "EggloguProtocol", "EggloguSettings", "EggloguSystemd", "EggloguProvisioning",
+                "EggloguCLI", "EggloguServer", "EggloguStore", "EggloguMQTT", "EggloguProtocol", "EggloguSettings", "EggloguSystemd",
+                "EggloguProvisioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -196,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "EggloguStoreTests",
             dependencies: [
-                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits"
+                "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits",
             ],
             swiftSettings: strict
         ),
@@ -211,7 +214,8 @@ let package = Package(
             name: "EggloguServerTests",
             dependencies: [
                 "EggloguServer", "EggloguHTTP", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
-                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits", "EggloguAppEmulator", "egglogu-sync-server", "egglogu-agent",
+                "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits", "EggloguAppEmulator", "egglogu-sync-server",
+                "egglogu-agent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

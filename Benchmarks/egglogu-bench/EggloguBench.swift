@@ -11,7 +11,8 @@ struct EggloguBench: AsyncParsableCommand {
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
         subcommands: [Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Generate.self],
-        defaultSubcommand: Run.self)
+        defaultSubcommand: Run.self
+    )
 }
 
 extension EggloguBench {
@@ -47,7 +48,8 @@ extension EggloguBench {
 
     struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure delta sync against a real server: edit size, initial sync, latency under load.")
+            abstract: "Measure delta sync against a real server: edit size, initial sync, latency under load."
+        )
 
         @Option(help: "Concurrent devices in the load test.")
         var devices = 50
@@ -68,7 +70,8 @@ extension EggloguBench {
 
     struct Legacy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the app's web client against a real server: first push, login pull, one edit.")
+            abstract: "Measure the app's web client against a real server: first push, login pull, one edit."
+        )
 
         @Option(help: "Login pulls to time.")
         var pulls = 5
@@ -94,7 +97,8 @@ extension EggloguBench {
 
     struct Realtime: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure propagation between two agent services over MQTT, and an idle agent's cost.")
+            abstract: "Measure propagation between two agent services over MQTT, and an idle agent's cost."
+        )
 
         @Option(help: "Edits to time.")
         var edits = 200
@@ -123,7 +127,8 @@ extension EggloguBench {
 
     struct Page: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the status page's API over a large farm with conflicts, and what it adds to an idle agent.")
+            abstract: "Measure the status page's API over a large farm with conflicts, and what it adds to an idle agent."
+        )
 
         @Option(help: "Delete-vs-edit conflicts (and deleted records) in the farm.")
         var conflicts = 500
@@ -143,7 +148,13 @@ extension EggloguBench {
             var figures = Figures()
             do {
                 try await PageBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-                    .run(into: &figures, conflicts: conflicts, requests: requests, rssSeconds: rssSeconds, agent: agent.map { URL(fileURLWithPath: $0).path })
+                    .run(
+                        into: &figures,
+                        conflicts: conflicts,
+                        requests: requests,
+                        rssSeconds: rssSeconds,
+                        agent: agent.map { URL(fileURLWithPath: $0).path }
+                    )
             } catch {
                 print("failed; the logs are in \(work)")
                 throw error
@@ -177,8 +188,10 @@ extension EggloguBench {
             let blob = FarmGenerator(size: .large).bytes()
             let farm = work + "/large-farm.json"
             try Data(blob).write(to: URL(fileURLWithPath: farm))
-            print("large farm: \(String(format: "%.2f", Double(blob.count) / 1_048_576)) MB, "
-                + "\(try JSONParser().parse(blob).objectValue!.count) top-level keys")
+            print(
+                "large farm: \(String(format: "%.2f", Double(blob.count) / 1_048_576)) MB, "
+                    + "\(try JSONParser().parse(blob).objectValue!.count) top-level keys"
+            )
             var report = Figures()
 
             var importRuns: [ChildProcess.Result] = []
@@ -216,7 +229,8 @@ extension EggloguBench {
             let seconds = Double(merge.sorted()[merge.count / 2]) / 1e9
             report.line(
                 "merge \(mergeRecords) remote records in pages of \(pageSize) (JSON parse included)",
-                String(format: "%.3f s, %.0f records/s", seconds, Double(mergeRecords) / seconds))
+                String(format: "%.3f s, %.0f records/s", seconds, Double(mergeRecords) / seconds)
+            )
             report.print()
         }
 
@@ -241,7 +255,12 @@ extension EggloguBench {
                     ("notes", ""),
                 ])
                 let version = RecordVersion(
-                    id: "r\(n)", content: content, updatedAt: stamp, origin: origin, vector: VersionVector([origin: stamp]))
+                    id: "r\(n)",
+                    content: content,
+                    updatedAt: stamp,
+                    origin: origin,
+                    vector: VersionVector([origin: stamp])
+                )
                 page.append(.object(version.record))
                 if page.count == pageSize || n == records - 1 {
                     pages.append(JSONValue.array(page).serialized())
@@ -270,8 +289,16 @@ struct Figures {
     mutating func add(_ name: String, _ runs: [ChildProcess.Result]) {
         let times = runs.map(\.seconds).sorted()
         let peak = runs.map(\.peakRSSBytes).max() ?? 0
-        line(name, String(format: "median %.3f s (min %.3f, max %.3f), peak RSS %.1f MB", times[times.count / 2],
-                          times.first!, times.last!, Double(peak) / 1_048_576))
+        line(
+            name,
+            String(
+                format: "median %.3f s (min %.3f, max %.3f), peak RSS %.1f MB",
+                times[times.count / 2],
+                times.first!,
+                times.last!,
+                Double(peak) / 1_048_576
+            )
+        )
     }
 
     mutating func addTimes(_ name: String, _ nanos: [UInt64]) {

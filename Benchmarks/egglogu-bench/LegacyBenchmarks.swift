@@ -34,9 +34,16 @@ struct LegacyBenchmarks {
         server.stop()
         figures.line(
             "legacy: first push of the farm (\(pushed) records; login pull, then the echo carries them)",
-            String(format: "%.3f s round trips (%.3f s with the emulated client), %@ up, %@ down, server peak RSS %.1f MB (idle %.1f MB)",
-                   first.traffic.seconds, pushSeconds, Self.size(first.traffic.bytesSent), Self.size(first.traffic.bytesReceived),
-                   afterPush.peak, idle))
+            String(
+                format: "%.3f s round trips (%.3f s with the emulated client), %@ up, %@ down, server peak RSS %.1f MB (idle %.1f MB)",
+                first.traffic.seconds,
+                pushSeconds,
+                Self.size(first.traffic.bytesSent),
+                Self.size(first.traffic.bytesReceived),
+                afterPush.peak,
+                idle
+            )
+        )
 
         // The baseline: a gateway's first push of the same farm over the delta protocol.
         let farmFile = work + "/farm.json"
@@ -45,15 +52,20 @@ struct LegacyBenchmarks {
         server = try ServerProcess.start(binary: serverBinary, dataDir: gatewayData, log: work + "/server-g.log")
         _ = try ChildProcess.run(agent, ["import", "--replica", work + "/gw.sqlite", "--device-id", "gw", "--farm-id", "bench", farmFile])
         let gatewayToken = try output(of: serverBinary, ["token", "--data-dir", gatewayData, "--farm", "bench", "--device", "gw"])
-        let gatewayPush = try ChildProcess.run(agent, [
-            "sync", "--replica", work + "/gw.sqlite", "--server-url", server.url, "--token-file", try Self.secretFile(work + "/gw.token", gatewayToken),
-        ])
+        let gatewayPush = try ChildProcess.run(
+            agent,
+            [
+                "sync", "--replica", work + "/gw.sqlite", "--server-url", server.url, "--token-file",
+                try Self.secretFile(work + "/gw.token", gatewayToken),
+            ]
+        )
         let gatewayMemory = server.memory()
         server.stop()
         guard gatewayPush.status == 0 else { throw BenchError("the gateway's push failed") }
         figures.line(
             "  baseline: a gateway's first push of the same farm (delta protocol, whole egglogu-agent sync)",
-            String(format: "%.3f s, server peak RSS %.1f MB", gatewayPush.seconds, gatewayMemory.peak))
+            String(format: "%.3f s, server peak RSS %.1f MB", gatewayPush.seconds, gatewayMemory.peak)
+        )
 
         // New browsers of the farm log in: the pull alone, then a whole login (pull and echo).
         server = try ServerProcess.start(binary: serverBinary, dataDir: data, log: work + "/server-2.log")
@@ -79,35 +91,62 @@ struct LegacyBenchmarks {
         pullTimes.sort()
         figures.line(
             "legacy: a new browser's login pull of the farm (\(pulls) pulls)",
-            String(format: "median %.3f s (min %.3f, max %.3f), %@ down, server peak RSS %.1f MB", pullTimes[pullTimes.count / 2],
-                   pullTimes.first!, pullTimes.last!, Self.size(pullBytes), pullMemory.peak))
+            String(
+                format: "median %.3f s (min %.3f, max %.3f), %@ down, server peak RSS %.1f MB",
+                pullTimes[pullTimes.count / 2],
+                pullTimes.first!,
+                pullTimes.last!,
+                Self.size(pullBytes),
+                pullMemory.peak
+            )
+        )
         figures.line(
             "legacy: the whole login (pull, then the echo of everything, which changes nothing)",
-            String(format: "%.3f s round trips (%.3f s with the emulated client), %@ up, %@ down, synced %d, server peak RSS %.1f MB",
-                   fresh.traffic.seconds, loginSeconds, Self.size(fresh.traffic.bytesSent), Self.size(fresh.traffic.bytesReceived),
-                   fresh.lastAnswer?["synced"]?.numberValue?.intValue ?? -1, loginMemory.peak))
-        let gatewayPull = try ChildProcess.run(agent, [
-            "sync", "--replica", work + "/gw-new.sqlite", "--device-id", "gw-new", "--farm-id", "bench", "--server-url", server.url,
-            "--token-file", try Self.secretFile(work + "/gw-new.token", try token("gw-new")),
-        ])
+            String(
+                format: "%.3f s round trips (%.3f s with the emulated client), %@ up, %@ down, synced %d, server peak RSS %.1f MB",
+                fresh.traffic.seconds,
+                loginSeconds,
+                Self.size(fresh.traffic.bytesSent),
+                Self.size(fresh.traffic.bytesReceived),
+                fresh.lastAnswer?["synced"]?.numberValue?.intValue ?? -1,
+                loginMemory.peak
+            )
+        )
+        let gatewayPull = try ChildProcess.run(
+            agent,
+            [
+                "sync", "--replica", work + "/gw-new.sqlite", "--device-id", "gw-new", "--farm-id", "bench", "--server-url", server.url,
+                "--token-file", try Self.secretFile(work + "/gw-new.token", try token("gw-new")),
+            ]
+        )
         guard gatewayPull.status == 0 else { throw BenchError("the gateway's initial sync failed") }
         figures.line(
             "  baseline: a new gateway's initial sync of the same farm (delta protocol, whole egglogu-agent sync)",
-            String(format: "%.3f s", gatewayPull.seconds))
+            String(format: "%.3f s", gatewayPull.seconds)
+        )
 
         // One edit on a logged-in browser.
         let before = fresh.traffic
         let flock = fresh.records("flocks")[0]
-        fresh.edit("flocks", id: flock["id"]!.stringValue!, [("currentCount", .number(JSONNumber((flock["currentCount"]?.numberValue?.intValue ?? 0) - 1)))])
+        fresh.edit(
+            "flocks",
+            id: flock["id"]!.stringValue!,
+            [("currentCount", .number(JSONNumber((flock["currentCount"]?.numberValue?.intValue ?? 0) - 1)))]
+        )
         started = DispatchTime.now()
         try await fresh.sync()
         let editSeconds = Self.seconds(since: started)
         server.stop()
         figures.line(
             "legacy: one flock edit synced by a browser",
-            String(format: "%d bytes up, %d bytes down, %.1f ms round trip (%.1f ms with the emulated client's snapshot diffs)",
-                   fresh.traffic.bytesSent - before.bytesSent, fresh.traffic.bytesReceived - before.bytesReceived,
-                   (fresh.traffic.seconds - before.seconds) * 1000, editSeconds * 1000))
+            String(
+                format: "%d bytes up, %d bytes down, %.1f ms round trip (%.1f ms with the emulated client's snapshot diffs)",
+                fresh.traffic.bytesSent - before.bytesSent,
+                fresh.traffic.bytesReceived - before.bytesReceived,
+                (fresh.traffic.seconds - before.seconds) * 1000,
+                editSeconds * 1000
+            )
+        )
         figures.line("  baseline: the same edit as the app's old whole-blob push", "\(farm.bytes().count) bytes up")
     }
 

@@ -30,7 +30,9 @@ struct PageBenchmarks {
         logger.logLevel = .warning
         let group = ServiceGroup(
             services: [LocalWebService(web: web, logger: logger, onListening: { continuation.yield($0) })],
-            gracefulShutdownSignals: [], logger: logger)
+            gracefulShutdownSignals: [],
+            logger: logger
+        )
         let running = Task { try await group.run() }
         var iterator = urls.makeAsyncIterator()
         guard let listening = await iterator.next(), let base = listening.map({ String($0.dropLast()) }) else {
@@ -87,10 +89,12 @@ struct PageBenchmarks {
             let mb = { (bytes: Int) in String(format: "%.1f", Double(bytes) / 1_048_576) }
             figures.line(
                 "page: idle agent RSS, page off (\(agent == nil ? "this build" : binary))",
-                "\(mb(off[0])) MB settled, \(mb(off[2])) MB 40 s later")
+                "\(mb(off[0])) MB settled, \(mb(off[2])) MB 40 s later"
+            )
             figures.line(
                 "page: idle agent RSS, page on: settled, right after a visit, 40 s after it",
-                "\(mb(on[0])) MB, \(mb(on[1])) MB, \(mb(on[2])) MB")
+                "\(mb(on[0])) MB, \(mb(on[1])) MB, \(mb(on[2])) MB"
+            )
         }
     }
 
@@ -129,13 +133,16 @@ struct PageBenchmarks {
         let port = RealtimeBenchmarks.freePort()
         let data = work + "/rss-server"
         let server = try RealtimeBenchmarks.spawn(
-            products.appendingPathComponent("egglogu-sync-server").path, ["serve", "--data-dir", data, "--port", "\(port)"],
-            log: work + "/rss-server.log")
+            products.appendingPathComponent("egglogu-sync-server").path,
+            ["serve", "--data-dir", data, "--port", "\(port)"],
+            log: work + "/rss-server.log"
+        )
         defer { RealtimeBenchmarks.stop(server) }
         try RealtimeBenchmarks.waitFor("listening on", in: work + "/rss-server.log")
         let token = try output(
             of: products.appendingPathComponent("egglogu-sync-server").path,
-            ["token", "--data-dir", data, "--farm", "bench", "--device", "gw-rss"])
+            ["token", "--data-dir", data, "--farm", "bench", "--device", "gw-rss"]
+        )
         try token.write(toFile: work + "/gw-rss.token", atomically: true, encoding: .utf8)
         chmod(work + "/gw-rss.token", 0o600)
         try [

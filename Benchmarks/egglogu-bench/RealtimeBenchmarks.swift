@@ -24,7 +24,8 @@ struct RealtimeBenchmarks {
         let server = try Self.spawn(
             binary("egglogu-sync-server"),
             ["serve", "--data-dir", data, "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(brokerPort)"],
-            log: work + "/server.log")
+            log: work + "/server.log"
+        )
         defer { Self.stop(server) }
         try Self.waitFor("listening on", in: work + "/server.log")
         var agents: [pid_t] = []
@@ -60,7 +61,10 @@ struct RealtimeBenchmarks {
             usleep(100_000)
         }
         figures.line("realtime: put on agent A until it is in agent B's replica (\(edits) edits, default settings)", Self.percentiles(delays))
-        figures.line("realtime: the floor, a bare publish to receive through the same broker", Self.percentiles(try await floor(port: brokerPort, messages: edits)))
+        figures.line(
+            "realtime: the floor, a bare publish to receive through the same broker",
+            Self.percentiles(try await floor(port: brokerPort, messages: edits))
+        )
 
         // The idle agent: a fresh service (the binary a gateway runs), settled, then watched.
         agents.forEach(Self.stop)
@@ -79,7 +83,8 @@ struct RealtimeBenchmarks {
         let (cpu1, rss) = try Self.usage(idle)
         figures.line(
             "realtime: idle agent over \(Int(idleSeconds)) s (\(idleAgent == nil ? "this build" : URL(fileURLWithPath: idleAgent!).path))",
-            String(format: "CPU %.3f s, RSS %.1f MB (peak %.1f MB)", cpu1 - cpu0, Double(rss) / 1_048_576, Double(max(peak, rss)) / 1_048_576))
+            String(format: "CPU %.3f s, RSS %.1f MB (peak %.1f MB)", cpu1 - cpu0, Double(rss) / 1_048_576, Double(max(peak, rss)) / 1_048_576)
+        )
     }
 
     /// publish → on_message between two clients of this process, through the broker.
@@ -178,7 +183,9 @@ struct RealtimeBenchmarks {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EggloguCore
 import EggloguFixtures
 import EggloguJSON
 import EggloguProtocol
@@ -20,12 +21,18 @@ struct SyncBenchmarks {
         defer { server.stop() }
         func token(_ device: String) throws -> String {
             let file = "\(work)/\(device).token"
-            try output(of: serverBinary, ["token", "--data-dir", data, "--farm", "bench", "--device", device]).write(toFile: file, atomically: true, encoding: .utf8)
+            try output(of: serverBinary, ["token", "--data-dir", data, "--farm", "bench", "--device", device]).write(
+                toFile: file,
+                atomically: true,
+                encoding: .utf8
+            )
             return file
         }
         func agentArguments(_ device: String, _ command: String) throws -> [String] {
-            [command, "--replica", "\(work)/\(device).sqlite", "--device-id", device, "--farm-id", "bench", "--server-url", server.url,
-             "--token-file", try token(device)].filter { !$0.isEmpty }
+            [
+                command, "--replica", "\(work)/\(device).sqlite", "--device-id", device, "--farm-id", "bench", "--server-url", server.url,
+                "--token-file", try token(device),
+            ].filter { !$0.isEmpty }
         }
         let farm = work + "/large-farm.json"
         let blob = FarmGenerator(size: .large).bytes()
@@ -35,7 +42,10 @@ struct SyncBenchmarks {
         _ = try ChildProcess.run(agent, ["import", "--replica", "\(work)/gw-a.sqlite", "--device-id", "gw-a", "--farm-id", "bench", farm])
         let push = try ChildProcess.run(agent, try agentArguments("gw-a", "sync"))
         guard push.status == 0 else { throw BenchError("the first push failed") }
-        figures.line("sync: first push of the large farm (egglogu-agent sync)", String(format: "%.3f s, peak RSS %.1f MB", push.seconds, Double(push.peakRSSBytes) / 1_048_576))
+        figures.line(
+            "sync: first push of the large farm (egglogu-agent sync)",
+            String(format: "%.3f s, peak RSS %.1f MB", push.seconds, Double(push.peakRSSBytes) / 1_048_576)
+        )
 
         // Another gateway syncs it into an empty replica.
         var initial: [ChildProcess.Result] = []
@@ -55,8 +65,11 @@ struct SyncBenchmarks {
         let cursor = try await Replica.open(path: "\(work)/gw-b0.sqlite").upstreamCursor()
         let batch = try await replica.unpushed(limit: 500)
         let request = await PushRequest(
-            farmID: "bench", deviceID: "gw-a", since: try replica.upstreamCursor(),
-            changes: batch.map { CollectionChanges(collection: $0.collection, records: [try! JSONParser().parse($0.body)]) })
+            farmID: "bench",
+            deviceID: "gw-a",
+            since: try replica.upstreamCursor(),
+            changes: batch.map { CollectionChanges(collection: $0.collection, records: [try! JSONParser().parse($0.body)]) }
+        )
         let pushBytes = request.json.serialized().count
         _ = try ChildProcess.run(agent, try agentArguments("gw-a", "sync"))
         let tokenB = try String(contentsOfFile: try token("gw-b0"), encoding: .utf8)
@@ -77,7 +90,10 @@ struct SyncBenchmarks {
         for n in 0..<devices {
             tokens.append(try output(of: serverBinary, ["token", "--data-dir", data, "--farm", "load", "--device", "load-\(n)"]))
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: devices)))
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: devices))
+        )
         let url = server.url
         let started = DispatchTime.now()
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -87,8 +103,16 @@ struct SyncBenchmarks {
                     var times: [Double] = []
                     for k in 0..<requestsPerDevice {
                         let stamp = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
-                        let record: JSONValue = ["id": .string("d\(n)-r\(k % 10)"), "value": .number(JSONNumber(k)), "_updatedAt": .string(stamp), "_syncOrigin": .string("load-\(n)")]
-                        let body = PushRequest(farmID: "load", deviceID: "load-\(n)", since: cursor, changes: [CollectionChanges(collection: "iotReadings", records: [record])])
+                        let record: JSONValue = [
+                            "id": .string("d\(n)-r\(k % 10)"), "value": .number(JSONNumber(k)), "_updatedAt": .string(stamp),
+                            "_syncOrigin": .string("load-\(n)"),
+                        ]
+                        let body = PushRequest(
+                            farmID: "load",
+                            deviceID: "load-\(n)",
+                            since: cursor,
+                            changes: [CollectionChanges(collection: "iotReadings", records: [record])]
+                        )
                         var request = HTTPClientRequest(url: url + "/api/v1/sync/delta")
                         request.method = .POST
                         request.headers.add(name: "Authorization", value: "Bearer " + token)
@@ -111,8 +135,13 @@ struct SyncBenchmarks {
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         figures.line(
             "server: \(devices) concurrent devices of one farm, one record per push, \(sorted.count) pushes",
-            String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms, %.0f pushes/s", percentile(0.5), percentile(0.99), sorted.last!, Double(sorted.count) / seconds))
+            String(
+                format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms, %.0f pushes/s",
+                percentile(0.5),
+                percentile(0.99),
+                sorted.last!,
+                Double(sorted.count) / seconds
+            )
+        )
     }
 }
-
-import EggloguCore

@@ -59,8 +59,13 @@ public final class AgentMonitor: Sendable {
 
     private func requests(_ kind: SyncRequestOutcome.Kind, outcome: String) -> Counter {
         registry.makeCounter(
-            descriptor: Self.name(kind == .push ? "pushes" : "pulls", unit: "total", "\(kind.rawValue.capitalized) requests to the server by outcome"),
-            labels: [("outcome", outcome)])
+            descriptor: Self.name(
+                kind == .push ? "pushes" : "pulls",
+                unit: "total",
+                "\(kind.rawValue.capitalized) requests to the server by outcome"
+            ),
+            labels: [("outcome", outcome)]
+        )
     }
 
     private var noticesReceived: Counter {
@@ -74,9 +79,12 @@ public final class AgentMonitor: Sendable {
     private var propagationDelay: ValueHistogram {
         registry.makeValueHistogram(
             descriptor: Self.name(
-                "propagation_delay", unit: "seconds",
-                "From another device's notice being sent to this device having pulled the change (includes clock offset between devices)"),
-            buckets: Self.delayBuckets)
+                "propagation_delay",
+                unit: "seconds",
+                "From another device's notice being sent to this device having pulled the change (includes clock offset between devices)"
+            ),
+            buckets: Self.delayBuckets
+        )
     }
 
     /// A push or pull request finished; `outcome` is `ok` or why it failed.
@@ -88,8 +96,11 @@ public final class AgentMonitor: Sendable {
     func notice(ignored reason: String?, sentAt: Date?) {
         noticesReceived.increment()
         if let reason {
-            registry.makeCounter(descriptor: Self.name("notices_ignored", unit: "total", "Notices that did not lead to a pull, by reason"), labels: [("reason", reason)])
-                .increment()
+            registry.makeCounter(
+                descriptor: Self.name("notices_ignored", unit: "total", "Notices that did not lead to a pull, by reason"),
+                labels: [("reason", reason)]
+            )
+            .increment()
         } else if let sentAt {
             state.withLock { state in
                 if state.pendingNotices.count < Self.maxPendingNotices { state.pendingNotices.append(sentAt) }
@@ -150,4 +161,3 @@ public final class AgentMonitor: Sendable {
         return registry.emitToBuffer()
     }
 }
-

@@ -22,8 +22,14 @@ public struct AgentService: Sendable {
     private let state: AgentState
 
     public init(
-        replica: Replica, farm: String, transport: any SyncTransport, token: TokenStore, clock: ClockCorrection,
-        configuration: AgentServiceConfiguration, hooks: AgentHooks = AgentHooks(), monitor: AgentMonitor = AgentMonitor()
+        replica: Replica,
+        farm: String,
+        transport: any SyncTransport,
+        token: TokenStore,
+        clock: ClockCorrection,
+        configuration: AgentServiceConfiguration,
+        hooks: AgentHooks = AgentHooks(),
+        monitor: AgentMonitor = AgentMonitor()
     ) {
         self.replica = replica
         self.farm = farm
@@ -34,7 +40,11 @@ public struct AgentService: Sendable {
         self.hooks = hooks
         self.monitor = monitor
         self.state = AgentState(
-            replica: replica, brokerConfigured: configuration.mqtt != nil, monitor: monitor, onChange: hooks.status)
+            replica: replica,
+            brokerConfigured: configuration.mqtt != nil,
+            monitor: monitor,
+            onChange: hooks.status
+        )
     }
 
     /// Asks for a sync cycle now, as after a local write: it pushes, and the server's notice wakes the farm's other devices.
@@ -57,8 +67,14 @@ public struct AgentService: Sendable {
             BrokerLink.configure(&mqtt, farm: farm, device: replica.deviceID)
             do {
                 broker = BrokerLink(
-                    client: try MQTTClient(configuration: mqtt), replica: replica, farm: farm, state: state, monitor: monitor,
-                    wakeup: wakeup, logger: logger)
+                    client: try MQTTClient(configuration: mqtt),
+                    replica: replica,
+                    farm: farm,
+                    state: state,
+                    monitor: monitor,
+                    wakeup: wakeup,
+                    logger: logger
+                )
             } catch {
                 logger.error("broker settings unusable; polling only", metadata: ["host": "\(mqtt.host):\(mqtt.port)", "error": "\(error)"])
                 state.broker(connected: false, error: "\(error)")
@@ -68,10 +84,19 @@ public struct AgentService: Sendable {
         }
         let loop = SyncLoop(
             sync: AgentSync(replica: replica, farm: farm, transport: transport, token: token, observe: { monitor.requestFinished($0) }),
-            state: state, monitor: monitor, wakeup: wakeup, clockCorrection: clock, configuration: configuration, hooks: hooks,
-            logger: logger, timing: SyncLoop.system)
+            state: state,
+            monitor: monitor,
+            wakeup: wakeup,
+            clockCorrection: clock,
+            configuration: configuration,
+            hooks: hooks,
+            logger: logger,
+            timing: SyncLoop.system
+        )
         let watcher = OptionalService(
-            LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger), name: "local-change watcher", logger: logger
+            LocalChangeWatcher(replica: replica, wakeup: wakeup, logger: logger),
+            name: "local-change watcher",
+            logger: logger
         ) {
             state.stoppedWatchingLocalWrites()
             wakeup.signal(.reschedule)

@@ -43,7 +43,9 @@ final class AgentState: Sendable {
     private let writer: AsyncStream<JSONValue?>.Continuation
 
     init(
-        replica: Replica, brokerConfigured: Bool, monitor: AgentMonitor = AgentMonitor(),
+        replica: Replica,
+        brokerConfigured: Bool,
+        monitor: AgentMonitor = AgentMonitor(),
         onChange: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.replica = replica
@@ -71,7 +73,10 @@ final class AgentState: Sendable {
 
     func broker(connected: Bool, error: String? = nil) {
         monitor.broker(connected: connected)
-        update { $0.brokerConnected = connected; $0.brokerError = error }
+        update {
+            $0.brokerConnected = connected
+            $0.brokerError = error
+        }
     }
 
     func web(url: String?) {
@@ -79,7 +84,10 @@ final class AgentState: Sendable {
     }
 
     func server(reachable: Bool, error: String? = nil) {
-        update { $0.serverReachable = reachable; $0.serverError = error }
+        update {
+            $0.serverReachable = reachable
+            $0.serverError = error
+        }
     }
 
     func clock(offsetMilliseconds: Int64) {

@@ -20,7 +20,12 @@ final class BrokerLink: Service {
     private let ignored: RateLimitedLog
 
     init(
-        client: MQTTClient, replica: Replica, farm: String, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup,
+        client: MQTTClient,
+        replica: Replica,
+        farm: String,
+        state: AgentState,
+        monitor: AgentMonitor,
+        wakeup: Wakeup,
         logger: Logger
     ) {
         self.client = client

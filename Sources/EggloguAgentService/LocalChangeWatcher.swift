@@ -24,7 +24,10 @@ final class LocalChangeWatcher: Service {
     func run() async throws {
         let inotify = inotify_init1(Int32(IN_CLOEXEC))
         guard inotify >= 0 else {
-            logger.warning("cannot watch the replica; local writes wait for the next poll", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            logger.warning(
+                "cannot watch the replica; local writes wait for the next poll",
+                metadata: ["error": "\(String(cString: strerror(errno)))"]
+            )
             return
         }
         var pipeEnds: [Int32] = [0, 0]
@@ -33,7 +36,9 @@ final class LocalChangeWatcher: Service {
             return
         }
         let directory = URL(fileURLWithPath: replica.path).deletingLastPathComponent().path
-        let names: Set<String> = [URL(fileURLWithPath: replica.path).lastPathComponent, URL(fileURLWithPath: replica.path).lastPathComponent + "-wal"]
+        let names: Set<String> = [
+            URL(fileURLWithPath: replica.path).lastPathComponent, URL(fileURLWithPath: replica.path).lastPathComponent + "-wal",
+        ]
         let mask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)
         guard inotify_add_watch(inotify, directory, mask) >= 0 else {
             close(inotify)

@@ -30,8 +30,15 @@ final class SyncLoop<C: Clock<Duration>>: Service {
     private let longestSync = Duration.seconds(600)
 
     init(
-        sync: AgentSync, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup, clockCorrection: ClockCorrection,
-        configuration: AgentServiceConfiguration, hooks: AgentHooks, logger: Logger, timing: Timing
+        sync: AgentSync,
+        state: AgentState,
+        monitor: AgentMonitor,
+        wakeup: Wakeup,
+        clockCorrection: ClockCorrection,
+        configuration: AgentServiceConfiguration,
+        hooks: AgentHooks,
+        logger: Logger,
+        timing: Timing
     ) {
         self.sync = sync
         self.state = state
@@ -100,12 +107,14 @@ final class SyncLoop<C: Clock<Duration>>: Service {
                         metadata: [
                             "pushed": "\(summary.pushed)", "pulled": "\(summary.pulled)", "conflicts": "\(summary.conflicts)",
                             "cursor": "\(summary.cursor ?? "-")",
-                        ])
+                        ]
+                    )
                 }
                 if let first = summary.rejected.first {
                     logger.warning(
                         "the server refused records",
-                        metadata: ["count": "\(summary.rejected.count)", "first": "\(first.collection)/\(first.id ?? "?"): \(first.reason)"])
+                        metadata: ["count": "\(summary.rejected.count)", "first": "\(first.collection)/\(first.id ?? "?"): \(first.reason)"]
+                    )
                 }
                 if let problem = summary.renewalProblem {
                     logger.warning("the renewed token was not stored", metadata: ["error": "\(problem)"])
@@ -120,7 +129,9 @@ final class SyncLoop<C: Clock<Duration>>: Service {
                 state.server(reachable: !unreachable, error: message)
                 monitor.record("sync-failed", message)
                 logger.warning(
-                    "sync failed; changes stay queued", metadata: ["error": "\(message)", "retryIn": "\(Int(delay.components.seconds))s"])
+                    "sync failed; changes stay queued",
+                    metadata: ["error": "\(message)", "retryIn": "\(Int(delay.components.seconds))s"]
+                )
                 deadline = now.advanced(by: delay)
             }
         }

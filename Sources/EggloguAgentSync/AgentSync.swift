@@ -45,7 +45,11 @@ public final class AgentSync: Sendable {
 
     /// - Parameter observe: told how each push and pull request ended (for metrics).
     public init(
-        replica: Replica, farm: String, transport: any SyncTransport, token: TokenStore, pageSize: Int = 500,
+        replica: Replica,
+        farm: String,
+        transport: any SyncTransport,
+        token: TokenStore,
+        pageSize: Int = 500,
         observe: @escaping @Sendable (SyncRequestOutcome) -> Void = { _ in }
     ) {
         self.replica = replica
@@ -83,7 +87,7 @@ public final class AgentSync: Sendable {
         let fresh: String
         do {
             fresh = try await transport.renew(token: token.current)
-        } catch where error.kind == .unavailable {
+        } catch  where error.kind == .unavailable {
             return  // the old token is still valid: try again next cycle
         }
         summary.renewed = true
@@ -116,7 +120,8 @@ public final class AgentSync: Sendable {
             let response = try await observing(.push) { try await transport.push(body, token: token.current) }
             // A record stamped ahead of the server's clock may land later; every other refusal is final.
             let retry = Set(
-                response.rejected.filter { $0.reason == .timestampInFuture }.map { RecordRef(collection: $0.collection, id: $0.id ?? "") })
+                response.rejected.filter { $0.reason == .timestampInFuture }.map { RecordRef(collection: $0.collection, id: $0.id ?? "") }
+            )
             let settled = batch.filter { !retry.contains(RecordRef(collection: $0.collection, id: $0.id)) }
             let more = try await hasMoreToPush(after: pushedUpTo)
             complete = !response.hasMore && !more
@@ -153,7 +158,11 @@ public final class AgentSync: Sendable {
     private func apply(_ response: SyncResponse, settled: [Change], completes: Bool, into summary: inout SyncSummary) async throws {
         let changes = response.changes.map { (collection: $0.collection, records: $0.records) }
         let report = try await replica.applyUpstream(
-            changes, settled: settled, cursor: response.cursor.description, completesSync: completes)
+            changes,
+            settled: settled,
+            cursor: response.cursor.description,
+            completesSync: completes
+        )
         summary.pulled += response.changes.reduce(0) { $0 + $1.records.count }
         summary.conflicts += report.conflicts
         summary.serverTime = response.serverTime

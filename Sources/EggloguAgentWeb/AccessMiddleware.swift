@@ -20,11 +20,14 @@ struct AccessMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware 
             try check(Self.credential(request.headers[.authorization]), against: password, context: context)
         } else if !configuration.isLoopback {
             throw Self.challenge(
-                "this page listens beyond loopback without a password: set EGGLOGU_HTTP_PASSWORD_FILE on the gateway")
+                "this page listens beyond loopback without a password: set EGGLOGU_HTTP_PASSWORD_FILE on the gateway"
+            )
         } else if !(Self.hostName(request.head.authority).map(configuration.acceptsHostName(_:)) ?? false) {
             throw APIError(
-                .forbidden, "forbidden-host",
-                "without a password the page answers only to localhost, 127.0.0.1, [::1], its listen address and EGGLOGU_HTTP_HOST_NAMES")
+                .forbidden,
+                "forbidden-host",
+                "without a password the page answers only to localhost, 127.0.0.1, [::1], its listen address and EGGLOGU_HTTP_HOST_NAMES"
+            )
         }
         if request.method != .get && request.method != .head {
             guard let token = request.headers[Self.csrfHeader], Self.equal(token, csrfToken) else {
@@ -46,8 +49,11 @@ struct AccessMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware 
             let wait = refused.wait
             let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
             throw APIError(
-                .tooManyRequests, "too-many-attempts", "too many wrong passwords from this address: try again in \(seconds) s",
-                headers: [.retryAfter: "\(seconds)"])
+                .tooManyRequests,
+                "too-many-attempts",
+                "too many wrong passwords from this address: try again in \(seconds) s",
+                headers: [.retryAfter: "\(seconds)"]
+            )
         case .success(let counted):
             failure = counted
         }
@@ -57,7 +63,8 @@ struct AccessMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware 
                 metadata: [
                     "client": "\(client)", "failures": "\(failure.failures)",
                     "lockedOutSeconds": "\(failure.lockout.components.seconds)",
-                ])
+                ]
+            )
             throw challenge
         }
         throttle.succeeded(client)

@@ -15,9 +15,10 @@ struct ConflictView {
             object["differs"] = .bool(row.differs)
             return .object(object)
         }
-        let resolution: JSONValue = entry.resolution.map { resolution in
-            ["choice": .string(resolution.choice.rawValue), "at": .string(resolution.at.iso8601), "by": .string(resolution.by)]
-        } ?? .null
+        let resolution: JSONValue =
+            entry.resolution.map { resolution in
+                ["choice": .string(resolution.choice.rawValue), "at": .string(resolution.at.iso8601), "by": .string(resolution.by)]
+            } ?? .null
         return [
             "id": .string(entry.id),
             "collection": .string(entry.collection),

@@ -23,7 +23,9 @@ public struct LocalWeb: Sendable {
     let throttle = LoginThrottle()
 
     public init(
-        replica: Replica, monitor: AgentMonitor, configuration: LocalWebConfiguration,
+        replica: Replica,
+        monitor: AgentMonitor,
+        configuration: LocalWebConfiguration,
         onLocalChange: @escaping @Sendable () -> Void = {}
     ) {
         self.replica = replica
@@ -46,8 +48,10 @@ public struct LocalWeb: Sendable {
         }
         router.get("/metrics") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: await monitor.render(replica: replica))))
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: await monitor.render(replica: replica)))
+            )
         }
         router.get("/api/session") { _, _ in
             JSONBody.response([

@@ -40,16 +40,22 @@ public struct LocalWebService: Service {
                 let url = "http://\(host):\(channel.localAddress?.port ?? configuration.port)/"
                 logger.info(
                     "status page listening",
-                    metadata: ["url": "\(url)", "access": "\(configuration.password != nil ? "password" : configuration.isLoopback ? "loopback" : "refused: no password")"])
+                    metadata: [
+                        "url": "\(url)",
+                        "access": "\(configuration.password != nil ? "password" : configuration.isLoopback ? "loopback" : "refused: no password")",
+                    ]
+                )
                 onListening(url)
             },
-            logger: logger)
+            logger: logger
+        )
         do {
             try await application.run()
         } catch {
             logger.error(
                 "status page cannot listen; syncing carries on without it",
-                metadata: ["address": "\(host):\(configuration.port)", "error": "\(error)"])
+                metadata: ["address": "\(host):\(configuration.port)", "error": "\(error)"]
+            )
             try? await gracefulShutdown()
         }
         onListening(nil)

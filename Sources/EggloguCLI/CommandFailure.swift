@@ -37,7 +37,9 @@ extension ReplicaError {
 /// Runs a command body; a failure is printed as one line, `program: message`, on stderr and the
 /// command exits with its code. ArgumentParser's own exits pass through.
 public func reportingFailures<T>(
-    _ program: String, describing describe: (any Error) -> CommandFailure? = { _ in nil }, _ body: () async throws -> T
+    _ program: String,
+    describing describe: (any Error) -> CommandFailure? = { _ in nil },
+    _ body: () async throws -> T
 ) async throws -> T {
     do {
         return try await body()

@@ -138,7 +138,8 @@ public struct BlobDecoder: Sendable {
             guard case .object(let record) = element else {
                 throw BlobError(
                     path: elementPath,
-                    "\(element.typeName) in collection \(name), where every element must be an object with a string \"id\"")
+                    "\(element.typeName) in collection \(name), where every element must be an object with a string \"id\""
+                )
             }
             let id: String
             do throws(RecordError) {
@@ -150,7 +151,9 @@ public struct BlobDecoder: Sendable {
             if let first = seen[id] {
                 guard ContentHash.of(records[first]) == ContentHash.of(record) else {
                     throw BlobError(
-                        path: elementPath, "duplicate id \(id) (also at \(path)[\(first)]) with different content")
+                        path: elementPath,
+                        "duplicate id \(id) (also at \(path)[\(first)]) with different content"
+                    )
                 }
                 continue
             }
@@ -203,8 +206,9 @@ public struct BlobDecoder: Sendable {
 
     /// `.name` for plain identifiers, `["name"]` otherwise.
     static func pathComponent(_ key: String) -> String {
-        let plain = !key.isEmpty && key.unicodeScalars.allSatisfy { $0 == "_" || $0 == "$" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
+        let plain =
+            !key.isEmpty
+            && key.unicodeScalars.allSatisfy { $0 == "_" || $0 == "$" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
         return plain ? "." + key : "[" + JSONValue.string(key).jsonText() + "]"
     }
 }
-

@@ -50,8 +50,12 @@ public struct ConflictEntry: Sendable, Equatable {
     /// Files a conflict; the kind follows from which side is deleted.
     public init(collection: String, winner: RecordVersion, loser: RecordVersion) {
         self.init(
-            collection: collection, winner: winner, loser: loser,
-            kind: ConflictKind(winner: winner.info, loser: loser.info, concurrent: true) ?? .concurrentEdit, resolution: nil)
+            collection: collection,
+            winner: winner,
+            loser: loser,
+            kind: ConflictKind(winner: winner.info, loser: loser.info, concurrent: true) ?? .concurrentEdit,
+            resolution: nil
+        )
     }
 
     init(collection: String, winner: RecordVersion, loser: RecordVersion, kind: ConflictKind, resolution: Resolution?) {
@@ -82,15 +86,25 @@ public struct ConflictEntry: Sendable, Equatable {
         case (let a?, let b?): resolution = b.outranks(a) ? b : a
         }
         return ConflictEntry(
-            collection: collection, winner: top.winner, loser: loser, kind: top.kind, resolution: resolution)
+            collection: collection,
+            winner: top.winner,
+            loser: loser,
+            kind: top.kind,
+            resolution: resolution
+        )
     }
 
     /// This entry marked resolved (a no-op on an already resolved entry's outcome).
     public func resolved(_ choice: Resolution.Choice, at: Timestamp, by device: String) -> ConflictEntry {
         joined(
             with: ConflictEntry(
-                collection: collection, winner: winner, loser: loser, kind: kind,
-                resolution: Resolution(choice: choice, at: at, by: device)))
+                collection: collection,
+                winner: winner,
+                loser: loser,
+                kind: kind,
+                resolution: Resolution(choice: choice, at: at, by: device)
+            )
+        )
     }
 
     /// One field of the two versions side by side; `nil` where a version lacks the field.
@@ -129,11 +143,17 @@ extension ConflictEntry {
         ]
         if let resolution {
             entries.append(
-                ("resolution", .object(JSONObject(uniqueEntries: [
-                    ("choice", .string(resolution.choice.rawValue)),
-                    ("at", .string(resolution.at.iso8601)),
-                    ("by", .string(resolution.by)),
-                ]))))
+                (
+                    "resolution",
+                    .object(
+                        JSONObject(uniqueEntries: [
+                            ("choice", .string(resolution.choice.rawValue)),
+                            ("at", .string(resolution.at.iso8601)),
+                            ("by", .string(resolution.by)),
+                        ])
+                    )
+                )
+            )
         } else {
             entries.append(("resolution", .null))
         }

@@ -10,7 +10,11 @@ public struct VersionInfo: Sendable, Hashable {
     public var contentHash: String
 
     public init(
-        updatedAt: Timestamp, deletedAt: Timestamp?, origin: String, vector: VersionVector, generation: Int,
+        updatedAt: Timestamp,
+        deletedAt: Timestamp?,
+        origin: String,
+        vector: VersionVector,
+        generation: Int,
         contentHash: String
     ) {
         self.updatedAt = updatedAt
@@ -48,15 +52,25 @@ public struct RecordVersion: Sendable, Equatable {
 
     /// Builds a version; `content` loses any metadata fields it carries.
     public init(
-        id: String, content: JSONObject, updatedAt: Timestamp, deletedAt: Timestamp? = nil, origin: String,
-        vector: VersionVector = VersionVector(), generation: Int = 0
+        id: String,
+        content: JSONObject,
+        updatedAt: Timestamp,
+        deletedAt: Timestamp? = nil,
+        origin: String,
+        vector: VersionVector = VersionVector(),
+        generation: Int = 0
     ) {
         let clean = content.filter(keys: { !SyncField.isMetadata($0) })
         self.id = id
         self.content = clean
         self.info = VersionInfo(
-            updatedAt: updatedAt, deletedAt: deletedAt, origin: origin, vector: vector, generation: generation,
-            contentHash: ContentHash.of(clean))
+            updatedAt: updatedAt,
+            deletedAt: deletedAt,
+            origin: origin,
+            vector: vector,
+            generation: generation,
+            contentHash: ContentHash.of(clean)
+        )
     }
 
     init(id: String, content: JSONObject, info: VersionInfo) {
@@ -67,13 +81,24 @@ public struct RecordVersion: Sendable, Equatable {
 
     /// The same content under new sync metadata (the content hash is reused, not recomputed).
     public func restamped(
-        updatedAt: Timestamp, deletedAt: Timestamp?, origin: String, vector: VersionVector, generation: Int
+        updatedAt: Timestamp,
+        deletedAt: Timestamp?,
+        origin: String,
+        vector: VersionVector,
+        generation: Int
     ) -> RecordVersion {
         RecordVersion(
-            id: id, content: content,
+            id: id,
+            content: content,
             info: VersionInfo(
-                updatedAt: updatedAt, deletedAt: deletedAt, origin: origin, vector: vector, generation: generation,
-                contentHash: info.contentHash))
+                updatedAt: updatedAt,
+                deletedAt: deletedAt,
+                origin: origin,
+                vector: vector,
+                generation: generation,
+                contentHash: info.contentHash
+            )
+        )
     }
 
     /// Reads a record as it travels between replicas (app fields plus metadata).
@@ -90,8 +115,14 @@ public struct RecordVersion: Sendable, Equatable {
         }
         let origin = meta.origin ?? defaultOrigin
         self.init(
-            id: id, content: record, updatedAt: updatedAt, deletedAt: meta.deletedAt, origin: origin,
-            vector: meta.vector ?? VersionVector(), generation: meta.generation ?? 0)
+            id: id,
+            content: record,
+            updatedAt: updatedAt,
+            deletedAt: meta.deletedAt,
+            origin: origin,
+            vector: meta.vector ?? VersionVector(),
+            generation: meta.generation ?? 0
+        )
     }
 
     /// The record's `id`, checked: a non-empty string of at most 512 bytes without control

@@ -46,8 +46,10 @@ public struct VersionVector: Sendable, Hashable {
     /// The JSON form `{device: ISO-8601}` with keys sorted, so equal vectors give equal text.
     public var json: JSONValue {
         .object(
-            JSONObject(entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                .map { ($0.key, .string($0.value.iso8601)) })
+            JSONObject(
+                entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                    .map { ($0.key, .string($0.value.iso8601)) }
+            )
         )
     }
 

@@ -23,7 +23,11 @@ public struct FarmSize: Sendable, Equatable {
     public static func scaled(dailyProduction records: Int) -> FarmSize {
         let f = Double(records) / 10_000
         return FarmSize(
-            flocks: max(1, Int(28 * f)), clients: max(1, Int(1_000 * f)), dailyProduction: records,
-            inventory: Int(4_000 * f), income: Int(2_300 * f))
+            flocks: max(1, Int(28 * f)),
+            clients: max(1, Int(1_000 * f)),
+            dailyProduction: records,
+            inventory: Int(4_000 * f),
+            income: Int(2_300 * f)
+        )
     }
 }

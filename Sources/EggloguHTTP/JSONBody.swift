@@ -35,8 +35,10 @@ public enum JSONBody {
 
     public static func response(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
         Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
     }
 
     public static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

@@ -69,7 +69,8 @@ public final class MQTTClient: @unchecked Sendable {
         }
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let message = message?.pointee, let topic = message.topic else { return }
-            let payload = message.payloadlen > 0
+            let payload =
+                message.payloadlen > 0
                 ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
             MQTTClient.from(context).continuation.yield(.message(topic: String(cString: topic), payload: payload, retained: message.retain))
         }
@@ -168,7 +169,8 @@ public final class MQTTClient: @unchecked Sendable {
         let timeout = Int32(max(1_000, Int(configuration.keepAliveSeconds) * 500))
         while !stopping {
             let connect = MosquittoResult(
-                mosquitto_connect(handle, configuration.host, Int32(configuration.port), configuration.keepAliveSeconds))
+                mosquitto_connect(handle, configuration.host, Int32(configuration.port), configuration.keepAliveSeconds)
+            )
             var reason = "cannot connect to \(configuration.host):\(configuration.port): \(describe(connect))" + detail(connect)
             if connect == .success {
                 var result = MosquittoResult.success
@@ -202,7 +204,8 @@ public final class MQTTClient: @unchecked Sendable {
     private func disconnectCleanly() {
         func loop(until deadline: ContinuousClock.Instant, while condition: () -> Bool) {
             while condition(), ContinuousClock.now < deadline,
-                mosquitto_loop(handle, 50, 1) == MosquittoResult.success.rawValue {}
+                mosquitto_loop(handle, 50, 1) == MosquittoResult.success.rawValue
+            {}
         }
         loop(until: .now + .seconds(2)) { state.withLock { !$0.closingRequests.isEmpty } }
         state.withLock { $0.closingRequests = [] }
@@ -251,7 +254,8 @@ public final class MQTTClient: @unchecked Sendable {
         }
         var text = logged.map { " (\($0))" } ?? ""
         if result == .tls {
-            text += "; the broker's certificate must be signed by the CA in \(configuration.tls?.caFile ?? "the CA file") and name \(configuration.host)"
+            text +=
+                "; the broker's certificate must be signed by the CA in \(configuration.tls?.caFile ?? "the CA file") and name \(configuration.host)"
         }
         return text
     }

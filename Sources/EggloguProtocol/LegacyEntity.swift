@@ -41,5 +41,6 @@ public enum LegacyEntity {
 
     /// Collection → entity key.
     public static let entities: [String: String] = Dictionary(
-        uniqueKeysWithValues: collections.map { ($0.value, $0.key) })
+        uniqueKeysWithValues: collections.map { ($0.value, $0.key) }
+    )
 }

@@ -47,11 +47,13 @@ public struct Notice: Sendable, Equatable {
 
     /// The notice as JSON bytes.
     public var bytes: [UInt8] {
-        JSONValue.object(JSONObject(uniqueEntries: [
-            ("v", .number(JSONNumber(version))), ("farmId", .string(farmID)), ("deviceId", .string(deviceID)),
-            ("cursor", cursor.map(JSONValue.string) ?? .null), ("collections", .array(collections.map(JSONValue.string))),
-            ("count", .number(JSONNumber(count))), ("at", .string(at)),
-        ])).serialized()
+        JSONValue.object(
+            JSONObject(uniqueEntries: [
+                ("v", .number(JSONNumber(version))), ("farmId", .string(farmID)), ("deviceId", .string(deviceID)),
+                ("cursor", cursor.map(JSONValue.string) ?? .null), ("collections", .array(collections.map(JSONValue.string))),
+                ("count", .number(JSONNumber(count))), ("at", .string(at)),
+            ])
+        ).serialized()
     }
 
     /// The topic notices of `farm` travel on.

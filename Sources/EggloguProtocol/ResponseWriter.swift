@@ -18,7 +18,12 @@ public struct SyncResponseWriter: Sendable {
 
     /// Closes the document with the remaining fields; `rejectedCount` counts rejections beyond those listed.
     public mutating func finish(
-        cursor: Cursor, hasMore: Bool, serverTime: String, accepted: Int? = nil, rejected: [Rejection]? = nil, rejectedCount: Int? = nil
+        cursor: Cursor,
+        hasMore: Bool,
+        serverTime: String,
+        accepted: Int? = nil,
+        rejected: [Rejection]? = nil,
+        rejectedCount: Int? = nil
     ) -> [UInt8] {
         var writer = changes.close()
         writer.appendRaw(",\"cursor\":")
@@ -32,9 +37,13 @@ public struct SyncResponseWriter: Sendable {
         }
         if let rejected {
             writer.appendRaw(",\"rejected\":")
-            writer.write(.array(rejected.map { r in
-                ["collection": .string(r.collection), "id": r.id.map(JSONValue.string) ?? .null, "reason": .string(r.reason.rawValue)]
-            }))
+            writer.write(
+                .array(
+                    rejected.map { r in
+                        ["collection": .string(r.collection), "id": r.id.map(JSONValue.string) ?? .null, "reason": .string(r.reason.rawValue)]
+                    }
+                )
+            )
         }
         if let rejectedCount {
             writer.appendRaw(",\"rejectedCount\":\(rejectedCount)")

@@ -44,9 +44,10 @@ public struct GatewayBundle: Sendable {
 
     /// Ids are `[A-Za-z0-9._-]{1,64}`: they end up in topics, usernames and file names.
     public static func isValidID(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
-        }
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
+            }
     }
 
     /// What was written, for the command's summary.
@@ -82,7 +83,8 @@ public struct GatewayBundle: Sendable {
             let bridgePassword = MosquittoPassword.generate()
             let bridgeUser = BrokerACL.bridgeUsername(farm: farm)
             result.centralUsers.append(
-                (bridgeUser, try MosquittoPassword.line(username: bridgeUser, password: bridgePassword), BrokerACL.bridgeBlock(farm: farm)))
+                (bridgeUser, try MosquittoPassword.line(username: bridgeUser, password: bridgePassword), BrokerACL.bridgeBlock(farm: farm))
+            )
             let bridge = BridgeConfig(farm: farm, centralHost: broker.host, centralPort: broker.port, password: bridgePassword)
             try out.write("gateway-broker/bridge.d/\(bridge.fileName)", bridge.text, mode: 0o600)
             try out.copy(ca, to: "gateway-broker/tls/central-ca.pem")
@@ -90,7 +92,8 @@ public struct GatewayBundle: Sendable {
             try out.write("gateway-broker/acl", "\n" + BrokerACL.deviceBlock(device: device, farm: farm), mode: 0o644)
         } else if broker != nil {
             result.centralUsers.append(
-                (username, try MosquittoPassword.line(username: username, password: password), BrokerACL.deviceBlock(device: device, farm: farm)))
+                (username, try MosquittoPassword.line(username: username, password: password), BrokerACL.deviceBlock(device: device, farm: farm))
+            )
         }
         if !result.centralUsers.isEmpty {
             try out.write("central-broker/passwd", result.centralUsers.map { $0.passwdLine + "\n" }.joined(), mode: 0o600)
@@ -115,7 +118,10 @@ public struct GatewayBundle: Sendable {
         if serverCAFile != nil { lines.append("EGGLOGU_SERVER_CA_FILE=server-ca.pem") }
         if let broker {
             if gatewayBroker {
-                lines += ["# The broker on this gateway, bridged to \(broker.host):\(broker.port).", "EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=1883"]
+                lines += [
+                    "# The broker on this gateway, bridged to \(broker.host):\(broker.port).", "EGGLOGU_MQTT_HOST=127.0.0.1",
+                    "EGGLOGU_MQTT_PORT=1883",
+                ]
             } else {
                 lines += ["EGGLOGU_MQTT_HOST=\(broker.host)", "EGGLOGU_MQTT_PORT=\(broker.port)"]
                 if broker.caFile != nil { lines.append("EGGLOGU_MQTT_TLS_CA_FILE=broker-ca.pem") }

@@ -26,7 +26,12 @@ public enum MosquittoPassword {
         }
         let salt = salt ?? (0..<12).map { _ in UInt8.random(in: 0...255) }
         let key = try KDF.Insecure.PBKDF2.deriveKey(
-            from: Array(password.utf8), salt: salt, using: .sha512, outputByteCount: 64, unsafeUncheckedRounds: iterations)
+            from: Array(password.utf8),
+            salt: salt,
+            using: .sha512,
+            outputByteCount: 64,
+            unsafeUncheckedRounds: iterations
+        )
         let hash = key.withUnsafeBytes { Data($0).base64EncodedString() }
         return "\(username):$7$\(iterations)$\(Data(salt).base64EncodedString())$\(hash)"
     }

@@ -36,8 +36,11 @@ struct DeadlineHTTP1Channel: ServerChildChannel {
                     responder: responder,
                     configuration: .init(
                         additionalChannelHandlers: [RequestDeadlineHandler()],
-                        idleTimeout: TimeAmount(timeouts.idle))),
-                timeouts: timeouts)
+                        idleTimeout: TimeAmount(timeouts.idle)
+                    )
+                ),
+                timeouts: timeouts
+            )
         }
     }
 

@@ -13,7 +13,10 @@ public struct DataDirectory: Sendable {
         } else if create {
             do {
                 try FileManager.default.createDirectory(
-                    atPath: path + "/farms", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    atPath: path + "/farms",
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
                 try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
             } catch {
                 throw ServerSetupError("cannot create the data directory \(path): \(error.localizedDescription)")

@@ -9,8 +9,11 @@ extension APIError {
         switch error.code {
         case .diskFull:
             self.init(
-                HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "disk-full",
-                "the server's disk is full: nothing was stored; retry later", headers: [.retryAfter: "60"])
+                HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                "disk-full",
+                "the server's disk is full: nothing was stored; retry later",
+                headers: [.retryAfter: "60"]
+            )
         case .busy:
             self.init(.serviceUnavailable, "busy", "the farm's store is busy: retry", headers: [.retryAfter: "1"])
         case .io, .unreadable, .cannotOpen:

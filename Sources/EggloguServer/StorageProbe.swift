@@ -36,7 +36,11 @@ final class StorageProbe: Sendable {
     private func probe() async -> Reading {
         let free = DiskSpace.available(near: directory)
         if let free, free < DiskSpace.fullBelow {
-            return Reading(problem: "disk-full", message: "the disk holding the data directory is full (\(DiskSpace.describe(free)) free)", freeBytes: free)
+            return Reading(
+                problem: "disk-full",
+                message: "the disk holding the data directory is full (\(DiskSpace.describe(free)) free)",
+                freeBytes: free
+            )
         }
         if let failure = await DiskSpace.writeProbe(in: directory) {
             return Reading(problem: "data-dir-not-writable", message: "the data directory cannot be written: \(failure)", freeBytes: free)

@@ -40,14 +40,24 @@ extension SyncServer {
         await seen(farm: push.farmID, device: claims.subject, logger: logger)
         let report = result.report
         metrics.merged(
-            farm: push.farmID, accepted: report.accepted - report.superseded.count,
-            rejected: report.rejected.count + report.superseded.count, conflicts: report.conflicts, head: result.page.cursor)
+            farm: push.farmID,
+            accepted: report.accepted - report.superseded.count,
+            rejected: report.rejected.count + report.superseded.count,
+            conflicts: report.conflicts,
+            head: result.page.cursor
+        )
         if report.changed > 0 {
             let collections = Array(Set(push.changes.map(\.collection))).sorted()
             notices?.publish(
                 Notice(
-                    farmID: push.farmID, deviceID: claims.subject, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
-                    collections: collections, count: report.accepted - report.superseded.count, at: serverTime))
+                    farmID: push.farmID,
+                    deviceID: claims.subject,
+                    cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
+                    collections: collections,
+                    count: report.accepted - report.superseded.count,
+                    at: serverTime
+                )
+            )
         }
         // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =
@@ -77,7 +87,12 @@ extension SyncServer {
         guard let farm = query.get("farmId") else { throw APIError.badRequest("farmId is required") }
         let since = query.get("since").flatMap { $0.isEmpty ? nil : String($0) }
         let answer = try await pull(
-            farm: String(farm), since: since, limit: query.get("limit").map { String($0) }, claims: claims, logger: context.logger)
+            farm: String(farm),
+            since: since,
+            limit: query.get("limit").map { String($0) },
+            claims: claims,
+            logger: context.logger
+        )
         return JSONBody.response(answer)
     }
 
@@ -126,9 +141,13 @@ extension SyncServer {
             writer.append(collection: change.collection, record: change.body.utf8)
         }
         return writer.finish(
-            cursor: Cursor(epoch: epoch, seq: page.cursor), hasMore: page.hasMore, serverTime: serverTime,
-            accepted: accepted, rejected: rejected.map { Array($0.prefix(configuration.maxListedRejections)) },
-            rejectedCount: rejected?.count)
+            cursor: Cursor(epoch: epoch, seq: page.cursor),
+            hasMore: page.hasMore,
+            serverTime: serverTime,
+            accepted: accepted,
+            rejected: rejected.map { Array($0.prefix(configuration.maxListedRejections)) },
+            rejectedCount: rejected?.count
+        )
     }
 }
 
@@ -139,5 +158,8 @@ extension APIError {
     }
 
     static let resyncRequired = APIError(
-        .gone, "resync-required", "the server was restored from a backup: pull everything again and push what you have")
+        .gone,
+        "resync-required",
+        "the server was restored from a backup: pull everything again and push what you have"
+    )
 }

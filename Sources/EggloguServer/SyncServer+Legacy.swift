@@ -53,7 +53,8 @@ extension SyncServer {
         }
     }
 
-    private func legacyDelta(_ data: JSONObject, since: LegacySince, client: LegacyClient, replica: Replica, logger: Logger) async throws -> Response {
+    private func legacyDelta(_ data: JSONObject, since: LegacySince, client: LegacyClient, replica: Replica, logger: Logger) async throws -> Response
+    {
         let records = data.reduce(0) { $0 + ($1.value.arrayValue?.count ?? 0) }
         guard records <= configuration.maxLegacyRecords else {
             throw APIError.tooManyRecords(records, limit: configuration.maxLegacyRecords)
@@ -83,8 +84,14 @@ extension SyncServer {
         if result.changed > 0 {
             notices?.publish(
                 Notice(
-                    farmID: client.farm, deviceID: result.origin, cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
-                    collections: result.changedCollections, count: result.synced, at: serverTime))
+                    farmID: client.farm,
+                    deviceID: result.origin,
+                    cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
+                    collections: result.changedCollections,
+                    count: result.synced,
+                    at: serverTime
+                )
+            )
         }
         let lines = notes + result.issues.map(Self.describe)
         var conflicts = Array(lines.prefix(configuration.maxListedRejections))
@@ -160,8 +167,14 @@ extension SyncServer {
             let head = try await replica.headSequence()
             notices?.publish(
                 Notice(
-                    farmID: client.farm, deviceID: client.device, cursor: Cursor(epoch: replica.epoch, seq: head).description,
-                    collections: [], count: report.added + report.updated, at: serverTime))
+                    farmID: client.farm,
+                    deviceID: client.device,
+                    cursor: Cursor(epoch: replica.epoch, seq: head).description,
+                    collections: [],
+                    count: report.added + report.updated,
+                    at: serverTime
+                )
+            )
         }
         return JSONBody.response(["status": "ok", "synced_at": .string(serverTime)])
     }

@@ -66,7 +66,9 @@ public struct SyncServer: Sendable {
     ///
     /// - Parameter notices: where the farm's notice goes after every push that changed something.
     public init(
-        configuration: SyncServerConfiguration, authority: TokenAuthority, notices: (any NoticePublisher)? = nil,
+        configuration: SyncServerConfiguration,
+        authority: TokenAuthority,
+        notices: (any NoticePublisher)? = nil,
         metrics: ServerMetrics = ServerMetrics()
     ) async throws {
         self.configuration = configuration
@@ -89,7 +91,8 @@ public struct SyncServer: Sendable {
 
     /// The HTTP application, ready to run in a `ServiceGroup`.
     public func application(
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
@@ -98,8 +101,10 @@ public struct SyncServer: Sendable {
         router.get("/healthz") { _, _ in try await health() }
         router.get("/metrics") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render()))
+            )
         }
         router.post("/api/v1/sync/delta") { request, context in try await push(request, context: context) }
         router.get("/api/v1/sync/delta") { request, context in try await pull(request, context: context) }
@@ -112,16 +117,20 @@ public struct SyncServer: Sendable {
         if let certificate = configuration.tlsCertificateFile, let key = configuration.tlsKeyFile {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let tls = TLSConfiguration.makeServerConfiguration(
-                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                certificateChain: chain,
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            )
             server = try .tls(DeadlineHTTP1Channel.builder(configuration.timeouts), tlsConfiguration: tls)
         } else {
             server = DeadlineHTTP1Channel.builder(configuration.timeouts)
         }
         return Application(
-            router: router, server: server,
+            router: router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "egglogu-sync-server"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// The claims of the request's bearer token, which must be one of ours, valid and not revoked.
@@ -168,7 +177,8 @@ public struct SyncServer: Sendable {
         guard let problem = reading.problem else { return JSONBody.response(["status": "ok", "freeBytes": free]) }
         return JSONBody.response(
             ["status": "unhealthy", "error": .string(problem), "message": .string(reading.message), "freeBytes": free],
-            status: .serviceUnavailable)
+            status: .serviceUnavailable
+        )
     }
 
     var serverTime: String { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601 }

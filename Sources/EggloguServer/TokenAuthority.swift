@@ -54,11 +54,20 @@ public struct TokenAuthority: Sendable {
     }
 
     /// A new HS256 token for `subject` on `farms`, valid for `lifetime` seconds from `now`.
-    public func mint(subject: String, farms: [String], lifetime: TimeInterval, now: Date = Date()) async throws -> (token: String, claims: TokenClaims) {
+    public func mint(
+        subject: String,
+        farms: [String],
+        lifetime: TimeInterval,
+        now: Date = Date()
+    ) async throws -> (token: String, claims: TokenClaims) {
         let id = UUID().uuidString.lowercased()
         let payload = SyncTokenPayload(
-            sub: SubjectClaim(value: subject), farms: farms, exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
-            iat: IssuedAtClaim(value: now), jti: IDClaim(value: id))
+            sub: SubjectClaim(value: subject),
+            farms: farms,
+            exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
+            iat: IssuedAtClaim(value: now),
+            jti: IDClaim(value: id)
+        )
         let token = try await keys.sign(payload)
         return (token, TokenClaims(subject: subject, farms: farms, issuedAt: now, expiresAt: payload.exp.value, id: id))
     }
@@ -68,8 +77,12 @@ public struct TokenAuthority: Sendable {
         do {
             let payload = try await keys.verify(token, as: SyncTokenPayload.self)
             return TokenClaims(
-                subject: payload.sub.value, farms: payload.farms, issuedAt: payload.iat.value,
-                expiresAt: payload.exp.value, id: payload.jti.value)
+                subject: payload.sub.value,
+                farms: payload.farms,
+                issuedAt: payload.iat.value,
+                expiresAt: payload.exp.value,
+                id: payload.jti.value
+            )
         } catch let error as JWTError where error.errorType == .claimVerificationFailure {
             throw .unauthorized("the token has expired")
         } catch {

@@ -109,7 +109,11 @@ extension Settings {
     /// Which config file applies: the flag, else the file `variable` names (empty: none), else
     /// `installed` when it exists and `useInstalled` (nothing else was named on the command line).
     public static func configFile(
-        flag: String?, variable: String, installed: String, useInstalled: Bool, environment: [String: String]
+        flag: String?,
+        variable: String,
+        installed: String,
+        useInstalled: Bool,
+        environment: [String: String]
     ) -> String? {
         if let flag { return flag }
         if let named = environment[variable] { return named.isEmpty ? nil : named }

@@ -33,7 +33,10 @@ public struct SettingsValidator: Sendable {
 
     /// A number within `range` (decimals allowed), or the default when absent.
     public mutating func number(
-        _ key: String, default value: Double, in range: ClosedRange<Double>, unit: String = "seconds",
+        _ key: String,
+        default value: Double,
+        in range: ClosedRange<Double>,
+        unit: String = "seconds",
         scope: SettingProblem.Scope = .fatal
     ) -> Double {
         guard let text = settings[key] else { return value }

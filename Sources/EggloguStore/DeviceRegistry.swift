@@ -55,7 +55,8 @@ public final class DeviceRegistry: Sendable {
                         device TEXT PRIMARY KEY NOT NULL,
                         revoked_at REAL NOT NULL
                     ) WITHOUT ROWID;
-                    """)
+                    """
+            )
         }
         // v1 revoked a device id in every farm; its rows keep that meaning under the farm `*`.
         migrator.registerMigration("v2") { db in
@@ -69,7 +70,8 @@ public final class DeviceRegistry: Sendable {
                     ) WITHOUT ROWID;
                     INSERT INTO farm_revocation (farm, device, revoked_at) SELECT '*', device, revoked_at FROM revocation;
                     DROP TABLE revocation;
-                    """)
+                    """
+            )
         }
         try migrator.migrate(pool)
         return pool
@@ -104,7 +106,8 @@ public final class DeviceRegistry: Sendable {
                         INSERT INTO farm_revocation (farm, device, revoked_at) VALUES (?, ?, ?)
                         ON CONFLICT(farm, device) DO UPDATE SET revoked_at = excluded.revoked_at
                         """,
-                    arguments: [farm, device, now.timeIntervalSince1970])
+                    arguments: [farm, device, now.timeIntervalSince1970]
+                )
             }
         }
     }
@@ -115,8 +118,10 @@ public final class DeviceRegistry: Sendable {
             try await pool.read { db in
                 guard
                     let revokedAt = try Double.fetchOne(
-                        db, sql: "SELECT max(revoked_at) FROM farm_revocation WHERE device = ? AND farm IN (?, ?)",
-                        arguments: [device, farm, Self.everyFarm])
+                        db,
+                        sql: "SELECT max(revoked_at) FROM farm_revocation WHERE device = ? AND farm IN (?, ?)",
+                        arguments: [device, farm, Self.everyFarm]
+                    )
                 else { return false }
                 return issuedAt.timeIntervalSince1970 <= revokedAt
             }
@@ -137,8 +142,10 @@ public final class DeviceRegistry: Sendable {
             try await mapped {
                 try await pool.write { db in
                     try db.execute(
-                        sql: "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
-                        arguments: [farm, device, now.timeIntervalSince1970])
+                        sql:
+                            "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
+                        arguments: [farm, device, now.timeIntervalSince1970]
+                    )
                 }
             }
         } catch {
@@ -181,9 +188,11 @@ public final class DeviceRegistry: Sendable {
                     arguments: [farm]
                 ).map { row in
                     DeviceEntry(
-                        farm: row["farm"], device: row["device"],
+                        farm: row["farm"],
+                        device: row["device"],
                         lastSeen: (row["last_seen"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                        revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                        revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+                    )
                 }
             }
         }

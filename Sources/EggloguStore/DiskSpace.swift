@@ -44,7 +44,10 @@ extension ReplicaError {
     static func diskFull(_ path: String) -> ReplicaError {
         let directory = (path as NSString).deletingLastPathComponent
         let free = DiskSpace.available(near: path).map { " (\(DiskSpace.describe($0)) free)" } ?? ""
-        return ReplicaError(.diskFull, "the disk holding \(directory.isEmpty ? "." : directory) is full\(free): free some space and retry; nothing stored was lost")
+        return ReplicaError(
+            .diskFull,
+            "the disk holding \(directory.isEmpty ? "." : directory) is full\(free): free some space and retry; nothing stored was lost"
+        )
     }
 }
 

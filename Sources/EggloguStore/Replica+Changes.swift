@@ -37,7 +37,8 @@ extension Replica {
     static func page(_ db: Database, after seq: Int64, limit: Int, excluding excluded: Set<RecordRef> = []) throws -> ChangePage {
         let rows = try Change.fetchAll(
             db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
-            arguments: [seq, limit + 1])
+            arguments: [seq, limit + 1]
+        )
         let scanned = Array(rows.prefix(limit))
         let hasMore = rows.count > limit
         let head = hasMore ? scanned.last!.seq : max(seq, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
@@ -62,8 +63,10 @@ extension Replica {
         try await read { db in
             try Change.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [seq, limit])
+                    sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 AND seq > ? ORDER BY seq LIMIT ?"
+                ),
+                arguments: [seq, limit]
+            )
         }
     }
 

@@ -16,7 +16,8 @@ extension Replica {
             try Int.fetchOne(
                 db,
                 sql: "SELECT count(*) - coalesce(sum(json_extract(body, '$.resolved')), 0) FROM record WHERE collection = ?",
-                arguments: [CollectionName.conflictArchive]) ?? 0
+                arguments: [CollectionName.conflictArchive]
+            ) ?? 0
         }
     }
 
@@ -35,13 +36,16 @@ extension Replica {
     /// - Returns: the resolved entry and, for `keepMine`, the republished version.
     @discardableResult
     public func resolve(
-        _ id: String, choice: ConflictEntry.Resolution.Choice
+        _ id: String,
+        choice: ConflictEntry.Resolution.Choice
     ) async throws -> (entry: ConflictEntry, republished: RecordVersion?) {
         try await write { transaction in
             let entry = try Replica.entry(transaction.db, matching: id)
             if let resolution = entry.resolution {
                 throw ReplicaError(
-                    .alreadyResolved, "conflict \(entry.id) was resolved already (\(resolution.choice.rawValue) by \(resolution.by) at \(resolution.at))")
+                    .alreadyResolved,
+                    "conflict \(entry.id) was resolved already (\(resolution.choice.rawValue) by \(resolution.by) at \(resolution.at))"
+                )
             }
             let stamp = try transaction.stamp()
             var republished: RecordVersion? = nil
@@ -64,8 +68,10 @@ extension Replica {
     static func entry(_ db: Database, matching id: String) throws -> ConflictEntry {
         guard id.count >= 4 else { throw ReplicaError(.badData, "a conflict id needs at least 4 characters") }
         let ids = try String.fetchAll(
-            db, sql: "SELECT id FROM record WHERE collection = ? AND substr(id, 1, ?) = ?",
-            arguments: [CollectionName.conflictArchive, id.utf8.count, id])
+            db,
+            sql: "SELECT id FROM record WHERE collection = ? AND substr(id, 1, ?) = ?",
+            arguments: [CollectionName.conflictArchive, id.utf8.count, id]
+        )
         guard !ids.isEmpty else { throw ReplicaError(.notFound, "no conflict \(id)") }
         guard ids.count == 1 else { throw ReplicaError(.badData, "conflict id \(id) is ambiguous: \(ids.joined(separator: ", "))") }
         return try ConflictEntry(record: .object(StoredRecord.body(db, collection: CollectionName.conflictArchive, id: ids[0])))

@@ -33,12 +33,17 @@ extension Replica {
                     WHERE deleted_at IS NOT NULL AND deleted_at >= ? AND collection NOT IN (?, ?)
                     ORDER BY deleted_at DESC, collection, id LIMIT ?
                     """,
-                arguments: [since.milliseconds, CollectionName.conflictArchive, CollectionName.layout, max(0, limit)])
+                arguments: [since.milliseconds, CollectionName.conflictArchive, CollectionName.layout, max(0, limit)]
+            )
             return try rows.map { row in
                 let version = try RecordVersion(record: .object(StoredRecord.parseBody(row["body"])))
                 return DeletedRecord(
-                    collection: row["collection"], id: row["id"], deletedAt: Timestamp(milliseconds: row["deleted_at"]), deletedBy: row["origin"],
-                    content: version.content)
+                    collection: row["collection"],
+                    id: row["id"],
+                    deletedAt: Timestamp(milliseconds: row["deleted_at"]),
+                    deletedBy: row["origin"],
+                    content: version.content
+                )
             }
         }
     }
@@ -70,8 +75,12 @@ extension Replica {
             }
             guard current.isDeleted else { return .alreadyLive }
             let version = LocalWrite.put(
-                id: recordID, content: current.content, base: current.info, device: transaction.device,
-                stamp: try transaction.stamp())
+                id: recordID,
+                content: current.content,
+                base: current.info,
+                device: transaction.device,
+                stamp: try transaction.stamp()
+            )
             try transaction.apply(version, in: collection, source: .local)
             return .restored
         }

@@ -64,7 +64,8 @@ extension Replica {
                     SELECT body FROM record WHERE collection = ? AND json_extract(body, '$.resolved') = 0
                     ORDER BY updated_at, id
                     """,
-                arguments: [CollectionName.conflictArchive])
+                arguments: [CollectionName.conflictArchive]
+            )
             if !unresolved.isEmpty {
                 key(CollectionName.conflictArchive)
                 writer.appendRaw("[")
@@ -83,7 +84,8 @@ extension Replica {
     /// The synced layout, if there is one.
     static func layout(_ db: Database) throws -> BlobLayout {
         let statement = try db.cachedStatement(
-            sql: "SELECT body FROM record WHERE collection = ? AND id = ? AND deleted_at IS NULL")
+            sql: "SELECT body FROM record WHERE collection = ? AND id = ? AND deleted_at IS NULL"
+        )
         guard let text = try String.fetchOne(statement, arguments: [CollectionName.layout, BlobLayout.recordID]) else {
             return BlobLayout()
         }
@@ -118,8 +120,10 @@ extension Replica {
         writer.appendRaw("[")
         let rows = try Row.fetchCursor(
             db.cachedStatement(
-                sql: "SELECT body FROM record WHERE collection = ? AND deleted_at IS NULL ORDER BY json_extract(body, '$.ts'), id"),
-            arguments: [CollectionName.auditLog])
+                sql: "SELECT body FROM record WHERE collection = ? AND deleted_at IS NULL ORDER BY json_extract(body, '$.ts'), id"
+            ),
+            arguments: [CollectionName.auditLog]
+        )
         var first = true
         while let row = try rows.next() {
             if !first { writer.appendRaw(",") }
@@ -146,7 +150,8 @@ extension Replica {
     /// A live top-level value (or nested value child), if there is one.
     static func value(_ db: Database, key: String) throws -> JSONValue? {
         let statement = try db.cachedStatement(
-            sql: "SELECT body FROM record WHERE collection = ? AND id = ? AND deleted_at IS NULL")
+            sql: "SELECT body FROM record WHERE collection = ? AND id = ? AND deleted_at IS NULL"
+        )
         guard let text = try String.fetchOne(statement, arguments: [CollectionName.values, key]) else { return nil }
         return FieldRecord.value(of: try StoredRecord.parseBody(text))
     }

@@ -34,7 +34,8 @@ extension Replica {
             if !changed {
                 let fields = try String.fetchAll(
                     db.cachedStatement(sql: "SELECT id FROM record WHERE collection = ? AND seq > ? AND seq <= ?"),
-                    arguments: [LegacyFarm.collection, result.since, result.head])
+                    arguments: [LegacyFarm.collection, result.since, result.head]
+                )
                 changed = fields.contains { !result.own.contains(RecordRef(collection: LegacyFarm.collection, id: $0)) }
             }
             guard changed else { return nil }
@@ -47,7 +48,9 @@ extension Replica {
     public func legacyChangeCount(for result: LegacyPushResult) async throws -> Int {
         try await read { db in
             try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM record WHERE seq > ? AND seq <= ?"), arguments: [result.since, result.head]) ?? 0
+                db.cachedStatement(sql: "SELECT count(*) FROM record WHERE seq > ? AND seq <= ?"),
+                arguments: [result.since, result.head]
+            ) ?? 0
         }
     }
 
@@ -61,8 +64,10 @@ extension Replica {
             var sent: Set<RecordRef> = []
             let rows = try LegacyRecord.fetchCursor(
                 db.cachedStatement(
-                    sql: "SELECT collection, id, body, hash FROM record WHERE seq > ? AND seq <= ? AND deleted_at IS NULL ORDER BY seq"),
-                arguments: [result.since, result.head])
+                    sql: "SELECT collection, id, body, hash FROM record WHERE seq > ? AND seq <= ? AND deleted_at IS NULL ORDER BY seq"
+                ),
+                arguments: [result.since, result.head]
+            )
             while let record = try rows.next() {
                 let ref = RecordRef(collection: record.collection, id: record.id)
                 guard collections.contains(ref.collection), !result.own.contains(ref) else { continue }
@@ -83,7 +88,10 @@ extension Replica {
     ///
     /// - Returns: the page's records, and the id to continue after (`nil` once the collection is done).
     public func legacyPage(
-        of collection: String, for result: LegacyPushResult, after: String?, limit: Int
+        of collection: String,
+        for result: LegacyPushResult,
+        after: String?,
+        limit: Int
     ) async throws -> (records: [LegacyRecord], next: String?) {
         try await read { db in
             let rows = try LegacyRecord.fetchAll(
@@ -91,8 +99,10 @@ extension Replica {
                     sql: """
                         SELECT collection, id, body, hash FROM record WHERE collection = ? AND id > ? AND seq > ? AND seq <= ?
                           AND deleted_at IS NULL ORDER BY id LIMIT ?
-                        """),
-                arguments: [collection, after ?? "", result.since, result.head, limit])
+                        """
+                ),
+                arguments: [collection, after ?? "", result.since, result.head, limit]
+            )
             var records = rows.filter { !result.own.contains(RecordRef(collection: collection, id: $0.id)) }
             if rows.count == limit { return (records, rows.last!.id) }
             try Replica.sendBack(db, collection, for: result, except: [], onlyUpTo: result.since, into: &records)
@@ -102,11 +112,16 @@ extension Replica {
 
     /// The stored versions of `collection` that a push must get back, unless already sent.
     private static func sendBack(
-        _ db: Database, _ collection: String, for result: LegacyPushResult, except sent: Set<RecordRef>, onlyUpTo: Int64? = nil,
+        _ db: Database,
+        _ collection: String,
+        for result: LegacyPushResult,
+        except sent: Set<RecordRef>,
+        onlyUpTo: Int64? = nil,
         into records: inout [LegacyRecord]
     ) throws {
         let back = try db.cachedStatement(
-            sql: "SELECT collection, id, body, hash FROM record WHERE collection = ? AND id = ? AND seq <= ? AND deleted_at IS NULL")
+            sql: "SELECT collection, id, body, hash FROM record WHERE collection = ? AND id = ? AND seq <= ? AND deleted_at IS NULL"
+        )
         for ref in result.sendBack.filter({ $0.collection == collection && !sent.contains($0) }).sorted(by: { $0.id < $1.id }) {
             if let record = try LegacyRecord.fetchOne(back, arguments: [collection, ref.id, onlyUpTo ?? result.head]) {
                 records.append(record)
@@ -153,8 +168,11 @@ extension ReplicaTransaction {
         case .never:
             return LegacyPosition(since: 0, isExact: true, session: Self.newSession(), token: nil)
         case .client(let text, let time):
-            if let text, let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT seq, session FROM legacy_answer WHERE token = ?"), arguments: [text])
+            if let text,
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT seq, session FROM legacy_answer WHERE token = ?"),
+                    arguments: [text]
+                )
             {
                 return LegacyPosition(since: row["seq"], isExact: true, session: row["session"], token: text)
             }

@@ -7,7 +7,8 @@ extension Replica {
     /// A bad record is rejected alone (a bad collection name rejects that
     /// collection's records only); the rest of the batch still lands.
     public func merge(
-        _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions = RemoteMergeOptions()
+        _ batch: [(collection: String, records: [JSONValue])],
+        options: RemoteMergeOptions = RemoteMergeOptions()
     ) async throws -> RemoteMergeReport {
         try await write { transaction in try transaction.merge(batch, options: options).report }
     }
@@ -18,7 +19,8 @@ extension ReplicaTransaction {
     ///
     /// - Returns: the report, and the records now stored exactly as they came (for not echoing them back).
     mutating func merge(
-        _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions
+        _ batch: [(collection: String, records: [JSONValue])],
+        options: RemoteMergeOptions
     ) throws -> (report: RemoteMergeReport, echoed: Set<RecordRef>) {
         var report = RemoteMergeReport()
         var echoed: Set<RecordRef> = []
@@ -69,11 +71,18 @@ extension ReplicaTransaction {
 
     /// Checks one incoming record without touching the store.
     private static func prepare(
-        _ value: JSONValue, collection: String, kind: CollectionName.Kind?, options: RemoteMergeOptions, limit: Timestamp
+        _ value: JSONValue,
+        collection: String,
+        kind: CollectionName.Kind?,
+        options: RemoteMergeOptions,
+        limit: Timestamp
     ) throws(RecordError) -> Prepared {
         guard let kind else {
             throw RecordError(
-                .badCollection, id: value.objectValue?["id"]?.stringValue, "\(collection) is not a valid collection name")
+                .badCollection,
+                id: value.objectValue?["id"]?.stringValue,
+                "\(collection) is not a valid collection name"
+            )
         }
         if kind == .conflictArchive {
             let entry = try ConflictEntry(record: value)

@@ -22,7 +22,10 @@ extension Replica {
     ///   - seq: the device's cursor.
     ///   - limit: the page size.
     public func mergePush(
-        _ batch: [(collection: String, records: [JSONValue])], options: RemoteMergeOptions, after seq: Int64, limit: Int
+        _ batch: [(collection: String, records: [JSONValue])],
+        options: RemoteMergeOptions,
+        after seq: Int64,
+        limit: Int
     ) async throws -> MergedPush {
         try await write { transaction in
             let merged = try transaction.merge(batch, options: options)
@@ -31,7 +34,8 @@ extension Replica {
             for ref in merged.report.superseded where !sent.contains(ref) {
                 let change = try Change.fetchOne(
                     transaction.db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE collection = ? AND id = ?"),
-                    arguments: [ref.collection, ref.id])
+                    arguments: [ref.collection, ref.id]
+                )
                 if let change { page.changes.append(change) }
             }
             return MergedPush(report: merged.report, page: page, head: transaction.headSequence)

@@ -27,8 +27,10 @@ extension Replica {
         case (_, .value?): return .value(name)
         case (_, .nested?):
             let children = try String.fetchAll(
-                db, sql: "SELECT name FROM shape WHERE substr(name, 1, ?) = ? ORDER BY ord",
-                arguments: [name.utf8.count + 1, name + "."])
+                db,
+                sql: "SELECT name FROM shape WHERE substr(name, 1, ?) = ? ORDER BY ord",
+                arguments: [name.utf8.count + 1, name + "."]
+            )
             throw ReplicaError(.invalidName, "\(name) holds collections: use \(children.joined(separator: ", "))")
         case (.records?, _), (.nestedRecords?, _):
             if shape == nil, let value, value.objectValue == nil { return .value(name) }
@@ -38,7 +40,8 @@ extension Replica {
         default:
             throw ReplicaError(
                 .invalidName,
-                "\(name) is not a valid collection name (one or two names joined by '.', each a letter then letters, digits or '_', 64 at most; _sync… is reserved)")
+                "\(name) is not a valid collection name (one or two names joined by '.', each a letter then letters, digits or '_', 64 at most; _sync… is reserved)"
+            )
         }
     }
 
@@ -114,8 +117,10 @@ extension Replica {
                     changed = changed || outcome != .unchanged
                 }
                 let live = try String.fetchAll(
-                    transaction.db, sql: "SELECT id FROM record WHERE collection = ? AND deleted_at IS NULL",
-                    arguments: [collection])
+                    transaction.db,
+                    sql: "SELECT id FROM record WHERE collection = ? AND deleted_at IS NULL",
+                    arguments: [collection]
+                )
                 for field in live where object[field] == nil {
                     _ = try transaction.delete(id: field, in: collection)
                     changed = true

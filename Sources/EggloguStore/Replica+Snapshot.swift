@@ -18,7 +18,8 @@ extension Replica {
     /// that a normal open needs, so the main file is opened immutable and read-only instead: see
     /// ``snapshot`` for what such a replica may be missing.
     public static func openForReading(
-        path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()
+        path: String,
+        configuration: ReplicaConfiguration = ReplicaConfiguration()
     ) async throws -> Replica {
         var configuration = configuration
         configuration.createIfMissing = false
@@ -58,8 +59,14 @@ extension Replica {
         }
         let log = unreadLogBytes(path)
         return Replica(
-            path: path, deviceID: identity.device, farmID: identity.farm, epoch: identity.epoch,
-            configuration: configuration, pool: pool, snapshot: ReplicaSnapshot(reason: cause.message, unreadLogBytes: log))
+            path: path,
+            deviceID: identity.device,
+            farmID: identity.farm,
+            epoch: identity.epoch,
+            configuration: configuration,
+            pool: pool,
+            snapshot: ReplicaSnapshot(reason: cause.message, unreadLogBytes: log)
+        )
     }
 
     /// Bytes of log frames not yet copied into the main file. SQLite keeps a checkpointed log at

@@ -15,7 +15,8 @@ extension Replica {
                     SELECT collection, count(*) - count(deleted_at) AS live, count(deleted_at) AS deleted FROM record
                     WHERE collection NOT IN (?, ?) GROUP BY collection
                     """,
-                arguments: [CollectionName.conflictArchive, CollectionName.layout])
+                arguments: [CollectionName.conflictArchive, CollectionName.layout]
+            )
             for row in rows {
                 collections[row["collection"]] = .init(live: row["live"], deleted: row["deleted"])
             }
@@ -26,19 +27,26 @@ extension Replica {
                            coalesce(sum(json_extract(body, '$.resolved')), 0)
                     FROM record WHERE collection = ?
                     """,
-                arguments: [CollectionName.conflictArchive])!
+                arguments: [CollectionName.conflictArchive]
+            )!
             let lastImport = try Meta.get(db, .lastImport).flatMap { try? JSONParser().parse($0) }
             return ReplicaStatus(
-                replica: self.path, deviceID: self.deviceID, farmID: self.farmID, collections: collections,
+                replica: self.path,
+                deviceID: self.deviceID,
+                farmID: self.farmID,
+                collections: collections,
                 unpushed: try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE dirty = 1") ?? 0,
-                unresolvedConflicts: conflicts[0], resolvedConflicts: conflicts[1],
+                unresolvedConflicts: conflicts[0],
+                resolvedConflicts: conflicts[1],
                 sequence: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
                 clockHigh: try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch,
-                now: self.configuration.wallClock(), lastImport: lastImport,
+                now: self.configuration.wallClock(),
+                lastImport: lastImport,
                 upstreamCursor: try Meta.get(db, .upstreamCursor),
                 lastSync: try Meta.get(db, .lastSync).flatMap(Timestamp.init(iso8601:)),
                 service: try Meta.get(db, .serviceState).flatMap { try? JSONParser().parse($0) }.map(Replica.withLiveness),
-                disk: .init(freeBytes: free, full: self.snapshot != nil || free.map { $0 < DiskSpace.fullBelow } ?? false, snapshot: self.snapshot))
+                disk: .init(freeBytes: free, full: self.snapshot != nil || free.map { $0 < DiskSpace.fullBelow } ?? false, snapshot: self.snapshot)
+            )
         }
     }
 }

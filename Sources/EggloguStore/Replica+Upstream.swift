@@ -23,7 +23,9 @@ extension Replica {
     ///   - completesSync: whether this page ends a full sync cycle (recorded as the last sync).
     @discardableResult
     public func applyUpstream(
-        _ changes: [(collection: String, records: [JSONValue])], settled: [Change] = [], cursor: String,
+        _ changes: [(collection: String, records: [JSONValue])],
+        settled: [Change] = [],
+        cursor: String,
         completesSync: Bool = false
     ) async throws -> RemoteMergeReport {
         try await write { transaction in

@@ -25,8 +25,13 @@ public final class Replica: Sendable {
     let pool: DatabasePool
 
     init(
-        path: String, deviceID: String, farmID: String?, epoch: String, configuration: ReplicaConfiguration,
-        pool: DatabasePool, snapshot: ReplicaSnapshot? = nil
+        path: String,
+        deviceID: String,
+        farmID: String?,
+        epoch: String,
+        configuration: ReplicaConfiguration,
+        pool: DatabasePool,
+        snapshot: ReplicaSnapshot? = nil
     ) {
         self.path = path
         self.deviceID = deviceID
@@ -63,8 +68,13 @@ public final class Replica: Sendable {
                 try Replica.settleIdentity(db, configuration: configuration, path: path)
             }
             return Replica(
-                path: path, deviceID: identity.device, farmID: identity.farm, epoch: identity.epoch,
-                configuration: configuration, pool: pool)
+                path: path,
+                deviceID: identity.device,
+                farmID: identity.farm,
+                epoch: identity.epoch,
+                configuration: configuration,
+                pool: pool
+            )
         } catch let error as ReplicaError {
             throw error
         } catch {
@@ -87,7 +97,9 @@ public final class Replica: Sendable {
     }
 
     private static func settleIdentity(
-        _ db: Database, configuration: ReplicaConfiguration, path: String
+        _ db: Database,
+        configuration: ReplicaConfiguration,
+        path: String
     ) throws -> (device: String, farm: String?, epoch: String) {
         let device: String
         if let stored = try Meta.get(db, .deviceID) {

@@ -51,10 +51,12 @@ public struct ReplicaStatus: Sendable, Equatable {
     /// The status as JSON; see `docs/status.md` for the schema.
     public var json: JSONValue {
         let names = collections.keys.sorted()
-        let perCollection = JSONObject(uniqueEntries: names.map { name in
-            let c = collections[name]!
-            return (name, ["live": .number(JSONNumber(c.live)), "deleted": .number(JSONNumber(c.deleted))])
-        })
+        let perCollection = JSONObject(
+            uniqueEntries: names.map { name in
+                let c = collections[name]!
+                return (name, ["live": .number(JSONNumber(c.live)), "deleted": .number(JSONNumber(c.deleted))])
+            }
+        )
         return [
             "schemaVersion": .number(JSONNumber(ReplicaStatus.schemaVersion)),
             "replica": .string(replica),

@@ -68,7 +68,10 @@ extension ReplicaTransaction {
     }
 
     private mutating func importRecord(
-        _ record: JSONObject, collection: String, state: inout ImportState, report: inout ImportReport
+        _ record: JSONObject,
+        collection: String,
+        state: inout ImportState,
+        report: inout ImportReport
     ) throws {
         let id = try RecordVersion.recordID(of: record)
         state.seen[collection, default: []].insert(id)
@@ -125,8 +128,12 @@ extension ReplicaTransaction {
                 report.clamped += 1
             }
             let incoming = copy.restamped(
-                updatedAt: updatedAt, deletedAt: meta.deletedAt.map { min($0, limit) }, origin: meta.origin!,
-                vector: vector, generation: meta.generation ?? 0)
+                updatedAt: updatedAt,
+                deletedAt: meta.deletedAt.map { min($0, limit) },
+                origin: meta.origin!,
+                vector: vector,
+                generation: meta.generation ?? 0
+            )
             if let row, row.info.isSameVersion(as: incoming.info) {
                 try applyEdit(on: (row.info.vector, row.info.generation))
                 return
@@ -147,8 +154,12 @@ extension ReplicaTransaction {
             let deletedAt = meta.deletedAt.map { min($0, limit) }
             if let deletedAt { updatedAt = max(updatedAt, deletedAt) }
             let created = copy.restamped(
-                updatedAt: updatedAt, deletedAt: deletedAt, origin: author, vector: VersionVector([author: updatedAt]),
-                generation: meta.generation ?? 0)
+                updatedAt: updatedAt,
+                deletedAt: deletedAt,
+                origin: author,
+                vector: VersionVector([author: updatedAt]),
+                generation: meta.generation ?? 0
+            )
             try apply(created, in: collection, source: .local)
             report.added += 1
             remember(created.info)
@@ -163,8 +174,12 @@ extension ReplicaTransaction {
         // be known, so the live version stays and the blob's is archived for review.
         let s = try stamp()
         let archived = copy.restamped(
-            updatedAt: s, deletedAt: deleted ? s : nil, origin: author, vector: VersionVector([author: s]),
-            generation: row.info.generation)
+            updatedAt: s,
+            deletedAt: deleted ? s : nil,
+            origin: author,
+            vector: VersionVector([author: s]),
+            generation: row.info.generation
+        )
         if ConflictKind(winner: row.info, loser: archived.info) != nil, let winner = try version(collection, id) {
             try file(ConflictEntry(collection: collection, winner: winner, loser: archived), source: .local)
         }
@@ -182,8 +197,12 @@ extension ReplicaTransaction {
                     let current = try version(collection, id)
                 else { continue }
                 let deletion = LocalWrite.edit(
-                    current, deleted: true, base: (try VectorColumn.decode(base.vector), base.generation),
-                    device: device, stamp: try stamp())
+                    current,
+                    deleted: true,
+                    base: (try VectorColumn.decode(base.vector), base.generation),
+                    device: device,
+                    stamp: try stamp()
+                )
                 try apply(deletion, in: collection, source: .local)
                 report.deleted += 1
             }
@@ -195,7 +214,8 @@ extension ReplicaTransaction {
         for group in decoded.groups where group.collection != CollectionName.auditLog {
             let live = try String.fetchAll(
                 db.cachedStatement(sql: "SELECT id FROM record WHERE collection = ? AND deleted_at IS NULL"),
-                arguments: [group.collection])
+                arguments: [group.collection]
+            )
             for id in live where state.seen[group.collection]?.contains(id) != true {
                 guard decoded.judgesAbsence(collection: group.collection, id: id),
                     let current = try version(group.collection, id)
@@ -209,7 +229,10 @@ extension ReplicaTransaction {
     private func loadBaseline(scope: String) throws -> [String: [String: Baseline]] {
         var out: [String: [String: Baseline]] = [:]
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT collection, id, hash, vv, gen FROM baseline WHERE scope = ?", arguments: [scope])
+            db,
+            sql: "SELECT collection, id, hash, vv, gen FROM baseline WHERE scope = ?",
+            arguments: [scope]
+        )
         while let row = try rows.next() {
             out[row["collection"], default: [:]][row["id"]] = Baseline(key: row["hash"], vector: row["vv"], generation: row["gen"])
         }
@@ -221,7 +244,8 @@ extension ReplicaTransaction {
             sql: """
                 INSERT INTO baseline (scope, collection, id, hash, vv, gen) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(scope, collection, id) DO UPDATE SET hash = excluded.hash, vv = excluded.vv, gen = excluded.gen
-                """)
+                """
+        )
         let delete = try db.cachedStatement(sql: "DELETE FROM baseline WHERE scope = ? AND collection = ? AND id = ?")
         for (collection, updates) in state.updates {
             for (id, value) in updates {

@@ -40,9 +40,14 @@ extension ReplicaTransaction {
         var farmChanged = false
         for (index, value) in push.farm.enumerated() {
             guard case .object(let fields) = value else {
-                result.issues.append(.init(
-                    label: push.farmLabel, id: nil, index: index,
-                    kind: .rejected(EggloguCore.RecordError(.notObject, "the farm is a \(value.typeName), not an object"))))
+                result.issues.append(
+                    .init(
+                        label: push.farmLabel,
+                        id: nil,
+                        index: index,
+                        kind: .rejected(EggloguCore.RecordError(.notObject, "the farm is a \(value.typeName), not an object"))
+                    )
+                )
                 continue
             }
             for (name, fieldValue) in fields where LegacyFarm.isField(name) {
@@ -66,7 +71,11 @@ extension ReplicaTransaction {
 
     /// One record of a group; true when it changed the stored record.
     private mutating func legacyRecord(
-        _ value: JSONValue, index: Int, group: LegacyPush.Group, position: LegacyPosition, seen: inout Set<String>,
+        _ value: JSONValue,
+        index: Int,
+        group: LegacyPush.Group,
+        position: LegacyPosition,
+        seen: inout Set<String>,
         into result: inout LegacyPushResult
     ) throws -> Bool {
         func reject(_ error: EggloguCore.RecordError, id: String? = nil) {
@@ -119,7 +128,11 @@ extension ReplicaTransaction {
 
     /// One field of the farm object; true when it changed the stored field.
     private mutating func legacyFarmField(
-        _ name: String, _ value: JSONValue, label: String, index: Int, position: LegacyPosition,
+        _ name: String,
+        _ value: JSONValue,
+        label: String,
+        index: Int,
+        position: LegacyPosition,
         into result: inout LegacyPushResult
     ) throws -> Bool {
         let collection = LegacyFarm.collection
@@ -148,7 +161,12 @@ extension ReplicaTransaction {
 
     /// Stores (or archives) one legacy version; true when it became the stored one.
     private mutating func applyLegacy(
-        _ copy: RecordVersion, base: LegacyBase, row: StoredRecord?, collection: String, label: String, index: Int,
+        _ copy: RecordVersion,
+        base: LegacyBase,
+        row: StoredRecord?,
+        collection: String,
+        label: String,
+        index: Int,
         into result: inout LegacyPushResult
     ) throws -> Bool {
         let ref = RecordRef(collection: collection, id: copy.id)
@@ -165,7 +183,13 @@ extension ReplicaTransaction {
             if let row, !row.info.isDeleted { result.sendBack.insert(ref) }
             return false
         case .stored:
-            let edit = LocalWrite.edit(copy, deleted: false, base: (row!.info.vector, row!.info.generation), device: result.origin, stamp: try stamp())
+            let edit = LocalWrite.edit(
+                copy,
+                deleted: false,
+                base: (row!.info.vector, row!.info.generation),
+                device: result.origin,
+                stamp: try stamp()
+            )
             try apply(edit, in: collection, source: .local)
         case .older(let vector, let generation):
             let edit = LocalWrite.edit(copy, deleted: false, base: (vector, generation), device: result.origin, stamp: try stamp())
@@ -176,8 +200,12 @@ extension ReplicaTransaction {
         case .unknown:
             let s = try stamp()
             let archived = copy.restamped(
-                updatedAt: s, deletedAt: nil, origin: result.origin, vector: VersionVector([result.origin: s]),
-                generation: row!.info.generation)
+                updatedAt: s,
+                deletedAt: nil,
+                origin: result.origin,
+                vector: VersionVector([result.origin: s]),
+                generation: row!.info.generation
+            )
             if let winner = try version(collection, copy.id) {
                 try file(ConflictEntry(collection: collection, winner: winner, loser: archived), source: .local)
             }
@@ -193,7 +221,9 @@ extension ReplicaTransaction {
     /// put into clients' farms, which their pushes then stored. True when it deleted any.
     private mutating func removeJunkFarmFields() throws -> Bool {
         let live = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM record WHERE collection = ? AND deleted_at IS NULL"), arguments: [LegacyFarm.collection])
+            db.cachedStatement(sql: "SELECT id FROM record WHERE collection = ? AND deleted_at IS NULL"),
+            arguments: [LegacyFarm.collection]
+        )
         let junk = live.filter { !LegacyFarm.isField($0) }
         for field in junk {
             _ = try delete(id: field, in: LegacyFarm.collection)
@@ -205,8 +235,10 @@ extension ReplicaTransaction {
     private func fieldHash(_ collection: String, _ id: String, asOf seq: Int64) throws -> String? {
         try String.fetchOne(
             db.cachedStatement(
-                sql: "SELECT hash FROM field_history WHERE collection = ? AND id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1"),
-            arguments: [collection, id, seq])
+                sql: "SELECT hash FROM field_history WHERE collection = ? AND id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1"
+            ),
+            arguments: [collection, id, seq]
+        )
     }
 }
 

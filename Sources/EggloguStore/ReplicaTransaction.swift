@@ -116,7 +116,10 @@ struct ReplicaTransaction {
     ///   version, so the loser is archived whatever the vectors say.
     @discardableResult
     mutating func apply(
-        _ incoming: RecordVersion, in collection: String, source: ChangeSource, concurrent: Bool = false
+        _ incoming: RecordVersion,
+        in collection: String,
+        source: ChangeSource,
+        concurrent: Bool = false
     ) throws -> ApplyOutcome {
         clock.observe(incoming.info.updatedAt)
         let row = try stored(collection, incoming.id)
@@ -139,8 +142,12 @@ struct ReplicaTransaction {
             // The stored version is read (and parsed) only when it is to be archived.
             let stored = decision.archives(in: collection) ? try version(collection, incoming.id) : nil
             try write(
-                collection: collection, id: incoming.id, body: incoming.recordText, info: incoming.info,
-                dirty: source == .local)
+                collection: collection,
+                id: incoming.id,
+                body: incoming.recordText,
+                info: incoming.info,
+                dirty: source == .local
+            )
             try registerShape(of: collection, id: incoming.id, source: source, layout: incoming)
             if let stored, let entry = decision.archiveEntry(collection: collection, stored: stored, incoming: incoming) {
                 try file(entry, source: .local)
@@ -174,16 +181,29 @@ struct ReplicaTransaction {
         }
         let record = merged.record
         let info = VersionInfo(
-            updatedAt: merged.updatedAt, deletedAt: nil, origin: "", vector: VersionVector(), generation: 0,
-            contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) })))
+            updatedAt: merged.updatedAt,
+            deletedAt: nil,
+            origin: "",
+            vector: VersionVector(),
+            generation: 0,
+            contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) }))
+        )
         try write(
-            collection: collection, id: merged.id, body: JSONValue.object(record).serialized(), info: info,
-            dirty: source == .local || merged != entry)
+            collection: collection,
+            id: merged.id,
+            body: JSONValue.object(record).serialized(),
+            info: info,
+            dirty: source == .local || merged != entry
+        )
         return merged
     }
 
     private mutating func write(
-        collection: String, id: String, body: [UInt8], info: VersionInfo, dirty: Bool
+        collection: String,
+        id: String,
+        body: [UInt8],
+        info: VersionInfo,
+        dirty: Bool
     ) throws {
         let statement = try db.cachedStatement(
             sql: """
@@ -193,7 +213,8 @@ struct ReplicaTransaction {
                   body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at,
                   deleted_at = excluded.deleted_at, origin = excluded.origin, vv = excluded.vv, gen = excluded.gen,
                   seq = excluded.seq, dirty = excluded.dirty
-                """)
+                """
+        )
         try statement.execute(arguments: [
             collection, id, String(decoding: body, as: UTF8.self), info.contentHash, info.updatedAt.milliseconds,
             info.deletedAt?.milliseconds, info.origin, VectorColumn.encode(info.vector), info.generation, nextSeq,
@@ -297,7 +318,12 @@ struct ReplicaTransaction {
         guard merged != current else { return }
         let row = try stored(CollectionName.layout, BlobLayout.recordID)
         let version = LocalWrite.put(
-            id: BlobLayout.recordID, content: merged.content, base: row?.info, device: device, stamp: try stamp())
+            id: BlobLayout.recordID,
+            content: merged.content,
+            base: row?.info,
+            device: device,
+            stamp: try stamp()
+        )
         try apply(version, in: CollectionName.layout, source: .local)
     }
 

@@ -17,15 +17,21 @@ struct StoredRecord: FetchableRecord {
         id = row["id"]
         let deletedAt: Int64? = row["deleted_at"]
         info = VersionInfo(
-            updatedAt: Timestamp(milliseconds: row["updated_at"]), deletedAt: deletedAt.map(Timestamp.init(milliseconds:)),
-            origin: row["origin"], vector: try VectorColumn.decode(row["vv"]), generation: row["gen"], contentHash: row["hash"])
+            updatedAt: Timestamp(milliseconds: row["updated_at"]),
+            deletedAt: deletedAt.map(Timestamp.init(milliseconds:)),
+            origin: row["origin"],
+            vector: try VectorColumn.decode(row["vv"]),
+            generation: row["gen"],
+            contentHash: row["hash"]
+        )
         seq = row["seq"]
         dirty = row["dirty"]
     }
 
     static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {
         let statement = try db.cachedStatement(
-            sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?")
+            sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?"
+        )
         return try StoredRecord.fetchOne(statement, arguments: [collection, id])
     }
 

@@ -40,7 +40,8 @@ public struct JournalLogHandler: LogHandler {
         line += LogRedaction.clean(message)
         for key in metadata.keys.sorted() {
             let value = LogRedaction.isSecretKey(key) ? "<redacted>" : LogRedaction.clean("\(metadata[key]!)")
-            let quoted = value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
+            let quoted =
+                value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
                 ? "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : value
             line += " \(key)=\(quoted)"
         }
@@ -76,8 +77,15 @@ public struct JournalLogHandler: LogHandler {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+            Int(parts.tm_year) + 1900,
+            Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday),
+            Int(parts.tm_hour),
+            Int(parts.tm_min),
+            Int(parts.tm_sec),
+            Int(now.tv_nsec / 1_000_000)
+        )
     }
 
     /// One `write(2)` per line, so lines from several threads never interleave.

@@ -80,9 +80,16 @@ public struct ServiceRunner<Configuration: Sendable>: Sendable {
             while true {
                 let ready = ReadySignal(notifier: notifier)
                 var services = try await makeServices(configuration, ready)
-                services.append(Lifecycle(ready: ready, readyWhenStarted: readyWhenStarted, notifier: notifier, isReloading: {
-                    shared.state.withLock { $0.reloading }
-                }))
+                services.append(
+                    Lifecycle(
+                        ready: ready,
+                        readyWhenStarted: readyWhenStarted,
+                        notifier: notifier,
+                        isReloading: {
+                            shared.state.withLock { $0.reloading }
+                        }
+                    )
+                )
                 let group = ServiceGroup(configuration: .init(services: services, logger: logger))
                 let stopped = shared.state.withLock { state in
                     state.group = group

@@ -220,7 +220,8 @@ struct AgentConfig {
             check.report(
                 "EGGLOGU_HTTP_LISTEN",
                 "\(host) is reachable beyond this machine and no EGGLOGU_HTTP_PASSWORD_FILE is set: every request gets 401",
-                scope: .warning)
+                scope: .warning
+            )
         }
         self.web = web
     }

@@ -35,16 +35,26 @@ enum AgentSettings {
             .init("EGGLOGU_SAFETY_POLL_INTERVAL", "Seconds between polls while the broker is connected (default 900)."),
             .init("EGGLOGU_PUSH_DEBOUNCE", "Seconds local writes after the first wait to go out together (default 0.05)."),
             .init("EGGLOGU_HTTP_LISTEN", "The status page: off (default), on (127.0.0.1:8787), HOST:PORT, HOST or PORT."),
-            .init("EGGLOGU_HTTP_HOST_NAMES", "Comma-separated host names the page answers to without a password, besides localhost, 127.0.0.1, [::1] and its listen address."),
+            .init(
+                "EGGLOGU_HTTP_HOST_NAMES",
+                "Comma-separated host names the page answers to without a password, besides localhost, 127.0.0.1, [::1] and its listen address."
+            ),
             .init("EGGLOGU_HTTP_PASSWORD_FILE", path: true, "A file holding the status page's password (mode 0600); required beyond loopback."),
             .init("EGGLOGU_HTTP_PASSWORD", "The status page's password itself (prefer EGGLOGU_HTTP_PASSWORD_FILE)."),
             .init("EGGLOGU_LOG_LEVEL", "trace, debug, info (default), notice, warning, error or critical."),
         ],
-        excludedPrefixes: ["EGGLOGU_SYNC_"])
+        excludedPrefixes: ["EGGLOGU_SYNC_"]
+    )
 
     /// Which config file applies, if any.
     static func configFile(flag: String?, replicaGiven: Bool, environment: [String: String]) -> String? {
-        Settings.configFile(flag: flag, variable: "EGGLOGU_CONFIG", installed: defaultConfigFile, useInstalled: !replicaGiven, environment: environment)
+        Settings.configFile(
+            flag: flag,
+            variable: "EGGLOGU_CONFIG",
+            installed: defaultConfigFile,
+            useInstalled: !replicaGiven,
+            environment: environment
+        )
     }
 
     /// Reads the file (if any) and layers the environment over it.

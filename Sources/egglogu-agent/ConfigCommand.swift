@@ -1,13 +1,15 @@
-import EggloguCLI
 import ArgumentParser
 import EggloguAgentSync
+import EggloguCLI
 import EggloguSettings
 import Foundation
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Check a config file, or list the settings.",
-        subcommands: [ConfigCheckCommand.self, ConfigKeysCommand.self])
+        commandName: "config",
+        abstract: "Check a config file, or list the settings.",
+        subcommands: [ConfigCheckCommand.self, ConfigKeysCommand.self]
+    )
 }
 
 struct ConfigCheckCommand: ParsableCommand {
@@ -18,7 +20,8 @@ struct ConfigCheckCommand: ParsableCommand {
             Reads FILE, layers the EGGLOGU_* environment over it (unless --file-only) and checks every key: \
             values, that files exist and are readable, that secrets are mode 0600, that the token is a token \
             for this device and farm. Exits 0 when nothing is wrong, 78 otherwise (warnings included).
-            """)
+            """
+    )
 
     @Argument(help: "The config file.")
     var file: String
@@ -44,7 +47,11 @@ struct ConfigCheckCommand: ParsableCommand {
         }
         let config = AgentConfig(settings, for: .run)
         let report = ConfigCheckReport(
-            file: file, problems: config.problems, summary: summary(config), brokerNote: " (the agent would poll instead)")
+            file: file,
+            problems: config.problems,
+            summary: summary(config),
+            brokerNote: " (the agent would poll instead)"
+        )
         say(report.render(json: json))
         if !config.problems.isEmpty { throw Sysexits.config }
     }

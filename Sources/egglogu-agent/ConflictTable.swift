@@ -24,16 +24,22 @@ struct ConflictTable {
         func heading(_ version: RecordVersion) -> String {
             "\(version.isDeleted ? "deleted" : "live"), \(version.info.origin) \(version.info.updatedAt.iso8601)"
         }
-        lines.append("    " + "".padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
-            + cell("mine (archived)") + "  " + cell("theirs (kept)"))
-        lines.append("    " + "".padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
-            + cell(heading(loser)) + "  " + cell(heading(winner)))
+        lines.append(
+            "    " + "".padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
+                + cell("mine (archived)") + "  " + cell("theirs (kept)")
+        )
+        lines.append(
+            "    " + "".padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
+                + cell(heading(loser)) + "  " + cell(heading(winner))
+        )
         for row in diff {
             let mine = row.mine.map { $0.jsonText() } ?? "—"
             let theirs = row.theirs.map { $0.jsonText() } ?? "—"
             let marker = row.differs ? "* " : "  "
-            lines.append("  " + marker + row.field.padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
-                + cell(mine) + "  " + cell(theirs))
+            lines.append(
+                "  " + marker + row.field.padding(toLength: fieldWidth, withPad: " ", startingAt: 0) + "  "
+                    + cell(mine) + "  " + cell(theirs)
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,12 +1,13 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguJSON
 import EggloguStore
 
 struct ConflictsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conflicts",
-        abstract: "List conflicts, showing the archived and the kept version side by side.")
+        abstract: "List conflicts, showing the archived and the kept version side by side."
+    )
 
     @OptionGroup var options: ReplicaOptions
 

@@ -1,11 +1,12 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguStore
 
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
-        abstract: "Soft-delete a record (a field of farm or settings, or a value).")
+        abstract: "Soft-delete a record (a field of farm or settings, or a value)."
+    )
 
     @OptionGroup var options: ReplicaOptions
 

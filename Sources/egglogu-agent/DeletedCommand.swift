@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguCore
 import EggloguJSON
 import EggloguStore
@@ -7,7 +7,8 @@ import EggloguStore
 struct DeletedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deleted",
-        abstract: "List soft-deleted records, newest first, to restore with `restore`.")
+        abstract: "List soft-deleted records, newest first, to restore with `restore`."
+    )
 
     @OptionGroup var options: ReplicaOptions
 

@@ -12,7 +12,8 @@ struct EggloguAgent: AsyncParsableCommand {
             """,
         subcommands: [
             ImportCommand.self, ExportCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self,
-            RestoreCommand.self, DeletedCommand.self, ConflictsCommand.self, ResolveCommand.self, StatusCommand.self, SyncCommand.self, RunCommand.self,
+            RestoreCommand.self, DeletedCommand.self, ConflictsCommand.self, ResolveCommand.self, StatusCommand.self, SyncCommand.self,
+            RunCommand.self,
             ConfigCommand.self,
         ]
     )

@@ -1,12 +1,13 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguStore
 import Foundation
 
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the live data as an egglogu_data blob.")
+        abstract: "Write the live data as an egglogu_data blob."
+    )
 
     @OptionGroup var options: ReplicaOptions
 

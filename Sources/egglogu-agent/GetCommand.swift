@@ -1,11 +1,12 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguStore
 
 struct GetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
-        abstract: "Print a record, a collection's live records, a singleton (farm, settings) or a value.")
+        abstract: "Print a record, a collection's live records, a singleton (farm, settings) or a value."
+    )
 
     @OptionGroup var options: ReplicaOptions
 

@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguJSON
 import EggloguStore
 
@@ -12,7 +12,8 @@ struct ImportCommand: AsyncParsableCommand {
             replica's previous import are stamped now. A record missing from the blob is soft-deleted \
             only if the previous import had it, or with --prune. The import is one transaction: \
             on any error the replica is left exactly as it was.
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 
@@ -46,7 +47,8 @@ struct ImportCommand: AsyncParsableCommand {
                 say(
                     "imported \(file): \(report.records) records (\(report.added) added, \(report.updated) updated, "
                         + "\(report.unchanged) unchanged, \(report.stale) stale), \(report.deleted) deleted, "
-                        + "\(report.conflicts) conflicts, \(report.clamped) future timestamps clamped")
+                        + "\(report.conflicts) conflicts, \(report.clamped) future timestamps clamped"
+                )
             }
         }
     }

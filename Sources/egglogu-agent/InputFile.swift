@@ -34,6 +34,7 @@ enum InputFile {
         let sizeText = size.map { String(format: " is %.1f MB,", Double($0) / 1_048_576) } ?? " is"
         return CommandFailure(
             Sysexits.dataError,
-            "\(name)\(sizeText) larger than the import limit of \(limit >> 20) MB (raise it with --max-size)")
+            "\(name)\(sizeText) larger than the import limit of \(limit >> 20) MB (raise it with --max-size)"
+        )
     }
 }

@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguJSON
 import EggloguStore
 
@@ -10,7 +10,8 @@ struct PutCommand: AsyncParsableCommand {
         discussion: """
             A record without "id" gets one in the app's genId style. A put on a deleted record restores it. \
             Sync metadata in the JSON (_updatedAt, _sync*) is ignored: the replica stamps the write.
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 

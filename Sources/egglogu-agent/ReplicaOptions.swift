@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguCore
 import EggloguSettings
 import EggloguStore
@@ -11,7 +11,10 @@ struct ReplicaOptions: ParsableArguments {
     @Option(help: "The replica file (EGGLOGU_REPLICA).")
     var replica: String?
 
-    @Option(help: "A config file of EGGLOGU_*=value lines; the environment and flags override it (default: EGGLOGU_CONFIG, else /etc/egglogu-agent/agent.conf when no replica is named).")
+    @Option(
+        help:
+            "A config file of EGGLOGU_*=value lines; the environment and flags override it (default: EGGLOGU_CONFIG, else /etc/egglogu-agent/agent.conf when no replica is named)."
+    )
     var config: String?
 
     @Option(name: .customLong("device-id"), help: "This device's id, fixed when the replica is created (EGGLOGU_DEVICE_ID).")
@@ -36,7 +39,9 @@ struct ReplicaOptions: ParsableArguments {
         if !snapshot.isComplete && !partial {
             throw CommandFailure(
                 Sysexits.ioError,
-                snapshot.reason + "; \(DiskSpace.describe(snapshot.unreadLogBytes)) of committed changes in the write-ahead log can be read only once there is room")
+                snapshot.reason
+                    + "; \(DiskSpace.describe(snapshot.unreadLogBytes)) of committed changes in the write-ahead log can be read only once there is room"
+            )
         }
         FileHandle.standardError.write(Data("egglogu-agent: warning: \(snapshot.reason); read-only until then\n".utf8))
         return replica
@@ -86,7 +91,10 @@ struct ReplicaOptions: ParsableArguments {
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandFailure(Sysexits.cannotCreate, "cannot create \(path): the directory \(parent) does not exist (create it, or point EGGLOGU_REPLICA elsewhere)")
+            throw CommandFailure(
+                Sysexits.cannotCreate,
+                "cannot create \(path): the directory \(parent) does not exist (create it, or point EGGLOGU_REPLICA elsewhere)"
+            )
         }
         do {
             try ServiceAccount.adoptOwner(of: URL(fileURLWithPath: path).deletingLastPathComponent().path)

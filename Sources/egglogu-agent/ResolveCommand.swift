@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguStore
 
 struct ResolveCommand: AsyncParsableCommand {
@@ -9,7 +9,8 @@ struct ResolveCommand: AsyncParsableCommand {
         discussion: """
             --keep-mine republishes the archived version so it wins on every device (an archived deletion \
             deletes again). --accept-theirs drops it. Ids may be shortened to a unique prefix.
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 

@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguStore
 
 struct RestoreCommand: AsyncParsableCommand {
@@ -9,7 +9,8 @@ struct RestoreCommand: AsyncParsableCommand {
         discussion: """
             The record comes back with the content it had when it was deleted, and the restore beats the \
             deletion everywhere (a running agent pushes it at once). `deleted` lists what can be restored.
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 

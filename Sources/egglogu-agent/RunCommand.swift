@@ -1,10 +1,10 @@
-import EggloguCLI
 import ArgumentParser
 import EggloguAgentService
 import EggloguAgentSync
 import EggloguAgentWeb
-import EggloguSettings
+import EggloguCLI
 import EggloguProtocol
+import EggloguSettings
 import EggloguStore
 import EggloguSyncClient
 import EggloguSystemd
@@ -25,7 +25,8 @@ struct RunCommand: AsyncParsableCommand {
             stop it cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings. With \
             EGGLOGU_HTTP_LISTEN (or --http) it also serves the gateway's status and conflict page \
             (docs/status-page.md).
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 
@@ -87,7 +88,8 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure(error).exitCode
         }
         let runner = ServiceRunner<Plan>(
-            notifier: notifier, logger: logger,
+            notifier: notifier,
+            logger: logger,
             reload: { [self] in
                 let config: AgentConfig
                 do throws(ConfigProblems) {
@@ -105,7 +107,8 @@ struct RunCommand: AsyncParsableCommand {
                     throw ReloadError(error.message)
                 }
             },
-            makeServices: { plan, _ in plan.services })
+            makeServices: { plan, _ in plan.services }
+        )
         do {
             try await runner.run(initial)
         } catch {
@@ -129,8 +132,11 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private var flags: [String: String?] {
-        ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_MQTT_HOST": mqttHost, "EGGLOGU_MQTT_PORT": mqttPort.map(String.init),
-         "EGGLOGU_HTTP_LISTEN": http]
+        [
+            "EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_MQTT_HOST": mqttHost,
+            "EGGLOGU_MQTT_PORT": mqttPort.map(String.init),
+            "EGGLOGU_HTTP_LISTEN": http,
+        ]
     }
 
     private func makeLogger(_ config: AgentConfig) -> Logger {
@@ -142,7 +148,11 @@ struct RunCommand: AsyncParsableCommand {
     /// Builds one generation: checks what needs the open replica, logs broker problems (the agent
     /// polls instead), and wires systemd's status and watchdog.
     private func plan(
-        _ config: AgentConfig, replica: Replica, clock: ClockCorrection, monitor: AgentMonitor, notifier: SystemdNotifier,
+        _ config: AgentConfig,
+        replica: Replica,
+        clock: ClockCorrection,
+        monitor: AgentMonitor,
+        notifier: SystemdNotifier,
         logger: Logger
     ) throws -> Plan {
         guard let url = config.serverURL, let token = config.token else {
@@ -173,8 +183,15 @@ struct RunCommand: AsyncParsableCommand {
         hooks.heartbeat = { notifier.watchdog() }
         hooks.status = { notifier.status($0) }
         let service = AgentService(
-            replica: replica, farm: farm, transport: client, token: token, clock: clock, configuration: configuration, hooks: hooks,
-            monitor: monitor)
+            replica: replica,
+            farm: farm,
+            transport: client,
+            token: token,
+            clock: clock,
+            configuration: configuration,
+            hooks: hooks,
+            monitor: monitor
+        )
         let web = config.web.map {
             LocalWeb(replica: replica, monitor: monitor, configuration: $0, onLocalChange: { service.requestPush() })
         }

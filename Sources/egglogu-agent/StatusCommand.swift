@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguJSON
 import EggloguStore
 import Foundation
@@ -11,7 +11,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             --json prints the schema documented in docs/status.md. On a full disk it shows what it can \
             read (the replica's main file, read-only), says the disk is full and exits 74.
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 
@@ -44,7 +45,8 @@ struct StatusCommand: AsyncParsableCommand {
                 let server = service["server"]?.objectValue
                 var line = "service    \(mode)"
                 if running {
-                    line += broker?["configured"] == .bool(true)
+                    line +=
+                        broker?["configured"] == .bool(true)
                         ? (broker?["connected"] == .bool(true) ? ", broker connected" : ", broker unreachable") : ", no broker (polling)"
                     line += server?["reachable"] == .bool(true) ? ", server reachable" : ", server unreachable"
                     if let error = server?["error"]?.stringValue { line += " (\(error))" }
@@ -60,8 +62,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("collections")
             for name in status.collections.keys.sorted() {
                 let c = status.collections[name]!
-                lines.append("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0)
-                    + String(c.live).leftPad(8) + " live" + String(c.deleted).leftPad(8) + " deleted")
+                lines.append(
+                    "  " + name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                        + String(c.live).leftPad(8) + " live" + String(c.deleted).leftPad(8) + " deleted"
+                )
             }
             lines.insert(diskLine(status.disk), at: 7)
             say(lines.joined(separator: "\n"))

@@ -1,6 +1,6 @@
-import EggloguCLI
 import ArgumentParser
 import EggloguAgentSync
+import EggloguCLI
 import EggloguJSON
 import EggloguProtocol
 import EggloguStore
@@ -15,7 +15,8 @@ struct SyncCommand: AsyncParsableCommand {
             Exits 0 after a complete cycle. When the server cannot be reached (69) or refuses the token (77), \
             nothing queued is lost: it goes out with the next sync. The token is renewed once two thirds of its \
             lifetime have passed and stored where it was read.
-            """)
+            """
+    )
 
     @OptionGroup var options: ReplicaOptions
 
@@ -82,7 +83,11 @@ struct SyncCommand: AsyncParsableCommand {
         if json {
             let value: JSONValue = [
                 "pushed": .number(JSONNumber(summary.pushed)), "pulled": .number(JSONNumber(summary.pulled)),
-                "rejected": .array(summary.rejected.map { ["collection": .string($0.collection), "id": $0.id.map(JSONValue.string) ?? .null, "reason": .string($0.reason.rawValue)] }),
+                "rejected": .array(
+                    summary.rejected.map {
+                        ["collection": .string($0.collection), "id": $0.id.map(JSONValue.string) ?? .null, "reason": .string($0.reason.rawValue)]
+                    }
+                ),
                 "conflicts": .number(JSONNumber(summary.conflicts)), "resynced": .bool(summary.resynced),
                 "renewed": .bool(summary.renewed), "cursor": summary.cursor.map(JSONValue.string) ?? .null,
             ]
@@ -91,10 +96,16 @@ struct SyncCommand: AsyncParsableCommand {
         }
         var line = "synced: \(summary.pushed) pushed, \(summary.pulled) pulled, \(summary.conflicts) conflicts"
         if !summary.rejected.isEmpty {
-            line += ", \(summary.rejected.count) refused (" + summary.rejected.prefix(5).map { "\($0.collection)/\($0.id ?? "?"): \($0.reason)" }.joined(separator: ", ") + ")"
+            line +=
+                ", \(summary.rejected.count) refused ("
+                + summary.rejected.prefix(5).map { "\($0.collection)/\($0.id ?? "?"): \($0.reason)" }.joined(separator: ", ") + ")"
         }
         if summary.resynced { line += "; the server was restored from a backup, so everything was exchanged again" }
-        if summary.renewed { line += summary.renewalPersisted ? "; token renewed" : "; token renewed for this run only (set EGGLOGU_TOKEN_FILE or EGGLOGU_RENEWED_TOKEN_FILE to keep it)" }
+        if summary.renewed {
+            line +=
+                summary.renewalPersisted
+                ? "; token renewed" : "; token renewed for this run only (set EGGLOGU_TOKEN_FILE or EGGLOGU_RENEWED_TOKEN_FILE to keep it)"
+        }
         say(line)
     }
 }

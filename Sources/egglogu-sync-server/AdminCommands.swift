@@ -1,12 +1,14 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguServer
 import EggloguStore
 import Foundation
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Mint a token for a device; prints the token alone.")
+        commandName: "token",
+        abstract: "Mint a token for a device; prints the token alone."
+    )
 
     @OptionGroup var data: DataOptions
 
@@ -41,7 +43,9 @@ struct TokenCommand: AsyncParsableCommand {
 
 struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revoke", abstract: "Make every token of a farm's device issued so far fail for that farm, at once.")
+        commandName: "revoke",
+        abstract: "Make every token of a farm's device issued so far fail for that farm, at once."
+    )
 
     @OptionGroup var data: DataOptions
 
@@ -53,7 +57,9 @@ struct RevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            guard DataDirectory.isValidFarmID(farm) else { throw CommandFailure(Sysexits.usage, "--farm takes 1 to 64 letters, digits, '.', '_' or '-'") }
+            guard DataDirectory.isValidFarmID(farm) else {
+                throw CommandFailure(Sysexits.usage, "--farm takes 1 to 64 letters, digits, '.', '_' or '-'")
+            }
             let directory = try data.adminDirectory()
             try await DeviceRegistry.open(path: directory.serverDatabase).revoke(farm: farm, device: device)
             print("revoked the tokens of \(device) for farm \(farm)")
@@ -63,7 +69,9 @@ struct RevokeCommand: AsyncParsableCommand {
 
 struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "devices", abstract: "List a farm's devices with when they were last seen.")
+        commandName: "devices",
+        abstract: "List a farm's devices with when they were last seen."
+    )
 
     @OptionGroup var data: DataOptions
 
@@ -94,7 +102,8 @@ struct BackupCommand: AsyncParsableCommand {
             Each farm's replica is copied with SQLite's backup API while the server runs, and gets a new \
             epoch: devices that synced after the backup get 410 resync-required from a restored server and \
             push what it lost. To restore, stop the server and replace DATA_DIR with DEST.
-            """)
+            """
+    )
 
     @OptionGroup var data: DataOptions
 

@@ -1,12 +1,14 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguSettings
 import Foundation
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Check a config file, or list the settings.",
-        subcommands: [ConfigCheckCommand.self, ConfigKeysCommand.self])
+        commandName: "config",
+        abstract: "Check a config file, or list the settings.",
+        subcommands: [ConfigCheckCommand.self, ConfigKeysCommand.self]
+    )
 }
 
 struct ConfigCheckCommand: ParsableCommand {
@@ -17,7 +19,8 @@ struct ConfigCheckCommand: ParsableCommand {
             Reads FILE, layers the EGGLOGU_SYNC_* environment over it (unless --file-only) and checks every \
             key: values, that files exist and are readable, that secrets are mode 0600. Exits 0 when nothing \
             is wrong, 78 otherwise (warnings included).
-            """)
+            """
+    )
 
     @Argument(help: "The config file.")
     var file: String
@@ -35,10 +38,18 @@ struct ConfigCheckCommand: ParsableCommand {
             config = ServerConfig(try ServerSettings.load(configFile: file, environment: environment), for: .serve)
         } catch let failure as CommandFailure {
             let report = ConfigCheckReport(file: file, problems: [SettingProblem(key: nil, failure.message)])
-            if json { print(report.render(json: true)) } else { FileHandle.standardError.write(Data("egglogu-sync-server: \(failure.message)\n".utf8)) }
+            if json {
+                print(report.render(json: true))
+            } else {
+                FileHandle.standardError.write(Data("egglogu-sync-server: \(failure.message)\n".utf8))
+            }
             throw Sysexits.config
         }
-        print(ConfigCheckReport(file: file, problems: config.problems, summary: summary(config), brokerNote: " (served without notices)").render(json: json))
+        print(
+            ConfigCheckReport(file: file, problems: config.problems, summary: summary(config), brokerNote: " (served without notices)").render(
+                json: json
+            )
+        )
         if !config.problems.isEmpty { throw Sysexits.config }
     }
 

@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguProvisioning
 import EggloguServer
 import EggloguStore
@@ -15,7 +15,8 @@ struct ProvisionCommand: AsyncParsableCommand {
             lists the steps). With --broker-dir the central broker's passwd and acl there are updated at once \
             (reload the broker afterwards). With --gateway-broker the agent talks to a broker on the gateway, \
             which bridges the farm's topics to the central broker over TLS as bridge@FARM.
-            """)
+            """
+    )
 
     @OptionGroup var data: DataOptions
 
@@ -46,7 +47,10 @@ struct ProvisionCommand: AsyncParsableCommand {
     @Flag(name: .customLong("gateway-broker"), help: "The gateway runs its own broker, bridged to the central one.")
     var gatewayBroker = false
 
-    @Option(name: .customLong("broker-dir"), help: "The central broker's directory holding passwd and acl (e.g. /etc/mosquitto/egglogu): add the new users there.")
+    @Option(
+        name: .customLong("broker-dir"),
+        help: "The central broker's directory holding passwd and acl (e.g. /etc/mosquitto/egglogu): add the new users there."
+    )
     var brokerDirectory: String?
 
     @Option(name: .customLong("state-dir"), help: "Where the agent keeps its replica on the gateway (default /var/lib/egglogu-agent).")
@@ -62,13 +66,19 @@ struct ProvisionCommand: AsyncParsableCommand {
             }
             guard !SyncServer.reservedDevices.contains(device) else { throw CommandFailure(Sysexits.usage, "the device id \(device) is reserved") }
             guard let lifetime = parseDuration(ttl) else { throw CommandFailure(Sysexits.usage, "--ttl takes 365d, 12h, 30m, 45s or seconds") }
-            let config = try data.config(for: .admin, flags: [
-                "EGGLOGU_SYNC_PUBLIC_URL": serverURL, "EGGLOGU_SYNC_DEVICE_MQTT_HOST": mqttHost,
-                "EGGLOGU_SYNC_DEVICE_MQTT_PORT": mqttPort.map(String.init), "EGGLOGU_SYNC_DEVICE_MQTT_CA_FILE": mqttCAFile,
-            ])
+            let config = try data.config(
+                for: .admin,
+                flags: [
+                    "EGGLOGU_SYNC_PUBLIC_URL": serverURL, "EGGLOGU_SYNC_DEVICE_MQTT_HOST": mqttHost,
+                    "EGGLOGU_SYNC_DEVICE_MQTT_PORT": mqttPort.map(String.init), "EGGLOGU_SYNC_DEVICE_MQTT_CA_FILE": mqttCAFile,
+                ]
+            )
             let settings = config.settings
             guard let url = settings["EGGLOGU_SYNC_PUBLIC_URL"], url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw CommandFailure(Sysexits.usage, "pass --server-url http(s)://HOST:PORT (or set EGGLOGU_SYNC_PUBLIC_URL): where gateways reach this server")
+                throw CommandFailure(
+                    Sysexits.usage,
+                    "pass --server-url http(s)://HOST:PORT (or set EGGLOGU_SYNC_PUBLIC_URL): where gateways reach this server"
+                )
             }
             var broker: GatewayBundle.Broker?
             if let host = settings["EGGLOGU_SYNC_DEVICE_MQTT_HOST"] {
@@ -103,7 +113,11 @@ struct ProvisionCommand: AsyncParsableCommand {
             print("provisioned \(device) of farm \(farm) into \(out) (see INSTALL.txt)")
             for file in result.files { print("  " + file) }
             for user in result.centralUsers {
-                print(brokerDirectory == nil ? "  central broker user \(user.username): add central-broker/passwd and acl, then reload" : "  central broker user \(user.username): added to \(brokerDirectory!); reload the broker")
+                print(
+                    brokerDirectory == nil
+                        ? "  central broker user \(user.username): add central-broker/passwd and acl, then reload"
+                        : "  central broker user \(user.username): added to \(brokerDirectory!); reload the broker"
+                )
             }
         }
     }

@@ -1,5 +1,5 @@
-import EggloguCLI
 import ArgumentParser
+import EggloguCLI
 import EggloguServer
 import EggloguStore
 import EggloguSystemd
@@ -10,13 +10,15 @@ import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the sync server until SIGTERM or SIGINT; SIGHUP reloads the config.",
+        commandName: "serve",
+        abstract: "Run the sync server until SIGTERM or SIGINT; SIGHUP reloads the config.",
         discussion: """
             Under systemd (Type=notify) it sends READY=1 once it listens, STATUS= lines and watchdog pings \
             while its database answers. SIGHUP re-reads the config file: requests in flight finish, then the \
             server listens again with the new settings; a bad file is refused and the server carries on. \
             A broker that cannot be used is logged, and the server serves without sending notices.
-            """)
+            """
+    )
 
     @OptionGroup var data: DataOptions
 
@@ -26,7 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (EGGLOGU_SYNC_PORT, default 8080).")
     var port: Int?
 
-    @Option(name: .customLong("max-clock-skew"), help: "Seconds a record may be stamped ahead of server time (EGGLOGU_SYNC_MAX_CLOCK_SKEW, default 300).")
+    @Option(
+        name: .customLong("max-clock-skew"),
+        help: "Seconds a record may be stamped ahead of server time (EGGLOGU_SYNC_MAX_CLOCK_SKEW, default 300)."
+    )
     var maxClockSkew: Double?
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS (EGGLOGU_SYNC_TLS_CERT).")
@@ -38,10 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-key"), help: "PEM public key of an external ES256/RS256 token issuer (repeatable; EGGLOGU_SYNC_PUBLIC_KEYS).")
     var publicKeys: [String] = []
 
-    @Option(name: .customLong("app-jwt-secret-file"), help: "The EGGlogU backend's HS256 secret: accept its access tokens on /api/v1/sync (EGGLOGU_SYNC_APP_JWT_SECRET_FILE).")
+    @Option(
+        name: .customLong("app-jwt-secret-file"),
+        help: "The EGGlogU backend's HS256 secret: accept its access tokens on /api/v1/sync (EGGLOGU_SYNC_APP_JWT_SECRET_FILE)."
+    )
     var appSecretFile: String?
 
-    @Option(name: .customLong("app-farm-claim"), help: "The claim of the backend's tokens naming the farm (EGGLOGU_SYNC_APP_FARM_CLAIM, default org).")
+    @Option(
+        name: .customLong("app-farm-claim"),
+        help: "The claim of the backend's tokens naming the farm (EGGLOGU_SYNC_APP_FARM_CLAIM, default org)."
+    )
     var appFarmClaim: String?
 
     @Option(name: .customLong("mqtt-host"), help: "Publish change notices to this broker (EGGLOGU_SYNC_MQTT_HOST).")
@@ -93,7 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let dataDirectory = initial.server.configuration.dataDirectory.path
         let runner = ServiceRunner<Plan>(
-            notifier: systemd, logger: initial.logger,
+            notifier: systemd,
+            logger: initial.logger,
             reload: { [self] in
                 do {
                     let next = try await plan(try reloadedConfig(), metrics: metrics)
@@ -115,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 let watchdog = WatchdogService(notifier: systemd) { await plan.server.isHealthy() }
                 return (plan.notifier.map { [$0] } ?? []) + [application, watchdog]
-            })
+            }
+        )
         do {
             try await runner.run(initial, readyWhenStarted: false)
         } catch {

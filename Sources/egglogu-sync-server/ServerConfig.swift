@@ -92,8 +92,10 @@ struct ServerConfig {
             let (secret, isShort) = try AppTokenConfiguration.readSecret(file)
             if isShort {
                 check.report(
-                    "EGGLOGU_SYNC_APP_JWT_SECRET_FILE", "the secret has \(secret.count) bytes; HS256 should have at least 32 (change it on the backend too)",
-                    scope: .warning)
+                    "EGGLOGU_SYNC_APP_JWT_SECRET_FILE",
+                    "the secret has \(secret.count) bytes; HS256 should have at least 32 (change it on the backend too)",
+                    scope: .warning
+                )
             }
             appTokens = AppTokenConfiguration(secret: secret, farmClaim: claim)
         } catch {

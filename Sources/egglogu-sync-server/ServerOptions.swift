@@ -8,13 +8,19 @@ import Foundation
 
 /// Where the server finds its settings, its data and its secret.
 struct DataOptions: ParsableArguments {
-    @Option(help: "A config file of EGGLOGU_SYNC_*=value lines; the environment and flags override it (default: EGGLOGU_SYNC_CONFIG, else /etc/egglogu-sync-server/server.conf when no data directory is named).")
+    @Option(
+        help:
+            "A config file of EGGLOGU_SYNC_*=value lines; the environment and flags override it (default: EGGLOGU_SYNC_CONFIG, else /etc/egglogu-sync-server/server.conf when no data directory is named)."
+    )
     var config: String?
 
     @Option(name: .customLong("data-dir"), help: "The data directory (EGGLOGU_SYNC_DATA_DIR).")
     var dataDir: String?
 
-    @Option(name: .customLong("jwt-secret-file"), help: "The HS256 secret, at least 32 bytes (EGGLOGU_SYNC_JWT_SECRET_FILE; default: DATA_DIR/jwt-secret, created if missing).")
+    @Option(
+        name: .customLong("jwt-secret-file"),
+        help: "The HS256 secret, at least 32 bytes (EGGLOGU_SYNC_JWT_SECRET_FILE; default: DATA_DIR/jwt-secret, created if missing)."
+    )
     var jwtSecretFile: String?
 
     /// The layered settings with these flags, and the subcommand's `flags`, on top.
@@ -78,7 +84,8 @@ struct DataOptions: ParsableArguments {
     /// command becomes the data directory's owner, so what it creates there stays the service's.
     /// `beforeAdopting` runs as the invoking user (writing a bundle, say).
     static func mintingSetup(
-        _ config: ServerConfig, beforeAdopting: ([UInt8]) async throws -> Void = { _ in }
+        _ config: ServerConfig,
+        beforeAdopting: ([UInt8]) async throws -> Void = { _ in }
     ) async throws -> ([UInt8], DataDirectory?) {
         guard let path = config.dataDirectory else {
             let secret = try Self.secret(config, directory: nil)
@@ -120,9 +127,13 @@ struct DataOptions: ParsableArguments {
 
 /// Runs a command body, printing a failure as one line and exiting with its code.
 func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
-    try await reportingFailures("egglogu-sync-server", describing: { error in
-        (error as? ServerSetupError).map { CommandFailure(Sysexits.config, $0.description) }
-    }, body)
+    try await reportingFailures(
+        "egglogu-sync-server",
+        describing: { error in
+            (error as? ServerSetupError).map { CommandFailure(Sysexits.config, $0.description) }
+        },
+        body
+    )
 }
 
 /// Durations like `90d`, `12h`, `30m`, `45s` or plain seconds.

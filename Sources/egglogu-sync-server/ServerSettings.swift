@@ -13,7 +13,11 @@ enum ServerSettings {
         prefix: "EGGLOGU_SYNC_",
         keys: [
             .init("EGGLOGU_SYNC_DATA_DIR", path: true, "The data directory: one SQLite file per farm, the device registry (required)."),
-            .init("EGGLOGU_SYNC_JWT_SECRET_FILE", path: true, "The HS256 secret, at least 32 bytes, mode 0600 (default DATA_DIR/jwt-secret, created)."),
+            .init(
+                "EGGLOGU_SYNC_JWT_SECRET_FILE",
+                path: true,
+                "The HS256 secret, at least 32 bytes, mode 0600 (default DATA_DIR/jwt-secret, created)."
+            ),
             .init("EGGLOGU_SYNC_HOST", "The address to listen on (default 127.0.0.1)."),
             .init("EGGLOGU_SYNC_PORT", "The port to listen on (default 8080; 0 picks a free one)."),
             .init("EGGLOGU_SYNC_MAX_CLOCK_SKEW", "Seconds a record may be stamped ahead of server time (1 to 86400, default 300)."),
@@ -24,7 +28,11 @@ enum ServerSettings {
             .init("EGGLOGU_SYNC_TLS_CERT", path: true, "A PEM certificate chain: serve HTTPS (with EGGLOGU_SYNC_TLS_KEY)."),
             .init("EGGLOGU_SYNC_TLS_KEY", path: true, "The certificate's PEM private key (mode 0600)."),
             .init("EGGLOGU_SYNC_PUBLIC_KEYS", "Comma-separated PEM public keys of external ES256/RS256 token issuers."),
-            .init("EGGLOGU_SYNC_APP_JWT_SECRET_FILE", path: true, "The EGGlogU backend's HS256 secret (mode 0600): accept its access tokens on /api/v1/sync."),
+            .init(
+                "EGGLOGU_SYNC_APP_JWT_SECRET_FILE",
+                path: true,
+                "The EGGlogU backend's HS256 secret (mode 0600): accept its access tokens on /api/v1/sync."
+            ),
             .init("EGGLOGU_SYNC_APP_FARM_CLAIM", "The claim of the backend's tokens that names the farm (default org)."),
             .init("EGGLOGU_SYNC_MQTT_HOST", "Publish change notices to this broker."),
             .init("EGGLOGU_SYNC_MQTT_PORT", "The broker's port (default 1883, 8883 with TLS)."),
@@ -36,11 +44,18 @@ enum ServerSettings {
             .init("EGGLOGU_SYNC_DEVICE_MQTT_HOST", "provision: the broker host gateways connect to."),
             .init("EGGLOGU_SYNC_DEVICE_MQTT_PORT", "provision: the broker port gateways connect to (default 8883 with a CA, else 1883)."),
             .init("EGGLOGU_SYNC_DEVICE_MQTT_CA_FILE", path: true, "provision: the CA gateways trust for the broker (copied into the output)."),
-        ])
+        ]
+    )
 
     /// Which config file applies, if any.
     static func configFile(flag: String?, dataDirectoryGiven: Bool, environment: [String: String]) -> String? {
-        Settings.configFile(flag: flag, variable: "EGGLOGU_SYNC_CONFIG", installed: defaultConfigFile, useInstalled: !dataDirectoryGiven, environment: environment)
+        Settings.configFile(
+            flag: flag,
+            variable: "EGGLOGU_SYNC_CONFIG",
+            installed: defaultConfigFile,
+            useInstalled: !dataDirectoryGiven,
+            environment: environment
+        )
     }
 
     /// Reads the file (if any) and layers the environment over it.

@@ -1,10 +1,11 @@
-@testable import EggloguAgentService
 import EggloguStore
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
 import Synchronization
 import Testing
+
+@testable import EggloguAgentService
 
 @Suite(.ownThreads) struct AgentMonitorTests {
     final class Clock: Sendable {

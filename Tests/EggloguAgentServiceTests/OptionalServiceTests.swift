@@ -36,7 +36,9 @@ import Testing
                     OptionalService(Failing(), name: "failing", logger: logger) { ended.withLock { $0 += 1 } },
                     OptionalService(Returning(), name: "returning", logger: logger) { ended.withLock { $0 += 1 } },
                 ],
-                logger: logger))
+                logger: logger
+            )
+        )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             for _ in 0..<100 where ended.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(10)) }

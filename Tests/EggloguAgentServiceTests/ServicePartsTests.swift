@@ -1,10 +1,11 @@
-@testable import EggloguAgentService
 import EggloguCore
 import EggloguProtocol
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
 import Testing
+
+@testable import EggloguAgentService
 
 @Suite(.ownThreads) struct NoticeFilterTests {
     let filter = NoticeFilter(farm: "farm-1", device: "gw-b")
@@ -29,7 +30,9 @@ import Testing
         #expect(filter.evaluate(notice(cursor: "e1:10"), cursor: "e1:10") == .ignore(reason: "cursor already reached"))
         #expect(filter.evaluate(Array("{oops".utf8), cursor: nil) == .ignore(reason: "malformed"))
         #expect(filter.evaluate(Array(#"{"farmId":"farm-1"}"#.utf8), cursor: nil) == .ignore(reason: "malformed"))
-        #expect(filter.evaluate(Array("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]".utf8), cursor: nil) == .ignore(reason: "malformed"))
+        #expect(
+            filter.evaluate(Array("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]".utf8), cursor: nil) == .ignore(reason: "malformed")
+        )
         #expect(filter.evaluate([UInt8](repeating: 0x20, count: Notice.maxBytes + 1), cursor: nil) == .ignore(reason: "oversized"))
     }
 }

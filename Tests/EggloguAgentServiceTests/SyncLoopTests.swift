@@ -1,4 +1,3 @@
-@testable import EggloguAgentService
 import EggloguAgentSync
 import EggloguProtocol
 import EggloguTestSupport
@@ -6,6 +5,8 @@ import EggloguTestTraits
 import Logging
 import Synchronization
 import Testing
+
+@testable import EggloguAgentService
 
 /// The sync loop's schedule on a manual clock with fixed jitter draws: every assertion is about
 /// when requests happen in the loop's own time, never about how long the machine took.
@@ -25,7 +26,9 @@ import Testing
         /// - Parameter draw: the jitter draws; the default takes the top of a backoff's range and
         ///   17/16 of the poll interval (numbers a `Duration` holds exactly).
         init(
-            pollInterval: Double = 32, safetyPoll: Double = 900, debounce: Double = 0.0625,
+            pollInterval: Double = 32,
+            safetyPoll: Double = 900,
+            debounce: Double = 0.0625,
             draw: @escaping @Sendable (ClosedRange<Double>) -> Double = { $0 == 0.9...1.1 ? 1.0625 : $0.upperBound }
         ) async throws {
             lab = try await SyncLab()
@@ -47,12 +50,22 @@ import Testing
             logger.logLevel = .critical
             let draws = self.draws
             loop = SyncLoop(
-                sync: device.sync, state: state, monitor: monitor, wakeup: wakeup, clockCorrection: ClockCorrection(),
-                configuration: configuration, hooks: AgentHooks(), logger: logger,
-                timing: .init(clock: clock, random: { range in
-                    draws.append(range)
-                    return draw(range)
-                }))
+                sync: device.sync,
+                state: state,
+                monitor: monitor,
+                wakeup: wakeup,
+                clockCorrection: ClockCorrection(),
+                configuration: configuration,
+                hooks: AgentHooks(),
+                logger: logger,
+                timing: .init(
+                    clock: clock,
+                    random: { range in
+                        draws.append(range)
+                        return draw(range)
+                    }
+                )
+            )
         }
 
         /// Runs the loop while `body` drives it, then stops it.

@@ -96,13 +96,13 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir.file("etc"), withIntermediateDirectories: true)
         let config = dir.file("etc/agent.conf")
         try """
-            # gateway settings
-            EGGLOGU_REPLICA=replica-from-file.sqlite
-            export EGGLOGU_DEVICE_ID="from-file"
-            EGGLOGU_FARM_ID='farm-9'
-            EGGLOGU_SOMETHING_NEW=1
-            OTHER=ignored
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        # gateway settings
+        EGGLOGU_REPLICA=replica-from-file.sqlite
+        export EGGLOGU_DEVICE_ID="from-file"
+        EGGLOGU_FARM_ID='farm-9'
+        EGGLOGU_SOMETHING_NEW=1
+        OTHER=ignored
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let fromFile = try agent(["put", "--config", config, "flocks", #"{"id":"a"}"#])
         #expect(fromFile.status == 0)
         #expect(fromFile.stderr.contains("EGGLOGU_SOMETHING_NEW: unknown setting, ignored"))
@@ -117,7 +117,10 @@ import Testing
         #expect(envStatus["deviceId"] == "from-env")
 
         let flag = dir.file("flag.sqlite")
-        #expect(try agent(["put", "--config", config, "--replica", flag, "--device-id", "from-flag", "flocks", #"{"id":"a"}"#], environment: env).status == 0)
+        #expect(
+            try agent(["put", "--config", config, "--replica", flag, "--device-id", "from-flag", "flocks", #"{"id":"a"}"#], environment: env).status
+                == 0
+        )
         #expect(try JSONParser().parse(try agent(["status", "--replica", flag, "--json"]).stdout).objectValue?["deviceId"] == "from-flag")
 
         let mismatch = try agent(["status", "--replica", flag, "--device-id", "someone-else"])
@@ -149,13 +152,19 @@ import Testing
         let blob = dir.file("nul-id.json")
         try Data(#"{"flocks":[{"id":"k","name":"kept"},{"id":"k\u0000x","name":"overwrite?"}]}"#.utf8).write(to: URL(fileURLWithPath: blob))
         let imported = try agent(["import", "--replica", replica, blob])
-        #expect(imported.status == 65 && imported.stderr.contains("$.flocks[1]: record id contains the control character U+0000"), "\(imported.stderr)")
+        #expect(
+            imported.status == 65 && imported.stderr.contains("$.flocks[1]: record id contains the control character U+0000"),
+            "\(imported.stderr)"
+        )
         let audit = try agent(["put", "--replica", replica, "auditLog", #"{"id":"a\u0001b","action":"x"}"#])
         #expect(audit.status == 65 && audit.stderr.contains("control character U+0001"), "audit entries follow the rule too: \(audit.stderr)")
         let auditBlob = dir.file("audit-id.json")
         try Data(#"{"auditLog":[{"id":"a\u0000","action":"x"}]}"#.utf8).write(to: URL(fileURLWithPath: auditBlob))
         let auditImport = try agent(["import", "--replica", replica, auditBlob])
-        #expect(auditImport.status == 65 && auditImport.stderr.contains("$.auditLog[0]: record id contains the control character U+0000"), "\(auditImport.stderr)")
+        #expect(
+            auditImport.status == 65 && auditImport.stderr.contains("$.auditLog[0]: record id contains the control character U+0000"),
+            "\(auditImport.stderr)"
+        )
         #expect(try agent(["get", "--replica", replica, "flocks", "k"]).stdout.contains("kept"))
     }
 }

@@ -20,7 +20,10 @@ import Testing
         ("no id", { Array(#"{"flocks":[{"id":"a"},{"name":"b"}]}"#.utf8) }, 65, "$.flocks[1]: record has no \"id\" (collection flocks)"),
         ("non-object", { Array(#"{"clients":[{"id":"a"},42]}"#.utf8) }, 65, "$.clients[1]: number in collection clients"),
         ("known collection loses ids", { Array(#"{"flocks":[{"name":"b"}]}"#.utf8) }, 65, "$.flocks[0]"),
-        ("bad timestamp", { Array(#"{"flocks":[{"id":"a","_updatedAt":"next tuesday"}]}"#.utf8) }, 65, "$.flocks[0]: _updatedAt \"next tuesday\" is not an ISO-8601"),
+        (
+            "bad timestamp", { Array(#"{"flocks":[{"id":"a","_updatedAt":"next tuesday"}]}"#.utf8) }, 65,
+            "$.flocks[0]: _updatedAt \"next tuesday\" is not an ISO-8601"
+        ),
         ("deep nesting", { [UInt8](repeating: UInt8(ascii: "["), count: 1_000_000) }, 65, "nesting deeper than 256 levels at line 1, column 257"),
         ("not an object", { Array("[1,2,3]".utf8) }, 65, "$: an egglogu_data blob must be a JSON object"),
         ("binary", { [0xFF, 0xD8, 0xFF, 0xE0, 0x00] }, 65, "malformed JSON"),

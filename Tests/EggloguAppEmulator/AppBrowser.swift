@@ -100,7 +100,9 @@ public final class AppBrowser: @unchecked Sendable {
     public func edit(_ entity: String, id: String, _ changes: [(String, JSONValue)]) {
         guard let path = EntityPath.of(entity) else { return }
         var elements = array(path)
-        guard let index = elements.firstIndex(where: { $0.objectValue?["id"] == .string(id) }), var record = elements[index].objectValue else { return }
+        guard let index = elements.firstIndex(where: { $0.objectValue?["id"] == .string(id) }), var record = elements[index].objectValue else {
+            return
+        }
         for (key, value) in changes { record[key] = value }
         elements[index] = .object(record)
         setArray(path, elements)

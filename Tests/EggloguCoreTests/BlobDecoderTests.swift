@@ -18,13 +18,16 @@ import Testing
             {"farm":{"name":"F"},"flocks":[{"id":"a"}],"reservations":[],"feed":{"purchases":[{"id":"p"}],"consumption":[]},
              "kpiSnapshots":[{"date":"2026-01-01"}],"_clientCodeSeq":7,"newThing":[{"id":"n1"}],"auditLog":[{"ts":"x"}],
              "settings":{"a":1},"mixedObject":{"list":[{"id":"q"}],"flag":true}}
-            """#)
-        #expect(kinds(blob) == [
-            "farm": .singleton, "flocks": .collection, "reservations": .collection, "feed": .nested,
-            "feed.purchases": .collection, "feed.consumption": .collection, "kpiSnapshots": .value,
-            "_clientCodeSeq": .value, "newThing": .collection, "auditLog": .auditLog, "settings": .singleton,
-            "mixedObject": .value,
-        ])
+            """#
+        )
+        #expect(
+            kinds(blob) == [
+                "farm": .singleton, "flocks": .collection, "reservations": .collection, "feed": .nested,
+                "feed.purchases": .collection, "feed.consumption": .collection, "kpiSnapshots": .value,
+                "_clientCodeSeq": .value, "newThing": .collection, "auditLog": .auditLog, "settings": .singleton,
+                "mixedObject": .value,
+            ]
+        )
         let values = blob.groups.first { $0.collection == CollectionName.values }!.records.map { $0["id"]! }
         #expect(values == ["kpiSnapshots", "_clientCodeSeq", "mixedObject"])
         #expect(blob.groups.first { $0.collection == "farm" }!.records == [FieldRecord.make(name: "name", value: "F")])

@@ -105,7 +105,10 @@ func mergeRecord(collection: String, stored: RecordVersion?, incoming: RecordVer
         #expect(merged.winner == kept)
         #expect(merged.archived == nil)
         let again = LocalWrite.keepMine(
-            ConflictEntry(collection: "flocks", winner: edit, loser: deletion), device: "C", stamp: t(61))
+            ConflictEntry(collection: "flocks", winner: edit, loser: deletion),
+            device: "C",
+            stamp: t(61)
+        )
         #expect(again.isDeleted)
     }
 

@@ -19,7 +19,10 @@ import Glibc
 
         init(startServer: Bool = true) throws {
             let token = try Subprocess.run(
-                "egglogu-sync-server", ["token", "--data-dir", directory.file("server"), "--farm", "farm-s", "--device", "gw-s"], in: directory)
+                "egglogu-sync-server",
+                ["token", "--data-dir", directory.file("server"), "--farm", "farm-s", "--device", "gw-s"],
+                in: directory
+            )
             try directory.writeSecret(token.stdout, to: "token")
             if startServer { try start() }
         }
@@ -31,10 +34,11 @@ import Glibc
         }
 
         func writeConfig(_ extra: [String] = [], serverURL: String? = nil) throws {
-            let lines = [
-                "EGGLOGU_REPLICA=replica.sqlite", "EGGLOGU_DEVICE_ID=gw-s", "EGGLOGU_FARM_ID=farm-s", "EGGLOGU_SERVER_URL=\(serverURL ?? url)",
-                "EGGLOGU_TOKEN_FILE=token", "EGGLOGU_POLL_INTERVAL=0.3",
-            ] + extra
+            let lines =
+                [
+                    "EGGLOGU_REPLICA=replica.sqlite", "EGGLOGU_DEVICE_ID=gw-s", "EGGLOGU_FARM_ID=farm-s", "EGGLOGU_SERVER_URL=\(serverURL ?? url)",
+                    "EGGLOGU_TOKEN_FILE=token", "EGGLOGU_POLL_INTERVAL=0.3",
+                ] + extra
             try (lines.joined(separator: "\n") + "\n").write(toFile: config, atomically: true, encoding: .utf8)
         }
 
@@ -45,8 +49,13 @@ import Glibc
             let other = directory.file("check-\(UUID().uuidString.prefix(6)).sqlite")
             try directory.writeSecret(try String(contentsOfFile: directory.file("token"), encoding: .utf8), to: "check-token")
             let synced = try Subprocess.run(
-                "egglogu-agent", ["sync", "--replica", other, "--farm-id", "farm-s", "--device-id", "gw-s", "--server-url", url, "--token-file", directory.file("check-token")],
-                in: directory)
+                "egglogu-agent",
+                [
+                    "sync", "--replica", other, "--farm-id", "farm-s", "--device-id", "gw-s", "--server-url", url, "--token-file",
+                    directory.file("check-token"),
+                ],
+                in: directory
+            )
             guard synced.status == 0 else { return false }
             return try Subprocess.run("egglogu-agent", ["get", "--replica", other, "flocks", id], in: directory).status == 0
         }
@@ -78,8 +87,10 @@ import Glibc
         var info = stat()
         stat(log, &info)
         let run = try Subprocess.runTool(
-            "/bin/sh", ["-c", #"exec "$0" run --config "$1" 2>>"$2""#, Subprocess.executable("egglogu-agent"), setup.directory.file("nope.conf"), log],
-            environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)", "EGGLOGU_CONFIG": ""])
+            "/bin/sh",
+            ["-c", #"exec "$0" run --config "$1" 2>>"$2""#, Subprocess.executable("egglogu-agent"), setup.directory.file("nope.conf"), log],
+            environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)", "EGGLOGU_CONFIG": ""]
+        )
         #expect(run.status == 78)
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         #expect(!lines.isEmpty)
@@ -97,7 +108,11 @@ import Glibc
         #expect(run.status == 78)
         #expect(run.stderr.contains("EGGLOGU_TOKEN_FILE"), "\(run.stderr)")
         #expect(run.stderr.contains("chmod 600"))
-        #expect(!run.stderr.contains(try String(contentsOfFile: setup.directory.file("token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(
+            !run.stderr.contains(
+                try String(contentsOfFile: setup.directory.file("token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            )
+        )
     }
 
     @Test func configCheckReportsEveryBadOrMissingKeyByName() throws {
@@ -108,16 +123,16 @@ import Glibc
         #expect(good.stdout.hasPrefix("ok: "))
         let bad = setup.directory.file("bad.conf")
         try """
-            EGGLOGU_REPLICA=/nonexistent-dir/replica.sqlite
-            EGGLOGU_FARM_ID=farm with spaces
-            EGGLOGU_SERVER_URL=ftp://example.org
-            EGGLOGU_MQTT_HOST=127.0.0.1
-            EGGLOGU_MQTT_PORT=70000
-            EGGLOGU_POLL_INTERVAL=soon
-            EGGLOGU_LOG_LEVEL=loud
-            EGGLOGU_TYPO=1
-            this line has no equals sign
-            """.write(toFile: bad, atomically: true, encoding: .utf8)
+        EGGLOGU_REPLICA=/nonexistent-dir/replica.sqlite
+        EGGLOGU_FARM_ID=farm with spaces
+        EGGLOGU_SERVER_URL=ftp://example.org
+        EGGLOGU_MQTT_HOST=127.0.0.1
+        EGGLOGU_MQTT_PORT=70000
+        EGGLOGU_POLL_INTERVAL=soon
+        EGGLOGU_LOG_LEVEL=loud
+        EGGLOGU_TYPO=1
+        this line has no equals sign
+        """.write(toFile: bad, atomically: true, encoding: .utf8)
         let checked = try Subprocess.run("egglogu-agent", ["config", "check", bad], in: setup.directory)
         #expect(checked.status == 78)
         for key in [
@@ -130,11 +145,19 @@ import Glibc
         #expect(json.stdout.contains(#""EGGLOGU_MQTT_PORT""#), "\(json.stdout)")
         // The environment overrides the file, and check says so unless --file-only.
         let overridden = try Subprocess.run(
-            "egglogu-agent", ["config", "check", setup.config], environment: ["EGGLOGU_POLL_INTERVAL": "never"], in: setup.directory)
+            "egglogu-agent",
+            ["config", "check", setup.config],
+            environment: ["EGGLOGU_POLL_INTERVAL": "never"],
+            in: setup.directory
+        )
         #expect(overridden.status == 78)
         #expect(overridden.stdout.contains("environment: EGGLOGU_POLL_INTERVAL"), "\(overridden.stdout)")
         let fileOnly = try Subprocess.run(
-            "egglogu-agent", ["config", "check", setup.config, "--file-only"], environment: ["EGGLOGU_POLL_INTERVAL": "never"], in: setup.directory)
+            "egglogu-agent",
+            ["config", "check", setup.config, "--file-only"],
+            environment: ["EGGLOGU_POLL_INTERVAL": "never"],
+            in: setup.directory
+        )
         #expect(fileOnly.status == 0)
     }
 
@@ -158,7 +181,10 @@ import Glibc
         defer { agent.stop() }
         let expected = problem == "unreachable" ? "no-such-broker.invalid" : "certificate verify failed"
         #expect(setup.eventually { agent.stderr.contains(expected) }, "\(agent.stderr)")
-        #expect(try Subprocess.run("egglogu-agent", ["put", "--config", setup.config, "flocks", #"{"id":"while-broker-down"}"#], in: setup.directory).status == 0)
+        #expect(
+            try Subprocess.run("egglogu-agent", ["put", "--config", setup.config, "flocks", #"{"id":"while-broker-down"}"#], in: setup.directory)
+                .status == 0
+        )
         #expect(try setup.eventually { try setup.serverHas("while-broker-down") }, "\(agent.stderr)")
     }
 

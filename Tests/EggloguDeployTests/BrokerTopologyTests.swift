@@ -49,7 +49,11 @@ import Testing
         let a2 = try topology.provision("a2", of: "farmA")
         let b1 = try topology.provision("b1", of: "farmB")
         let intruder = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmB/sync", "egglogu/farmB/#", "egglogu/#", "egglogu/farmA/sync"])
-        let neighbour = try topology.device(a2, "a2@farmA", subscribe: ["egglogu/farmA/sync", "egglogu/farmA/sensors/#", "egglogu/farmA/devices/+/status"])
+        let neighbour = try topology.device(
+            a2,
+            "a2@farmA",
+            subscribe: ["egglogu/farmA/sync", "egglogu/farmA/sensors/#", "egglogu/farmA/devices/+/status"]
+        )
         let victim = try topology.device(b1, "b1@farmB", subscribe: ["egglogu/farmB/sync"])
         #expect(await intruder.connected(), "\(intruder.failures)")
         #expect(await neighbour.connected(), "\(neighbour.failures)")
@@ -76,7 +80,12 @@ import Testing
         #expect(await !neighbour.received("offline", on: "egglogu/farmA/devices/a2/status", within: 0.3))
 
         // The sync server may write every farm's notices and read none.
-        let server = try MQTTProbe(port: topology.central.mqttPort, username: "egglogu-sync-server", password: topology.serverPassword, subscribe: ["egglogu/#"])
+        let server = try MQTTProbe(
+            port: topology.central.mqttPort,
+            username: "egglogu-sync-server",
+            password: topology.serverPassword,
+            subscribe: ["egglogu/#"]
+        )
         #expect(await server.connected(), "\(server.failures)")
         try server.publish("from-server", to: "egglogu/farmB/sync")
         #expect(await victim.received("from-server", on: "egglogu/farmB/sync"))
@@ -96,8 +105,13 @@ import Testing
         let gwB = try topology.provision("gw1", of: "farmB")
         func probe(_ bundle: String, _ user: String, id: String, subscribe: [String] = []) throws -> MQTTProbe {
             try MQTTProbe(
-                port: topology.central.tlsPort, username: user, password: try topology.password(bundle), caFile: topology.central.caFile,
-                subscribe: subscribe, id: id)
+                port: topology.central.tlsPort,
+                username: user,
+                password: try topology.password(bundle),
+                caFile: topology.central.caFile,
+                subscribe: subscribe,
+                id: id
+            )
         }
         let victim = try probe(a1, "a1@farmA", id: "egglogu-agent-a1", subscribe: ["egglogu/farmA/sync"])
         #expect(await victim.connected(), "\(victim.failures)")
@@ -137,7 +151,12 @@ import Testing
         let wrong = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmA", password: "not-the-password", caFile: topology.central.caFile)
         #expect(await wrong.failure()?.contains("refused") == true)
         #expect(!wrong.wasEverConnected)
-        let otherFarm = try MQTTProbe(port: topology.central.tlsPort, username: "a1@farmB", password: try topology.password(a1), caFile: topology.central.caFile)
+        let otherFarm = try MQTTProbe(
+            port: topology.central.tlsPort,
+            username: "a1@farmB",
+            password: try topology.password(a1),
+            caFile: topology.central.caFile
+        )
         #expect(await otherFarm.failure() != nil)
         let right = try topology.device(a1, "a1@farmA")
         #expect(await right.connected(), "the control: the provisioned password works: \(right.failures)")
@@ -169,7 +188,10 @@ import Testing
         let base = ["--port", "\(topology.central.webSocketsPort)", "--cafile", topology.central.caFile, "-u", "a1@farmA", "--timeout", "5"]
         let echo = try Subprocess.runTool(
             "/usr/bin/python3",
-            [DeployFixture.path("mosquitto/ws-probe.py")] + base + ["-P", try topology.password(a1), "--subscribe", "egglogu/farmA/sync", "--publish", "egglogu/farmA/sync", "--message", "hello"])
+            [DeployFixture.path("mosquitto/ws-probe.py")] + base + [
+                "-P", try topology.password(a1), "--subscribe", "egglogu/farmA/sync", "--publish", "egglogu/farmA/sync", "--message", "hello",
+            ]
+        )
         #expect(echo.status == 0, "\(echo.stderr)")
         #expect(echo.stdout.contains("egglogu/farmA/sync hello"))
         let wrong = try Subprocess.runTool("/usr/bin/python3", [DeployFixture.path("mosquitto/ws-probe.py")] + base + ["-P", "wrong"])
@@ -183,7 +205,12 @@ import Testing
         let g1 = try topology.provision("g1", of: "farmA", gatewayBroker: true)
         let gateway = try RenderedBroker.gateway(bundle: g1 + "/gateway-broker")
         try gateway.start(ports: [gateway.mqttPort])
-        let local = try MQTTProbe(port: gateway.mqttPort, username: "g1@farmA", password: try topology.password(g1), subscribe: ["egglogu/farmA/sync"])
+        let local = try MQTTProbe(
+            port: gateway.mqttPort,
+            username: "g1@farmA",
+            password: try topology.password(g1),
+            subscribe: ["egglogu/farmA/sync"]
+        )
         let remote = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmA/sync"])
         #expect(await local.connected(), "\(local.failures)")
         #expect(await remote.connected(), "\(remote.failures)")
@@ -209,9 +236,13 @@ import Testing
         let serverPort = Broker.freePort()
         let server = ChildService(
             "egglogu-sync-server",
-            ["serve", "--data-dir", topology.work.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(topology.central.mqttPort)",
-             "--mqtt-username", "egglogu-sync-server", "--mqtt-password-file", passwordFile],
-            in: topology.work)
+            [
+                "serve", "--data-dir", topology.work.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port",
+                "\(topology.central.mqttPort)",
+                "--mqtt-username", "egglogu-sync-server", "--mqtt-password-file", passwordFile,
+            ],
+            in: topology.work
+        )
         try server.start(waitingFor: "listening on")
         defer { server.stop() }
         var bundles: [String: String] = [:]
@@ -221,10 +252,13 @@ import Testing
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
             let provisioned = try Subprocess.run(
                 "egglogu-sync-server",
-                ["provision", "--data-dir", topology.work.file("server"), "--farm", "farm-e2e", "--device", device, "--out", out,
-                 "--server-url", "http://127.0.0.1:\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(topology.central.tlsPort)",
-                 "--mqtt-ca-file", topology.central.caFile, "--broker-dir", topology.central.path, "--state-dir", state] + (bridged ? ["--gateway-broker"] : []),
-                in: topology.work)
+                [
+                    "provision", "--data-dir", topology.work.file("server"), "--farm", "farm-e2e", "--device", device, "--out", out,
+                    "--server-url", "http://127.0.0.1:\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(topology.central.tlsPort)",
+                    "--mqtt-ca-file", topology.central.caFile, "--broker-dir", topology.central.path, "--state-dir", state,
+                ] + (bridged ? ["--gateway-broker"] : []),
+                in: topology.work
+            )
             #expect(provisioned.status == 0, "\(provisioned.stderr)")
             bundles[device] = out
         }
@@ -233,8 +267,11 @@ import Testing
         try gateway.start(ports: [gateway.mqttPort])
         let direct = ChildService("egglogu-agent", ["run", "--config", bundles["gw-direct"]! + "/agent/agent.conf"], in: topology.work)
         let bridged = ChildService(
-            "egglogu-agent", ["run", "--config", bundles["gw-bridged"]! + "/agent/agent.conf"], environment: ["EGGLOGU_MQTT_PORT": "\(gateway.mqttPort)"],
-            in: topology.work)
+            "egglogu-agent",
+            ["run", "--config", bundles["gw-bridged"]! + "/agent/agent.conf"],
+            environment: ["EGGLOGU_MQTT_PORT": "\(gateway.mqttPort)"],
+            in: topology.work
+        )
         try direct.start()
         try bridged.start()
         defer {
@@ -252,12 +289,18 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
 
         for (from, to, id) in [("gw-direct", "gw-bridged", "down"), ("gw-bridged", "gw-direct", "up")] {
-            let put = try Subprocess.run("egglogu-agent", ["put", "--config", bundles[from]! + "/agent/agent.conf", "flocks", #"{"id":"\#(id)"}"#], in: topology.work)
+            let put = try Subprocess.run(
+                "egglogu-agent",
+                ["put", "--config", bundles[from]! + "/agent/agent.conf", "flocks", #"{"id":"\#(id)"}"#],
+                in: topology.work
+            )
             #expect(put.status == 0, "\(put.stderr)")
             var arrived = false
             let until = Date().addingTimeInterval(5)
             while Date() < until, !arrived {
-                arrived = try Subprocess.run("egglogu-agent", ["get", "--config", bundles[to]! + "/agent/agent.conf", "flocks", id], in: topology.work).status == 0
+                arrived =
+                    try Subprocess.run("egglogu-agent", ["get", "--config", bundles[to]! + "/agent/agent.conf", "flocks", id], in: topology.work)
+                    .status == 0
                 if !arrived { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(arrived, "\(from) → \(to) within 5 s: \(direct.stderr)\n\(bridged.stderr)")

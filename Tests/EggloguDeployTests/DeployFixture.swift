@@ -12,7 +12,8 @@ enum DeployFixture {
 
     /// A well-formed token for `device` on `farm` that only a server could tell is not signed.
     static func unsignedToken(device: String, farm: String, expires: Date = Date().addingTimeInterval(86_400)) -> String {
-        let claims = #"{"sub":"\#(device)","farms":["\#(farm)"],"iat":\#(Int(Date().timeIntervalSince1970) - 10),"exp":\#(Int(expires.timeIntervalSince1970))}"#
+        let claims =
+            #"{"sub":"\#(device)","farms":["\#(farm)"],"iat":\#(Int(Date().timeIntervalSince1970) - 10),"exp":\#(Int(expires.timeIntervalSince1970))}"#
         let encode = { (text: String) in
             Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
                 .replacingOccurrences(of: "=", with: "")

@@ -16,7 +16,11 @@ final class MQTTProbe: Sendable {
     private let task: Task<Void, Never>
 
     init(
-        port: Int, username: String? = nil, password: String? = nil, caFile: String? = nil, subscribe: [String] = [],
+        port: Int,
+        username: String? = nil,
+        password: String? = nil,
+        caFile: String? = nil,
+        subscribe: [String] = [],
         id: String = "probe-\(UUID().uuidString.prefix(8))"
     ) throws {
         var configuration = MQTTConfiguration(host: "127.0.0.1", port: port, clientID: id)

@@ -19,9 +19,13 @@ import Testing
         let out = directory.file("bundle")
         let provisioned = try Subprocess.run(
             "egglogu-sync-server",
-            ["provision", "--data-dir", directory.file("server"), "--farm", "farm-p", "--device", "gw-p", "--out", out, "--server-url", "https://sync.example.org",
-             "--mqtt-host", "broker.example.org", "--mqtt-ca-file", certificates.file("ca.pem"), "--state-dir", directory.file("state")],
-            in: directory)
+            [
+                "provision", "--data-dir", directory.file("server"), "--farm", "farm-p", "--device", "gw-p", "--out", out, "--server-url",
+                "https://sync.example.org",
+                "--mqtt-host", "broker.example.org", "--mqtt-ca-file", certificates.file("ca.pem"), "--state-dir", directory.file("state"),
+            ],
+            in: directory
+        )
         #expect(provisioned.status == 0, "\(provisioned.stderr)")
         #expect(mode(out) == 0o700)
         #expect(mode(out + "/agent/token") == 0o600)
@@ -42,7 +46,11 @@ import Testing
         let checked = try Subprocess.run("egglogu-agent", ["config", "check", out + "/agent/agent.conf"], in: directory)
         #expect(checked.status == 0, "\(checked.stdout)")
         #expect(checked.stdout.contains("token for gw-p on farm-p"))
-        let devices = try Subprocess.run("egglogu-sync-server", ["devices", "--data-dir", directory.file("server"), "--farm", "farm-p"], in: directory)
+        let devices = try Subprocess.run(
+            "egglogu-sync-server",
+            ["devices", "--data-dir", directory.file("server"), "--farm", "farm-p"],
+            in: directory
+        )
         #expect(devices.stdout.contains("gw-p"))
     }
 
@@ -57,8 +65,12 @@ import Testing
         let secret = try directory.writeSecret(String(repeating: "k", count: 48), to: "jwt-secret")
         let provisioned = try Subprocess.run(
             "egglogu-sync-server",
-            ["provision", "--data-dir", data, "--jwt-secret-file", secret, "--farm", "f", "--device", "d", "--out", directory.file("bundle"), "--server-url", "http://h:1"],
-            in: directory)
+            [
+                "provision", "--data-dir", data, "--jwt-secret-file", secret, "--farm", "f", "--device", "d", "--out", directory.file("bundle"),
+                "--server-url", "http://h:1",
+            ],
+            in: directory
+        )
         #expect(provisioned.status == 0, "\(provisioned.stderr)")
         func owner(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path)[.ownerAccountID]) as? Int) ?? -1 }
         #expect(owner(data + "/server.sqlite") == 65534)
@@ -69,28 +81,47 @@ import Testing
     @Test func badRequestsAreRefusedWithoutWritingAnything() throws {
         let directory = TemporaryDirectory()
         let base = ["provision", "--data-dir", directory.file("server"), "--server-url", "http://127.0.0.1:8080"]
-        let badID = try Subprocess.run("egglogu-sync-server", base + ["--farm", "farm/../x", "--device", "d", "--out", directory.file("a")], in: directory)
+        let badID = try Subprocess.run(
+            "egglogu-sync-server",
+            base + ["--farm", "farm/../x", "--device", "d", "--out", directory.file("a")],
+            in: directory
+        )
         #expect(badID.status == 64)
-        let reserved = try Subprocess.run("egglogu-sync-server", base + ["--farm", "f", "--device", "bridge", "--out", directory.file("b")], in: directory)
+        let reserved = try Subprocess.run(
+            "egglogu-sync-server",
+            base + ["--farm", "f", "--device", "bridge", "--out", directory.file("b")],
+            in: directory
+        )
         #expect(reserved.status == 73)
         #expect(reserved.stderr.contains("reserved"))
         let noCA = try Subprocess.run(
-            "egglogu-sync-server", base + ["--farm", "f", "--device", "d", "--out", directory.file("c"), "--mqtt-host", "h", "--gateway-broker"], in: directory)
+            "egglogu-sync-server",
+            base + ["--farm", "f", "--device", "d", "--out", directory.file("c"), "--mqtt-host", "h", "--gateway-broker"],
+            in: directory
+        )
         #expect(noCA.status == 73)
         #expect(noCA.stderr.contains("TLS"))
         try FileManager.default.createDirectory(atPath: directory.file("full"), withIntermediateDirectories: true)
         try "keep me".write(toFile: directory.file("full/token"), atomically: true, encoding: .utf8)
-        let occupied = try Subprocess.run("egglogu-sync-server", base + ["--farm", "f", "--device", "d", "--out", directory.file("full")], in: directory)
+        let occupied = try Subprocess.run(
+            "egglogu-sync-server",
+            base + ["--farm", "f", "--device", "d", "--out", directory.file("full")],
+            in: directory
+        )
         #expect(occupied.status == 73)
         #expect(try String(contentsOfFile: directory.file("full/token"), encoding: .utf8) == "keep me")
         let noURL = try Subprocess.run(
-            "egglogu-sync-server", ["provision", "--data-dir", directory.file("server"), "--farm", "f", "--device", "d", "--out", directory.file("e")], in: directory)
+            "egglogu-sync-server",
+            ["provision", "--data-dir", directory.file("server"), "--farm", "f", "--device", "d", "--out", directory.file("e")],
+            in: directory
+        )
         #expect(noURL.status == 64)
         #expect(noURL.stderr.contains("--server-url"))
     }
 
     @Test func provisioningAgainReplacesTheUsersLineAndBlock() throws {
-        let acl = "# head\nuser egglogu-sync-server\ntopic write egglogu/+/sync\n\nuser a@f\ntopic readwrite egglogu/f/sync\n\nuser b@f\ntopic readwrite egglogu/f/sync\n"
+        let acl =
+            "# head\nuser egglogu-sync-server\ntopic write egglogu/+/sync\n\nuser a@f\ntopic readwrite egglogu/f/sync\n\nuser b@f\ntopic readwrite egglogu/f/sync\n"
         let replaced = BrokerACL.replacingBlock(of: "a@f", in: acl, with: BrokerACL.deviceBlock(device: "a", farm: "f"))
         #expect(replaced.components(separatedBy: "user a@f\n").count == 2)
         #expect(replaced.contains("user b@f\ntopic readwrite egglogu/f/sync"))

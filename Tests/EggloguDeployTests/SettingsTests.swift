@@ -7,7 +7,9 @@ import Testing
 /// The KEY=value file format both programs read, and how the layers combine.
 @Suite(.ownThreads) struct SettingsTests {
     let schema = SettingsSchema(
-        prefix: "APP_", keys: [.init("APP_NAME", "a name"), .init("APP_FILE", path: true, "a file"), .init("APP_PORT", "a port")])
+        prefix: "APP_",
+        keys: [.init("APP_NAME", "a name"), .init("APP_FILE", path: true, "a file"), .init("APP_PORT", "a port")]
+    )
 
     @Test func theFileFormatTakesCommentsQuotesAndReportsBadLinesWithTheirNumber() {
         let file = SettingsFile.parse(
@@ -18,7 +20,9 @@ import Testing
             export APP_PORT=8080
             APP_FILE='token'
             not a setting
-            """, path: "/etc/app/app.conf")
+            """,
+            path: "/etc/app/app.conf"
+        )
         #expect(file.entries.map(\.key) == ["APP_NAME", "APP_PORT", "APP_FILE"])
         #expect(file.entries.first?.value == "farm gateway")
         #expect(file.problems.count == 1)

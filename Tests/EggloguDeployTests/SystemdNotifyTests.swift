@@ -36,14 +36,24 @@ import Glibc
         let socket = try NotifySocket(abstract: abstract, in: directory)
         let token = try directory.writeSecret(DeployFixture.unsignedToken(device: "gw-n", farm: "farm-n"), to: "token")
         let replica = directory.file("replica.sqlite")
-        #expect(try Subprocess.run("egglogu-agent", ["put", "--replica", replica, "--farm-id", "farm-n", "--device-id", "gw-n", "flocks", #"{"id":"f1"}"#], in: directory).status == 0)
+        #expect(
+            try Subprocess.run(
+                "egglogu-agent",
+                ["put", "--replica", replica, "--farm-id", "farm-n", "--device-id", "gw-n", "flocks", #"{"id":"f1"}"#],
+                in: directory
+            ).status == 0
+        )
         let agent = ChildService(
-            "egglogu-agent", ["run", "--replica", replica, "--server-url", "http://127.0.0.1:9", "--token-file", token],
-            environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "2000000", "EGGLOGU_POLL_INTERVAL": "0.5"], in: directory)
+            "egglogu-agent",
+            ["run", "--replica", replica, "--server-url", "http://127.0.0.1:9", "--token-file", token],
+            environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "2000000", "EGGLOGU_POLL_INTERVAL": "0.5"],
+            in: directory
+        )
         try agent.start()
         defer { agent.stop() }
         #expect(socket.wait { $0.contains("READY=1") } != nil, "\(agent.stderr)")
-        let unpushed = try Subprocess.run("egglogu-agent", ["status", "--replica", replica, "--json"], in: directory).stdout
+        let unpushed =
+            try Subprocess.run("egglogu-agent", ["status", "--replica", replica, "--json"], in: directory).stdout
             .split(separator: "\n").first { $0.contains("\"unpushed\"") }?.filter(\.isNumber) ?? ""
         #expect(!unpushed.isEmpty && unpushed != "0")
         let status = socket.wait { $0.hasPrefix("STATUS=offline (server: cannot reach http://127.0.0.1:9") }
@@ -65,8 +75,11 @@ import Glibc
         let directory = TemporaryDirectory()
         let socket = try NotifySocket(abstract: true, in: directory)
         let server = ChildService(
-            "egglogu-sync-server", ["serve", "--data-dir", directory.file("data"), "--port", "0"],
-            environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "1000000"], in: directory)
+            "egglogu-sync-server",
+            ["serve", "--data-dir", directory.file("data"), "--port", "0"],
+            environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "1000000"],
+            in: directory
+        )
         try server.start(waitingFor: "listening on")
         #expect(socket.wait { $0.contains("READY=1") } != nil)
         #expect(socket.wait { $0.hasPrefix("STATUS=serving on http://127.0.0.1:") } != nil)

@@ -19,7 +19,11 @@ import Testing
             }
             try text.write(toFile: directory.file(unit), atomically: true, encoding: .utf8)
         }
-        let verify = try Subprocess.runTool("/usr/bin/systemd-analyze", ["verify"] + Self.units.map(directory.file), environment: ["SYSTEMD_LOG_LEVEL": "info"])
+        let verify = try Subprocess.runTool(
+            "/usr/bin/systemd-analyze",
+            ["verify"] + Self.units.map(directory.file),
+            environment: ["SYSTEMD_LOG_LEVEL": "info"]
+        )
         let lines = (verify.stdout + verify.stderr).split(separator: "\n")
         let ours = lines.filter { line in Self.units.contains { line.contains($0) } || line.contains(directory.path) }
         #expect(ours.isEmpty, "\(ours.joined(separator: "\n"))")
@@ -48,12 +52,14 @@ import Testing
 /// reload, the watchdog and a clean stop (root only; the container root is cached in
 /// /var/cache/egglogu-sync-test after a first debootstrap of about a minute).
 @Suite(.ownThreads) struct SystemdBootTests {
-    static let canRun = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn")
+    static let canRun =
+        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn")
         && FileManager.default.isExecutableFile(atPath: "/usr/sbin/debootstrap")
 
     @Test(
         .enabled(if: canRun, "needs root, systemd-nspawn and debootstrap (apt-get install --no-install-recommends systemd-container debootstrap)"),
-        .timeLimit(.minutes(10)))
+        .timeLimit(.minutes(10))
+    )
     func theUnitsWorkUnderARealSystemd() async throws {
         // The script runs the container itself at the normal priority: its watchdog check is timed.
         try await DeployFixture.expectAllChecksPass("test-systemd.sh")

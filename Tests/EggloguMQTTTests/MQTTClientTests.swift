@@ -1,8 +1,9 @@
-@testable import EggloguMQTT
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
 import Testing
+
+@testable import EggloguMQTT
 
 /// The MQTT client against a real mosquitto.
 @Suite(.ownThreads) struct MQTTClientTests {
@@ -114,7 +115,10 @@ import Testing
     @Test func badCredentialsAndUnknownHostsAreRetriedForever() async throws {
         let broker = try Broker(users: ["gw": "right"])
         try broker.start()
-        let wrong = try client("wrong", port: broker.port) { $0.username = "gw"; $0.password = "wrong" }
+        let wrong = try client("wrong", port: broker.port) {
+            $0.username = "gw"
+            $0.password = "wrong"
+        }
         async let a: Void = wrong.run()
         var refusals = 0
         for await event in wrong.events {
@@ -129,7 +133,10 @@ import Testing
         #expect(await next(anonymous) { if case .disconnected(let reason, _) = $0 { reason.contains("refused") } else { false } } != nil)
         anonymous.stop()
         await b
-        let right = try client("right", port: broker.port) { $0.username = "gw"; $0.password = "right" }
+        let right = try client("right", port: broker.port) {
+            $0.username = "gw"
+            $0.password = "right"
+        }
         async let c: Void = right.run()
         #expect(await next(right) { $0 == .connected } != nil)
         right.stop()
@@ -179,7 +186,10 @@ import Testing
         async let a: Void = good.run()
         var connected = false
         for await event in good.events {
-            if event == .connected { connected = true; break }
+            if event == .connected {
+                connected = true
+                break
+            }
         }
         #expect(connected)
         good.stop()

@@ -20,11 +20,20 @@ import Testing
             delays.append(delay ?? 5)
         }
         let sorted = delays.sorted()
-        print("propagation a→b over \(sorted.count) puts (debug build): median \(Int(sorted[sorted.count / 2] * 1000)) ms, max \(Int(sorted.last! * 1000)) ms")
+        print(
+            "propagation a→b over \(sorted.count) puts (debug build): median \(Int(sorted[sorted.count / 2] * 1000)) ms, max \(Int(sorted.last! * 1000)) ms"
+        )
         #expect(sorted[sorted.count / 2] < 1.0, "realtime, not polling (poll interval is 30 s)")
-        let cli = try Subprocess.run("egglogu-agent", ["put", "--config", fixture.config("gw-b"), "clients", #"{"id":"from-the-shell"}"#], in: fixture.directory)
+        let cli = try Subprocess.run(
+            "egglogu-agent",
+            ["put", "--config", fixture.config("gw-b"), "clients", #"{"id":"from-the-shell"}"#],
+            in: fixture.directory
+        )
         #expect(cli.status == 0)
-        #expect(await fixture.waitUntil(timeout: 5) { await fixture.has("gw-a", "clients", "from-the-shell") } != nil, "a CLI write is noticed without a poll")
+        #expect(
+            await fixture.waitUntil(timeout: 5) { await fixture.has("gw-a", "clients", "from-the-shell") } != nil,
+            "a CLI write is noticed without a poll"
+        )
     }
 
     @Test func withoutTheBrokerAgentsPollAndGoBackToRealtimeWhenItReturns() async throws {
@@ -107,7 +116,8 @@ import Testing
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         let topic = "egglogu/farm-rt/sync"
-        let notice = #"{"v":1,"farmId":"farm-rt","deviceId":"gw-evil","cursor":"ffffffffffffffff:999999","collections":["flocks"],"count":1,"at":"2026-11-30T00:00:00.000Z"}"#
+        let notice =
+            #"{"v":1,"farmId":"farm-rt","deviceId":"gw-evil","cursor":"ffffffffffffffff:999999","collections":["flocks"],"count":1,"at":"2026-11-30T00:00:00.000Z"}"#
         let tool = Process()
         tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
         tool.arguments = ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-r", "-m", notice]

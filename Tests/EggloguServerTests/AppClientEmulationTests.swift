@@ -27,9 +27,11 @@ import Testing
         var out: [String: [String: JSONValue]] = [:]
         for (entity, path) in entities {
             let value = path.count == 1 ? blob[path[0]] : blob[path[0]]?.objectValue?[path[1]]
-            out[entity] = Dictionary(uniqueKeysWithValues: (value?.arrayValue ?? []).map { record in
-                (AppBrowserKey.id(record), record.withoutSyncMetadata)
-            })
+            out[entity] = Dictionary(
+                uniqueKeysWithValues: (value?.arrayValue ?? []).map { record in
+                    (AppBrowserKey.id(record), record.withoutSyncMetadata)
+                }
+            )
         }
         return (out, blob["farm"]!.withoutSyncMetadata)
     }
@@ -37,7 +39,9 @@ import Testing
     static func representable(_ browser: AppBrowser) -> [String: [String: JSONValue]] {
         var out: [String: [String: JSONValue]] = [:]
         for (entity, _) in entities {
-            out[entity] = Dictionary(uniqueKeysWithValues: browser.records(entity).map { (AppBrowserKey.id(.object($0)), JSONValue.object($0).withoutSyncMetadata) })
+            out[entity] = Dictionary(
+                uniqueKeysWithValues: browser.records(entity).map { (AppBrowserKey.id(.object($0)), JSONValue.object($0).withoutSyncMetadata) }
+            )
         }
         return out
     }
@@ -47,7 +51,10 @@ import Testing
     }
 
     /// Where a browser differs from the gateway: records it lacks, holds in addition, or holds otherwise.
-    static func differences(_ browser: AppBrowser, _ gateway: Replica) async throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
+    static func differences(
+        _ browser: AppBrowser,
+        _ gateway: Replica
+    ) async throws -> (missing: Set<String>, extra: Set<String>, changed: Set<String>) {
         let theirs = representable(browser)
         let ours = try await representable(gateway).records
         var missing: Set<String> = []
@@ -72,10 +79,15 @@ import Testing
             let data = dir.file("data")
             let secret = try dir.writeSecret(String(decoding: AppTokens.secret, as: UTF8.self), to: "app-jwt-secret")
             let server = ChildService(
-                "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data, "--app-jwt-secret-file", secret], in: dir)
+                "egglogu-sync-server",
+                ["serve", "--port", "0", "--data-dir", data, "--app-jwt-secret-file", secret],
+                in: dir
+            )
             // The children start niced, below the other tests of the run: they parse megabytes of JSON on two cores.
             try await niced { try server.start(waitingFor: "listening on") }
-            let serverPort = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+            let serverPort = try #require(
+                server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            )
             let nginx = try Nginx(syncPort: serverPort, backendPort: backend.port)
             try await niced { try nginx.start() }
             let apiBase = nginx.url + "/api/v1"
@@ -87,9 +99,15 @@ import Testing
             let replicaPath = dir.file("gateway.sqlite")
             func gatewayRuns(_ arguments: [String]) async throws {
                 let result = try await niced {
-                    try Subprocess.run("egglogu-agent", arguments + ["--replica", replicaPath], environment: [
-                        "EGGLOGU_DEVICE_ID": "gateway", "EGGLOGU_FARM_ID": "farm-1", "EGGLOGU_SERVER_URL": nginx.url, "EGGLOGU_TOKEN_FILE": tokenFile,
-                    ], in: dir)
+                    try Subprocess.run(
+                        "egglogu-agent",
+                        arguments + ["--replica", replicaPath],
+                        environment: [
+                            "EGGLOGU_DEVICE_ID": "gateway", "EGGLOGU_FARM_ID": "farm-1", "EGGLOGU_SERVER_URL": nginx.url,
+                            "EGGLOGU_TOKEN_FILE": tokenFile,
+                        ],
+                        in: dir
+                    )
                 }
                 #expect(result.status == 0, "egglogu-agent \(arguments): \(result.stderr)")
             }

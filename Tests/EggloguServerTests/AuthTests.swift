@@ -77,7 +77,9 @@ import Testing
             #expect(try await pull("farm-b", gwB) == 200, "farm B's gw1 is another device")
             #expect(try await pull("farm-a", both) == 401)
             #expect(try await pull("farm-b", both) == 200)
-            let renewed = try #require(try await server.request(.POST, "/api/v1/auth/renew", token: both, body: []).json?.objectValue?["token"]?.stringValue)
+            let renewed = try #require(
+                try await server.request(.POST, "/api/v1/auth/renew", token: both, body: []).json?.objectValue?["token"]?.stringValue
+            )
             #expect(try await server.authority.verify(renewed).farms == ["farm-b"])
         }
     }
@@ -87,13 +89,15 @@ import Testing
         let path = lab.directory.file("server.sqlite")
         let old = try DatabaseQueue(path: path)
         try await old.write { db in
-            try db.execute(sql: """
-                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
-                INSERT INTO grdb_migrations VALUES ('v1');
-                CREATE TABLE device (farm TEXT NOT NULL, device TEXT NOT NULL, last_seen REAL, PRIMARY KEY (farm, device)) WITHOUT ROWID;
-                CREATE TABLE revocation (device TEXT PRIMARY KEY NOT NULL, revoked_at REAL NOT NULL) WITHOUT ROWID;
-                INSERT INTO revocation VALUES ('gw1', \(Date().timeIntervalSince1970));
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1');
+                    CREATE TABLE device (farm TEXT NOT NULL, device TEXT NOT NULL, last_seen REAL, PRIMARY KEY (farm, device)) WITHOUT ROWID;
+                    CREATE TABLE revocation (device TEXT PRIMARY KEY NOT NULL, revoked_at REAL NOT NULL) WITHOUT ROWID;
+                    INSERT INTO revocation VALUES ('gw1', \(Date().timeIntervalSince1970));
+                    """
+            )
         }
         try old.close()
         let registry = try await DeviceRegistry.open(path: path)
@@ -114,16 +118,26 @@ import Testing
             let serverToken = try await server.token(device: "server")
             expectError(try await server.request(.GET, pull, token: serverToken), 403, "reserved-device")
             let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
-            let push: JSONValue = ["farmId": "farm-1", "deviceId": "gw1", "changes": [["collection": "flocks", "records": [["id": "f1", "_updatedAt": .string(now)]]]]]
+            let push: JSONValue = [
+                "farmId": "farm-1", "deviceId": "gw1", "changes": [["collection": "flocks", "records": [["id": "f1", "_updatedAt": .string(now)]]]],
+            ]
             #expect(try await server.request(.POST, "/api/v1/sync/delta", token: token, body: push.serialized()).status == 200)
             let replica = try await Replica.open(path: server.directory.farmReplica("farm-1"))
-            await #expect(try replica.get("flocks", id: "f1").objectValue?["_syncOrigin"] == "gw1", "a record without an origin gets the token's device")
+            await #expect(
+                try replica.get("flocks", id: "f1").objectValue?["_syncOrigin"] == "gw1",
+                "a record without an origin gets the token's device"
+            )
         }
     }
 
     @Test func renewalTradesAValidTokenForAFreshOneWithTheSameClaims() async throws {
         try await TestServer.with { server in
-            let token = try await server.token(device: "d1", farms: ["farm-1", "farm-7"], lifetime: 90 * 86_400, issuedAt: Date().addingTimeInterval(-80 * 86_400))
+            let token = try await server.token(
+                device: "d1",
+                farms: ["farm-1", "farm-7"],
+                lifetime: 90 * 86_400,
+                issuedAt: Date().addingTimeInterval(-80 * 86_400)
+            )
             let result = try await server.request(.POST, "/api/v1/auth/renew", token: token, body: [])
             #expect(result.status == 200)
             let fresh = try #require(result.json?.objectValue?["token"]?.stringValue)
@@ -154,13 +168,15 @@ import Testing
         }
         let token = try await keys.sign(
             Claims(sub: "user-9", farms: ["farm-1"], exp: .init(value: Date().addingTimeInterval(600)), iat: .init(value: Date()), jti: "j1"),
-            kid: "issuer-a")
+            kid: "issuer-a"
+        )
         #expect(try await authority.verify(token).subject == "user-9")
         let other = JWTKeyCollection()
         await other.add(ecdsa: ES256PrivateKey(), kid: "issuer-a")
         let forged = try await other.sign(
             Claims(sub: "user-9", farms: ["farm-1"], exp: .init(value: Date().addingTimeInterval(600)), iat: .init(value: Date()), jti: "j2"),
-            kid: "issuer-a")
+            kid: "issuer-a"
+        )
         await #expect(throws: APIError.self) { try await authority.verify(forged) }
     }
 

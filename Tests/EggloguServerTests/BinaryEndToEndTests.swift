@@ -16,15 +16,22 @@ import Testing
     /// Starts `egglogu-sync-server serve` on a free port and returns its URL.
     func startServer(dataDir: String) throws -> (url: String, stop: () -> Subprocess.Output) {
         let server = try Subprocess.start(
-            "egglogu-sync-server", ["serve", "--port", "0"], environment: ["EGGLOGU_SYNC_DATA_DIR": dataDir], in: dir)
+            "egglogu-sync-server",
+            ["serve", "--port", "0"],
+            environment: ["EGGLOGU_SYNC_DATA_DIR": dataDir],
+            in: dir
+        )
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             let log = (try? String(contentsOfFile: server.stdoutPath, encoding: .utf8)) ?? ""
             if let line = log.split(separator: "\n").first(where: { $0.contains("listening on http://") }) {
-                return (String(line.split(separator: " ").last!), {
-                    server.process.terminate()
-                    return server.finish()
-                })
+                return (
+                    String(line.split(separator: " ").last!),
+                    {
+                        server.process.terminate()
+                        return server.finish()
+                    }
+                )
             }
             usleep(50_000)
         }
@@ -44,10 +51,14 @@ import Testing
             try dir.writeSecret(token.stdout, to: "\(device).token")
         }
         func agent(_ device: String, _ arguments: [String]) throws -> Subprocess.Output {
-            try run("egglogu-agent", arguments + ["--replica", dir.file("\(device).sqlite")], environment: [
-                "EGGLOGU_DEVICE_ID": device, "EGGLOGU_FARM_ID": "farm-9", "EGGLOGU_SERVER_URL": url,
-                "EGGLOGU_TOKEN_FILE": dir.file("\(device).token"),
-            ])
+            try run(
+                "egglogu-agent",
+                arguments + ["--replica", dir.file("\(device).sqlite")],
+                environment: [
+                    "EGGLOGU_DEVICE_ID": device, "EGGLOGU_FARM_ID": "farm-9", "EGGLOGU_SERVER_URL": url,
+                    "EGGLOGU_TOKEN_FILE": dir.file("\(device).token"),
+                ]
+            )
         }
         #expect(try agent("gw-1", ["import", try SmallFarm.write(in: dir)]).status == 0)
         let first = try agent("gw-1", ["sync"])
@@ -87,7 +98,10 @@ import Testing
         // Well-formed, for a farm and device the replica matches; only the server can tell it is forged.
         try dir.writeSecret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkIiwiZmFybXMiOlsiZiJdLCJpYXQiOjEsImV4cCI6OTk5OTk5OTk5OX0.c2ln", to: "t")
         #expect(try run("egglogu-agent", ["put", "--replica", replica, "--farm-id", "f", "flocks", #"{"id":"a"}"#]).status == 0)
-        let unreachable = try run("egglogu-agent", ["sync", "--replica", replica, "--server-url", "http://127.0.0.1:9", "--token-file", dir.file("t")])
+        let unreachable = try run(
+            "egglogu-agent",
+            ["sync", "--replica", replica, "--server-url", "http://127.0.0.1:9", "--token-file", dir.file("t")]
+        )
         #expect(unreachable.status == 69)
         #expect(unreachable.stderr.contains("cannot reach http://127.0.0.1:9"))
         #expect(unreachable.stderr.contains("changes stay queued"))
@@ -95,7 +109,10 @@ import Testing
         #expect(try run("egglogu-agent", ["sync", "--replica", replica, "--token-file", dir.file("t")]).status == 78)
         #expect(try run("egglogu-agent", ["sync", "--replica", replica, "--server-url", "ftp://x", "--token-file", dir.file("t")]).status == 78)
         try dir.writeSecret("not-a-token", to: "garbage")
-        let garbage = try run("egglogu-agent", ["sync", "--replica", replica, "--server-url", "http://127.0.0.1:9", "--token-file", dir.file("garbage")])
+        let garbage = try run(
+            "egglogu-agent",
+            ["sync", "--replica", replica, "--server-url", "http://127.0.0.1:9", "--token-file", dir.file("garbage")]
+        )
         #expect(garbage.status == 78)
         #expect(garbage.stderr.contains("EGGLOGU_TOKEN_FILE: does not hold a token"))
         #expect(try run("egglogu-sync-server", ["token", "--jwt-secret-file", dir.file("garbage"), "--farm", "f", "--device", "d"]).status == 78)

@@ -60,14 +60,21 @@ final class RawConnection {
     /// deadlines of `environment`; and that port.
     func serve(in dir: TemporaryDirectory, data: String? = nil, _ environment: [String: String]) async throws -> (ChildService, Int) {
         let server = ChildService(
-            "egglogu-sync-server", ["serve", "--port", "0", "--data-dir", data ?? dir.file("data")], environment: environment, in: dir)
+            "egglogu-sync-server",
+            ["serve", "--port", "0", "--data-dir", data ?? dir.file("data")],
+            environment: environment,
+            in: dir
+        )
         try await offPool { try server.start(waitingFor: "listening on") }
         let port = try #require(server.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         return (server, port)
     }
     @Test func idleSlowAndTricklingConnectionsAreClosedAndHealthzIsServedAgain() async throws {
         let dir = TemporaryDirectory()
-        let (server, port) = try await serve(in: dir, ["EGGLOGU_SYNC_IDLE_TIMEOUT": "1", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "1.5"])
+        let (server, port) = try await serve(
+            in: dir,
+            ["EGGLOGU_SYNC_IDLE_TIMEOUT": "1", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "1.5"]
+        )
         let pid = try #require(server.pid)
 
         let results = try await offPool { () -> (slowHead: Bool, slowBody: Bool, idle: Bool, healthy: Bool, refusedWhileFull: Bool) in
@@ -114,7 +121,10 @@ final class RawConnection {
     /// request without a header deadline: its head, sent a byte at a time, was then held open.
     @Test func aRequestAnsweredBeforeItsBodyEndedLeavesTheNextHeadItsDeadline() async throws {
         let dir = TemporaryDirectory()
-        let (server, port) = try await serve(in: dir, ["EGGLOGU_SYNC_IDLE_TIMEOUT": "5", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "3"])
+        let (server, port) = try await serve(
+            in: dir,
+            ["EGGLOGU_SYNC_IDLE_TIMEOUT": "5", "EGGLOGU_SYNC_HEADER_TIMEOUT": "1", "EGGLOGU_SYNC_BODY_TIMEOUT": "3"]
+        )
         let (answer, closedAfter) = try await offPool { () -> (String, Int?) in
             let connection = try #require(RawConnection(port: port))
             connection.send("POST /api/v1/sync/delta HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n{")
@@ -151,7 +161,8 @@ final class RawConnection {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let body = #"{"last_synced_at":null,"data":{}}"#
-        let pull = "POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        let pull =
+            "POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         let results = try await offPool { () -> (cutOff: Bool, servedBytes: Int) in
             let stalled = (0..<2).compactMap { _ in RawConnection.neverReading(port: port) }
             for connection in stalled { connection.send(pull) }

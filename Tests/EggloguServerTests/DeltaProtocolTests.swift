@@ -11,10 +11,19 @@ import Testing
         ["id": .string(id), "n": .number(JSONNumber(n)), "_updatedAt": .string(t.iso8601), "_syncOrigin": .string(origin)]
     }
 
-    func push(_ server: TestServer, token: String, since: String?, _ changes: [(String, [JSONValue])], device: String = "d1") async throws -> (Int, JSONObject) {
+    func push(
+        _ server: TestServer,
+        token: String,
+        since: String?,
+        _ changes: [(String, [JSONValue])],
+        device: String = "d1"
+    ) async throws -> (Int, JSONObject) {
         let body = PushRequest(
-            farmID: "farm-1", deviceID: device, since: since,
-            changes: changes.map { CollectionChanges(collection: $0.0, records: $0.1) })
+            farmID: "farm-1",
+            deviceID: device,
+            since: since,
+            changes: changes.map { CollectionChanges(collection: $0.0, records: $0.1) }
+        )
         let (status, json) = try await server.request(.POST, "/api/v1/sync/delta", token: token, body: body.json.serialized())
         return (status, json?.objectValue ?? [:])
     }
@@ -30,7 +39,9 @@ import Testing
             let cursor = try #require(first["cursor"]?.stringValue)
             #expect(Cursor(cursor)?.seq == 2, "the two records are not echoed, but the cursor covers them")
             let (_, second) = try await push(server, token: t2, since: nil, [("flocks", [record("c", 1, origin: "d2")])], device: "d2")
-            let ids = second["changes"]?.arrayValue?.flatMap { $0.objectValue?["records"]?.arrayValue ?? [] }.compactMap { $0.objectValue?["id"]?.stringValue }
+            let ids = second["changes"]?.arrayValue?.flatMap { $0.objectValue?["records"]?.arrayValue ?? [] }.compactMap {
+                $0.objectValue?["id"]?.stringValue
+            }
             #expect(ids == ["a", "b"])
             let (_, third) = try await push(server, token: t1, since: cursor, [])
             let back = third["changes"]?.arrayValue?.first?.objectValue
@@ -75,7 +86,13 @@ import Testing
             deleted["_deletedAt"] = .string(base.adding(milliseconds: 10).iso8601)
             _ = try await push(server, token: t, since: nil, [("flocks", [.object(deleted)])])
             let t2 = try await server.token(device: "d2")
-            _ = try await push(server, token: t2, since: nil, [("flocks", [record("r4", 99, at: base.adding(milliseconds: 5), origin: "d2")])], device: "d2")
+            _ = try await push(
+                server,
+                token: t2,
+                since: nil,
+                [("flocks", [record("r4", 99, at: base.adding(milliseconds: 5), origin: "d2")])],
+                device: "d2"
+            )
             var since: String? = nil
             var seen: [String] = []
             var pages = 0
@@ -110,7 +127,13 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
             let cut = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
             try await Task.sleep(for: .milliseconds(20))
-            _ = try await push(server, token: try await server.token(device: "d2"), since: nil, [("flocks", [record("new", 1, origin: "d2")])], device: "d2")
+            _ = try await push(
+                server,
+                token: try await server.token(device: "d2"),
+                since: nil,
+                [("flocks", [record("new", 1, origin: "d2")])],
+                device: "d2"
+            )
             let (_, json) = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1&since=\(cut)", token: t)
             let page = try SyncResponse(json: try #require(json))
             #expect(page.changes.flatMap(\.records).compactMap { $0.objectValue?["id"]?.stringValue } == ["new"])

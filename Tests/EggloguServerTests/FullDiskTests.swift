@@ -77,7 +77,9 @@ import Testing
         #expect(pulled.status == 200, "reads need no room")
         #expect(ids(pulled) == ["a"])
 
-        for arguments in [["token", "--farm", "f1", "--device", "d2"], ["revoke", "--farm", "f1", "--device", "d1"], ["backup", disk.file("copy")]] {
+        for arguments in [
+            ["token", "--farm", "f1", "--device", "d2"], ["revoke", "--farm", "f1", "--device", "d1"], ["backup", disk.file("copy")],
+        ] {
             let run = try admin(arguments)
             #expect(run.status == 74, "\(arguments[0]): \(run.stderr)")
             #expect(run.stderr.contains("is full"), "\(arguments[0]): \(run.stderr)")

@@ -37,7 +37,9 @@ import Testing
                       lower(hex(randomblob(16))), 1772323200000, NULL, 'gw', '{"gw":1772323200000}', 0, i, 0
                     FROM n;
                     INSERT INTO change_time (seq, at) VALUES (1, 1772323200000);
-                    """, arguments: [count])
+                    """,
+                arguments: [count]
+            )
         }
     }
 
@@ -82,7 +84,8 @@ import Testing
         let empties = Array((#"{"data":{"flocks":["# + String(repeating: "[],", count: 5_000_000) + "[]]}}").utf8)
         let deltaEmpties = Array(
             (#"{"farmId":"farm-a","deviceId":"intruder","changes":[{"collection":"flocks","records":["# + String(repeating: "[],", count: 5_000_000)
-                + "[]]}]}").utf8)
+                + "[]]}]}").utf8
+        )
         // 900,000 tiny records.
         let tiny = Array((#"{"data":{"flocks":["# + String(repeating: #"{"id":"r"},"#, count: 900_000) + #"{"id":"last"}]}}"#).utf8)
 
@@ -107,7 +110,10 @@ import Testing
             group.addTask {
                 var times: [Double] = []
                 for n in 0..<20 {
-                    let body = Array(#"{"farmId":"farm-b","deviceId":"gw-b","changes":[{"collection":"flocks","records":[{"id":"f\#(n)","_updatedAt":"2026-03-01T00:00:00Z"}]}]}"#.utf8)
+                    let body = Array(
+                        #"{"farmId":"farm-b","deviceId":"gw-b","changes":[{"collection":"flocks","records":[{"id":"f\#(n)","_updatedAt":"2026-03-01T00:00:00Z"}]}]}"#
+                            .utf8
+                    )
                     let start = Date()
                     let status = try await post(url + "/api/v1/sync/delta", body, token: bystander).0
                     #expect(status == 200)
@@ -120,7 +126,15 @@ import Testing
         }
         let peak = Self.peakMB(pid)
         let slowest = latencies.max() ?? 0
-        print(String(format: "hostile load: server peak RSS %.1f MB (idle %.1f MB, ceiling %.0f MB); another farm's slowest push %.0f ms", peak, idle, Self.ceilingMB, slowest * 1000))
+        print(
+            String(
+                format: "hostile load: server peak RSS %.1f MB (idle %.1f MB, ceiling %.0f MB); another farm's slowest push %.0f ms",
+                peak,
+                idle,
+                Self.ceilingMB,
+                slowest * 1000
+            )
+        )
         #expect(idle > 1 && peak > idle, "VmHWM must be readable and must have grown under the load")
         #expect(peak < Self.ceilingMB)
         #expect(latencies.count == 20)

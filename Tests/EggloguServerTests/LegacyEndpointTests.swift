@@ -141,7 +141,11 @@ import Testing
             await #expect(try replica.get("flocks").arrayValue?.count == 2)
 
             // The client saves its snapshot after a 200: the same delta is not sent again, and a later edit lands.
-            let later = try await post(server, ["last_synced_at": result.json["server_now"]!, "data": ["flocks": [["id": 12, "name": "renamed"]]]], token: token)
+            let later = try await post(
+                server,
+                ["last_synced_at": result.json["server_now"]!, "data": ["flocks": [["id": 12, "name": "renamed"]]]],
+                token: token
+            )
             #expect(later.json["synced"] == 1)
             await #expect(try replica.get("flocks", id: "12").objectValue?["name"] == "renamed")
         }
@@ -163,7 +167,10 @@ import Testing
             parts[1] = AppTokens.base64URL(Array(#"{"sub":"u1","org":"farm-8","type":"access","exp":9999999999}"#.utf8))
             let tampered = parts.joined(separator: ".")
             let unsigned = AppTokens.base64URL(Array(#"{"alg":"none"}"#.utf8)) + "." + parts[1] + "."
-            let otherSecret = AppTokens.sign(["sub": "u1", "org": "farm-7", "type": "access", "exp": 9_999_999_999], secret: Array("another-secret".utf8))
+            let otherSecret = AppTokens.sign(
+                ["sub": "u1", "org": "farm-7", "type": "access", "exp": 9_999_999_999],
+                secret: Array("another-secret".utf8)
+            )
             for bad in [expired, refresh, tampered, unsigned, otherSecret, "not-a-jwt"] {
                 let (code, body) = try await status(bad)
                 #expect(code == 401, "\(body)")
@@ -203,14 +210,16 @@ import Testing
         let push: JSONValue = ["data": ["farms": [["name": "Granja"]], "flocks": .array(records), "clients": .array(clients)]]
         var answers: [JSONObject] = []
         for pageSize in [3, 2_000] {
-            answers.append(try await TestServer.with(configure: { $0.legacyPageSize = pageSize }) { server in
-                let token = try await server.token(device: "phone")
-                #expect(try await post(server, push, token: token).json["synced"] == 33)
-                let other = try await server.token(device: "tablet")
-                let login = try await post(server, ["last_synced_at": nil], token: other)
-                #expect(login.status == 200)
-                return login.json
-            })
+            answers.append(
+                try await TestServer.with(configure: { $0.legacyPageSize = pageSize }) { server in
+                    let token = try await server.token(device: "phone")
+                    #expect(try await post(server, push, token: token).json["synced"] == 33)
+                    let other = try await server.token(device: "tablet")
+                    let login = try await post(server, ["last_synced_at": nil], token: other)
+                    #expect(login.status == 200)
+                    return login.json
+                }
+            )
         }
         let (paged, whole) = (answers[0], answers[1])
         #expect(paged["server_changes"]?.objectValue?["flocks"]?.arrayValue?.count == 25)
@@ -224,19 +233,35 @@ import Testing
     }
 
     @Test func aPushOverTheRecordLimitIs413AndNamesIt() async throws {
-        try await TestServer.with(configure: { $0.maxLegacyRecords = 10; $0.maxRecordsPerPush = 10 }) { server in
+        try await TestServer.with(configure: {
+            $0.maxLegacyRecords = 10
+            $0.maxRecordsPerPush = 10
+        }) { server in
             let token = try await server.token(device: "phone")
             let many: JSONValue = .array((0..<11).map { ["id": .string("f\($0)")] })
             let legacy = try await post(server, ["data": ["flocks": many]], token: token)
             #expect(legacy.status == 413)
             #expect(legacy.json["detail"]?.stringValue?.contains("limit is 10") == true)
             let delta = try await server.request(
-                .POST, "/api/v1/sync/delta", token: token,
-                body: (["farmId": "farm-1", "deviceId": "phone", "changes": [["collection": "flocks", "records": many]]] as JSONValue).serialized())
+                .POST,
+                "/api/v1/sync/delta",
+                token: token,
+                body: (["farmId": "farm-1", "deviceId": "phone", "changes": [["collection": "flocks", "records": many]]] as JSONValue).serialized()
+            )
             #expect(delta.status == 413)
             #expect(delta.json?.objectValue?["error"] == "too-many-records")
-            let blob = try await post(server, ["farm": ["name": "Granja"], "flocks": .array(Array(many.arrayValue!.prefix(6))), "finances": ["income": .array(Array(many.arrayValue!.prefix(5)))]], token: token)
-            #expect(blob.status == 413 && blob.json["detail"]?.stringValue?.contains("holds 11 records") == true, "a whole blob counts nested lists too")
+            let blob = try await post(
+                server,
+                [
+                    "farm": ["name": "Granja"], "flocks": .array(Array(many.arrayValue!.prefix(6))),
+                    "finances": ["income": .array(Array(many.arrayValue!.prefix(5)))],
+                ],
+                token: token
+            )
+            #expect(
+                blob.status == 413 && blob.json["detail"]?.stringValue?.contains("holds 11 records") == true,
+                "a whole blob counts nested lists too"
+            )
         }
     }
 
@@ -248,7 +273,13 @@ import Testing
             #expect(try await post(server, ["data": ["flocks": [["id": "f1", "name": "kept"]]]], token: token).status == 200)
             let before = try ReplicaLab.fingerprint(path: server.directory.farmReplica("farm-1"))
             let deleting: JSONValue = [
-                "flocks": [["id": "f1", "_updatedAt": "2026-11-30T00:00:00Z", "_deletedAt": "2026-11-30T00:00:00Z", "_syncOrigin": "gw", "_syncVV": ["gw": "2026-11-30T00:00:00Z"]]]]
+                "flocks": [
+                    [
+                        "id": "f1", "_updatedAt": "2026-11-30T00:00:00Z", "_deletedAt": "2026-11-30T00:00:00Z", "_syncOrigin": "gw",
+                        "_syncVV": ["gw": "2026-11-30T00:00:00Z"],
+                    ]
+                ]
+            ]
             let refused = try await post(server, deleting, token: token)
             #expect(refused.status == 403 && refused.json["detail"]?.stringValue?.contains("device token") == true)
             #expect(try ReplicaLab.fingerprint(path: server.directory.farmReplica("farm-1")) == before)

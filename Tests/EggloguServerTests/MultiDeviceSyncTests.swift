@@ -33,7 +33,10 @@ import Testing
             try await settle([a, b])
 
             let collections = try await a.replica.status().collections.filter { $0.value.live >= 3 }.keys
-                .filter { CollectionName.kind(of: $0) == .records || CollectionName.kind(of: $0).map { if case .nestedRecords = $0 { true } else { false } } == true }
+                .filter {
+                    CollectionName.kind(of: $0) == .records
+                        || CollectionName.kind(of: $0).map { if case .nestedRecords = $0 { true } else { false } } == true
+                }
                 .sorted()
             #expect(collections.count >= 20)
             for (n, collection) in collections.enumerated() {
@@ -41,7 +44,9 @@ import Testing
                 try await a.replica.put(collection, try edited(a.replica, collection, ids[0], note: "edited on A"))
                 if n % 2 == 0 { try await b.replica.put(collection, try edited(b.replica, collection, ids[0], note: "edited on B")) }
                 if n % 3 == 0 { try await b.replica.delete(collection, id: ids[1]) } else { try await a.replica.delete(collection, id: ids[1]) }
-                if n % 4 == 0 { try await a.replica.put(collection, try edited(a.replica, collection, ids[1], note: "edited after a delete elsewhere")) }
+                if n % 4 == 0 {
+                    try await a.replica.put(collection, try edited(a.replica, collection, ids[1], note: "edited after a delete elsewhere"))
+                }
             }
             try await b.replica.put("flocks", ["name": "created on B"])
 
@@ -54,7 +59,10 @@ import Testing
             #expect(try await server.request(.POST, "/api/v1/sync", token: legacy, body: JSONValue.object(blob).serialized()).status == 200)
             let entityPush: JSONValue = [
                 "last_synced_at": nil,
-                "data": ["production": [["id": "legacyprod001", "date": "2026-03-09", "eggsCollected": 4100]], "clients": [["id": "legacyclnt001", "name": "Feria"]]],
+                "data": [
+                    "production": [["id": "legacyprod001", "date": "2026-03-09", "eggsCollected": 4100]],
+                    "clients": [["id": "legacyclnt001", "name": "Feria"]],
+                ],
             ]
             let answer = try await server.request(.POST, "/api/v1/sync", token: legacy, body: entityPush.serialized())
             #expect(answer.status == 200)
@@ -118,7 +126,13 @@ import Testing
                     group.addTask {
                         for round in 0..<25 {
                             for k in 0..<3 {
-                                try await agent.replica.put("flocks", ["id": .string("f\((round * 3 + k + n) % 20)"), "by": .string(agent.replica.deviceID), "round": .number(JSONNumber(round))])
+                                try await agent.replica.put(
+                                    "flocks",
+                                    [
+                                        "id": .string("f\((round * 3 + k + n) % 20)"), "by": .string(agent.replica.deviceID),
+                                        "round": .number(JSONNumber(round)),
+                                    ]
+                                )
                                 try await agent.replica.put("logbook", ["id": .string("\(agent.replica.deviceID)-\(round)-\(k)")])
                             }
                             try await agent.sync()
@@ -131,8 +145,16 @@ import Testing
             let reference = try await agents[0].replica.exportBlob()
             for agent in agents {
                 if try await agent.replica.exportBlob() != reference {
-                    let mine = await Dictionary(uniqueKeysWithValues: try agent.replica.changes(after: 0, limit: 100_000).changes.map { ("\($0.collection)/\($0.id)", $0.body) })
-                    let theirs = await Dictionary(uniqueKeysWithValues: try agents[0].replica.changes(after: 0, limit: 100_000).changes.map { ("\($0.collection)/\($0.id)", $0.body) })
+                    let mine = await Dictionary(
+                        uniqueKeysWithValues: try agent.replica.changes(after: 0, limit: 100_000).changes.map {
+                            ("\($0.collection)/\($0.id)", $0.body)
+                        }
+                    )
+                    let theirs = await Dictionary(
+                        uniqueKeysWithValues: try agents[0].replica.changes(after: 0, limit: 100_000).changes.map {
+                            ("\($0.collection)/\($0.id)", $0.body)
+                        }
+                    )
                     for key in Set(mine.keys).union(theirs.keys).sorted() where mine[key] != theirs[key] {
                         print("DIFF \(agent.replica.deviceID) \(key)\n  mine:   \(mine[key] ?? "-")\n  theirs: \(theirs[key] ?? "-")")
                     }

@@ -52,10 +52,13 @@ import Testing
             let body: JSONValue = [
                 "farmId": "farm-1", "deviceId": "d1", "since": nil,
                 "changes": [
-                    ["collection": "flocks", "records": [
-                        record("ok", now), record("future", now.adding(milliseconds: 600_000)), 7, ["name": "no id"],
-                        ["id": "t", "_updatedAt": "noon"],
-                    ]],
+                    [
+                        "collection": "flocks",
+                        "records": [
+                            record("ok", now), record("future", now.adding(milliseconds: 600_000)), 7, ["name": "no id"],
+                            ["id": "t", "_updatedAt": "noon"],
+                        ],
+                    ],
                     ["collection": "newFromNextAppVersion", "records": [record("n1", now)]],
                     ["collection": "bad..name", "records": [record("b1", now), record("b2", now)]],
                 ],
@@ -78,7 +81,9 @@ import Testing
             let token = try await server.token(device: "d1")
             let now = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
             func push(_ records: [JSONValue], collection: String = "flocks") async throws -> JSONObject {
-                let body: JSONValue = ["farmId": "farm-1", "deviceId": "d1", "changes": [["collection": .string(collection), "records": .array(records)]]]
+                let body: JSONValue = [
+                    "farmId": "farm-1", "deviceId": "d1", "changes": [["collection": .string(collection), "records": .array(records)]],
+                ]
                 return try #require(try await server.request(.POST, Self.delta, token: token, body: body.serialized()).json?.objectValue)
             }
             _ = try await push([["id": "k", "name": "kept", "_updatedAt": .string(now)]])
@@ -89,7 +94,11 @@ import Testing
             ])
             #expect(answer["rejected"]?.arrayValue?.compactMap { $0.objectValue?["reason"]?.stringValue } == ["bad-id", "bad-id"])
             for name in ["<b>x</b>", "__proto__"] {
-                #expect(try await push([["id": "a", "_updatedAt": .string(later)]], collection: name)["rejected"]?.arrayValue?.first?.objectValue?["reason"] == "bad-collection")
+                #expect(
+                    try await push([["id": "a", "_updatedAt": .string(later)]], collection: name)["rejected"]?.arrayValue?.first?.objectValue?[
+                        "reason"
+                    ] == "bad-collection"
+                )
             }
             let pulled = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1", token: token)
             let records = pulled.json?.objectValue?["changes"]?.arrayValue?.flatMap { $0.objectValue?["records"]?.arrayValue ?? [] } ?? []
@@ -101,7 +110,9 @@ import Testing
         try await TestServer.with(configure: { $0.maxListedRejections = 2 }) { server in
             let token = try await server.token(device: "d1")
             let future = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000)
-            let records: [JSONValue] = [["name": "no id"], 5, ["id": "x", "_updatedAt": "noon"], ["id": "f", "_updatedAt": .string(future.iso8601)], 6]
+            let records: [JSONValue] = [
+                ["name": "no id"], 5, ["id": "x", "_updatedAt": "noon"], ["id": "f", "_updatedAt": .string(future.iso8601)], 6,
+            ]
             let body: JSONValue = ["farmId": "farm-1", "deviceId": "d1", "changes": [["collection": "flocks", "records": .array(records)]]]
             let answer = try #require(try await server.request(.POST, Self.delta, token: token, body: body.serialized()).json?.objectValue)
             #expect(answer["rejected"]?.arrayValue?.count == 2)

@@ -80,11 +80,17 @@ struct StandInBackend: Sendable {
         }
         var logger = Logger(label: "stand-in-backend")
         logger.logLevel = .error
-        return try await running(logger: logger, { onRunning in
-            Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { await onRunning($0.localAddress?.port ?? 0) }, logger: logger)
-        }) { port in
+        return try await running(
+            logger: logger,
+            { onRunning in
+                Application(
+                    router: router,
+                    configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                    onServerRunning: { await onRunning($0.localAddress?.port ?? 0) },
+                    logger: logger
+                )
+            }
+        ) { port in
             try await body(StandInBackend(port: port, sessions: sessions))
         }
     }

@@ -23,7 +23,8 @@ struct TestServer: Sendable {
 
     /// Runs `body` against a server on `dataDirectory` (a new one when nil), then shuts it down gracefully.
     static func with<T: Sendable>(
-        dataDirectory: String? = nil, configure: (inout SyncServerConfiguration) -> Void = { _ in },
+        dataDirectory: String? = nil,
+        configure: (inout SyncServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let scratch = TemporaryDirectory()
@@ -48,7 +49,10 @@ struct TestServer: Sendable {
 
     /// A raw request; returns the status and the parsed body (nil if it is not JSON).
     func request(
-        _ method: NIOHTTP1.HTTPMethod, _ path: String, token: String? = nil, body: [UInt8]? = nil
+        _ method: NIOHTTP1.HTTPMethod,
+        _ path: String,
+        token: String? = nil,
+        body: [UInt8]? = nil
     ) async throws -> (status: Int, json: JSONValue?) {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
@@ -64,7 +68,9 @@ struct TestServer: Sendable {
 ///
 /// - Parameter make: builds the application, given the callback that learns its port.
 func running<T: Sendable, App: ApplicationProtocol>(
-    logger: Logger, _ make: (@escaping @Sendable (Int) async -> Void) throws -> App, _ body: @Sendable (Int) async throws -> T
+    logger: Logger,
+    _ make: (@escaping @Sendable (Int) async -> Void) throws -> App,
+    _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let application = try make { continuation.yield($0) }
@@ -94,7 +100,12 @@ struct TestAgent: Sendable {
 
     /// - Parameter url: where the agent reaches the server (default: straight at it).
     static func make(
-        _ name: String, in lab: ReplicaLab, server: TestServer, farm: String = "farm-1", pageSize: Int = 500, url: String? = nil
+        _ name: String,
+        in lab: ReplicaLab,
+        server: TestServer,
+        farm: String = "farm-1",
+        pageSize: Int = 500,
+        url: String? = nil
     ) async throws -> TestAgent {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = name
@@ -102,7 +113,11 @@ struct TestAgent: Sendable {
         let replica = try await Replica.open(path: lab.directory.file(name + ".sqlite"), configuration: configuration)
         let client = try SyncClient(configuration: .init(serverURL: url ?? server.url))
         let token = TokenStore(token: try await server.token(device: name, farms: [farm]), origin: .ephemeral)
-        return TestAgent(replica: replica, sync: AgentSync(replica: replica, farm: farm, transport: client, token: token, pageSize: pageSize), client: client)
+        return TestAgent(
+            replica: replica,
+            sync: AgentSync(replica: replica, farm: farm, transport: client, token: token, pageSize: pageSize),
+            client: client
+        )
     }
 
     @discardableResult

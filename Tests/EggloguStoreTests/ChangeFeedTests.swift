@@ -1,9 +1,10 @@
-@testable import EggloguStore
 import EggloguCore
 import EggloguJSON
 import EggloguTestSupport
 import EggloguTestTraits
 import Testing
+
+@testable import EggloguStore
 
 @Suite(.ownThreads) struct ChangeFeedTests {
     let lab = ReplicaLab()
@@ -54,8 +55,12 @@ import Testing
     @Test func changeAndUnpushedQueriesUseIndexes() async throws {
         let a = try await lab.open("a")
         try await a.put("flocks", ["id": "f1"])
-        let changes = try ReplicaLab.query(a, "EXPLAIN QUERY PLAN SELECT collection, id, seq, body FROM record WHERE seq > 0 ORDER BY seq LIMIT 10").joined()
-        let unpushed = try ReplicaLab.query(a, "EXPLAIN QUERY PLAN SELECT collection, id, seq, body FROM record WHERE dirty = 1 ORDER BY seq LIMIT 10").joined()
+        let changes = try ReplicaLab.query(a, "EXPLAIN QUERY PLAN SELECT collection, id, seq, body FROM record WHERE seq > 0 ORDER BY seq LIMIT 10")
+            .joined()
+        let unpushed = try ReplicaLab.query(
+            a,
+            "EXPLAIN QUERY PLAN SELECT collection, id, seq, body FROM record WHERE dirty = 1 ORDER BY seq LIMIT 10"
+        ).joined()
         #expect(changes.contains("USING INDEX record_by_seq"))
         #expect(unpushed.contains("USING INDEX record_unpushed"))
         let fullScan = /SCAN record(?! USING)/
@@ -68,10 +73,15 @@ import Testing
     }
 
     @Test func shippedMigrationsNeverChange() {
-        let pinned = ["v1": "73e4b581f343f99c4c6de5712f502e96", "v2": "3476b1613f7468511d7bb5246381cfac", "v3": "c9cc2c132fc91e9cc1454d579c479437",
-                      "v4": "a9a8f4094a65dbfa75d5b2ea705d8f68"]
+        let pinned = [
+            "v1": "73e4b581f343f99c4c6de5712f502e96", "v2": "3476b1613f7468511d7bb5246381cfac", "v3": "c9cc2c132fc91e9cc1454d579c479437",
+            "v4": "a9a8f4094a65dbfa75d5b2ea705d8f68",
+        ]
         for migration in Schema.migrations {
-            #expect(ContentHash.of(parts: [migration.sql]) == pinned[migration.identifier], "migration \(migration.identifier) changed after shipping")
+            #expect(
+                ContentHash.of(parts: [migration.sql]) == pinned[migration.identifier],
+                "migration \(migration.identifier) changed after shipping"
+            )
         }
     }
 
@@ -83,11 +93,18 @@ import Testing
         }
         let report = try await a.merge(
             [
-                ("flocks", [record("ok1", at: now), 5, ["name": "no id", "_updatedAt": .string(now.iso8601)], ["id": "t", "_updatedAt": "later"],
-                            record("future", at: now.adding(milliseconds: 3_600_000)), record("ok2", at: now)]),
+                (
+                    "flocks",
+                    [
+                        record("ok1", at: now), 5, ["name": "no id", "_updatedAt": .string(now.iso8601)], ["id": "t", "_updatedAt": "later"],
+                        record("future", at: now.adding(milliseconds: 3_600_000)), record("ok2", at: now),
+                    ]
+                ),
                 ("bad..name", [record("x", at: now)]),
                 ("auditLog", [["id": "e", "_updatedAt": .string(now.iso8601), "_deletedAt": .string(now.iso8601)]]),
-            ], options: RemoteMergeOptions(rejectsFutureTimestamps: true))
+            ],
+            options: RemoteMergeOptions(rejectsFutureTimestamps: true)
+        )
         #expect(report.accepted == 2)
         #expect(report.rejected.map(\.reason) == [.notObject, .missingID, .badTimestamp, .timestampInFuture, .badCollection, .badMetadata])
         await #expect(try a.get("flocks").arrayValue?.count == 2)

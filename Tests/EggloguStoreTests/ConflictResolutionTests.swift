@@ -18,7 +18,6 @@ import Testing
         return (a, b, server)
     }
 
-
     @Test func concurrentEditsShowTheSameConflictEverywhereAndKeepMineWinsEverywhere() async throws {
         let (a, b, server) = try await setUp()
         lab.clock.advance(milliseconds: 10)

@@ -156,7 +156,8 @@ import Testing
             blob(flocks: [
                 ["id": "f1", "_updatedAt": .string(future)],
                 ["id": "f2", "_updatedAt": .string(future), "_syncOrigin": "x", "_syncVV": ["x": .string(future)]],
-            ]))
+            ])
+        )
         #expect(report.clamped == 2)
         let limit = lab.clock.time.adding(milliseconds: HybridLogicalClock.defaultMaxSkewMilliseconds).iso8601
         await #expect(try a.get("flocks", id: "f1").objectValue?["_updatedAt"]?.stringValue == limit)

@@ -35,7 +35,10 @@ struct Browser {
         if let pushedFarm { farm = pushedFarm }
         let push = LegacyPush(
             groups: groups.sorted { $0.key < $1.key }.map { .init(label: $0.key, collection: $0.key, records: $0.value.map(JSONValue.object)) },
-            farm: pushedFarm.map { [.object($0)] } ?? [], since: since, author: .browser(prefix: "web:\(user)/"))
+            farm: pushedFarm.map { [.object($0)] } ?? [],
+            since: since,
+            author: .browser(prefix: "web:\(user)/")
+        )
         let result = try await server.legacyPush(push)
         var answer: [(String, JSONObject)] = []
         let farmFields = try await server.legacyFarm(for: result)
@@ -269,7 +272,9 @@ struct Browser {
             #expect(browser.record("flocks", "f1")["count"] == .number(JSONNumber(n)))
         }
         #expect(try ReplicaLab.query(server, "SELECT count(*) FROM legacy_answer") == ["[count(*):2]"])
-        let unknown = try await server.legacyPush(LegacyPush(since: .client(text: "2020-01-01", time: Timestamp(iso8601: "2020-01-01T00:00:00Z")!), author: .device("d")))
+        let unknown = try await server.legacyPush(
+            LegacyPush(since: .client(text: "2020-01-01", time: Timestamp(iso8601: "2020-01-01T00:00:00Z")!), author: .device("d"))
+        )
         #expect(unknown.since == 0)
     }
 }

@@ -8,7 +8,6 @@ import Testing
 @Suite(.ownThreads) struct RestoreTests {
     let lab = ReplicaLab()
 
-
     @Test func aRestoreBringsTheDeletedContentBackEverywhereAndBeatsTheDeletion() async throws {
         let a = try await lab.open("a")
         let b = try await lab.open("b")

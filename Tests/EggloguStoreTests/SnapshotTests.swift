@@ -1,8 +1,9 @@
-@testable import EggloguStore
 import EggloguTestSupport
 import EggloguTestTraits
 import Foundation
 import Testing
+
+@testable import EggloguStore
 
 /// What a read-only snapshot (the replica on a full disk) counts as missing from the main file.
 @Suite(.ownThreads) struct SnapshotTests {

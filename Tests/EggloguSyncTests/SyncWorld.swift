@@ -28,7 +28,8 @@ final class SyncWorld {
                     let faulty = FaultyTransport(inner)
                     made = faulty
                     return faulty
-                })
+                }
+            )
             transports.append(made!)
         }
         self.transports = transports

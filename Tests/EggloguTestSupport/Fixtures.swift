@@ -1,6 +1,8 @@
 import EggloguFixtures
 import EggloguJSON
+import EggloguStore
 import Foundation
+import GRDB
 
 /// A generated family farm (every collection of the app), so tests stand on their own.
 public enum SmallFarm {
@@ -36,10 +38,14 @@ extension JSONValue {
     public var withoutSyncMetadata: JSONValue {
         switch self {
         case .object(let o):
-            return .object(JSONObject(uniqueEntries: o.entries.compactMap { entry in
-                if entry.key == "_updatedAt" || entry.key == "_deletedAt" || entry.key.hasPrefix("_sync") { return nil }
-                return (entry.key, entry.value.withoutSyncMetadata)
-            }))
+            return .object(
+                JSONObject(
+                    uniqueEntries: o.entries.compactMap { entry in
+                        if entry.key == "_updatedAt" || entry.key == "_deletedAt" || entry.key.hasPrefix("_sync") { return nil }
+                        return (entry.key, entry.value.withoutSyncMetadata)
+                    }
+                )
+            )
         case .array(let a):
             return .array(a.map(\.withoutSyncMetadata))
         default:
@@ -47,9 +53,6 @@ extension JSONValue {
         }
     }
 }
-
-import EggloguStore
-import GRDB
 
 /// Helpers to open replicas on a fake clock and look inside their files.
 public struct ReplicaLab: Sendable {
@@ -59,7 +62,12 @@ public struct ReplicaLab: Sendable {
     public init() {}
 
     /// Opens (creating) the replica `name` for `device`.
-    public func open(_ name: String, device: String? = nil, role: ReplicaConfiguration.Role = .device, skewMilliseconds: Int64? = nil) async throws -> Replica {
+    public func open(
+        _ name: String,
+        device: String? = nil,
+        role: ReplicaConfiguration.Role = .device,
+        skewMilliseconds: Int64? = nil
+    ) async throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device ?? name
         configuration.wallClock = clock.reading

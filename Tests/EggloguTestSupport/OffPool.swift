@@ -27,7 +27,9 @@ public func niced<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async
 /// took, or nil after `timeout`. It checks once more at the end, so a test process stalled by its
 /// neighbours does not fail for that alone.
 public func waitFor(
-    timeout: TimeInterval, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+    timeout: TimeInterval,
+    every interval: Duration = .milliseconds(50),
+    _ condition: () async throws -> Bool
 ) async rethrows -> TimeInterval? {
     let start = Date()
     while Date().timeIntervalSince(start) < timeout {

@@ -20,9 +20,12 @@ public final class RealtimeFixture: @unchecked Sendable {
     public func startServer() throws {
         server = ChildService(
             "egglogu-sync-server",
-            ["serve", "--data-dir", directory.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1",
-             "--mqtt-port", "\(broker.port)"],
-            in: directory)
+            [
+                "serve", "--data-dir", directory.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1",
+                "--mqtt-port", "\(broker.port)",
+            ],
+            in: directory
+        )
         try server.start(waitingFor: "listening on")
     }
 
@@ -36,8 +39,10 @@ public final class RealtimeFixture: @unchecked Sendable {
         let tokenFile = directory.file("\(device).token")
         if !FileManager.default.fileExists(atPath: tokenFile) {
             let token = try Subprocess.run(
-                "egglogu-sync-server", ["token", "--data-dir", directory.file("server"), "--farm", "farm-rt", "--device", device],
-                in: directory)
+                "egglogu-sync-server",
+                ["token", "--data-dir", directory.file("server"), "--farm", "farm-rt", "--device", device],
+                in: directory
+            )
             try directory.writeSecret(token.stdout, to: "\(device).token")
         }
         var lines = [

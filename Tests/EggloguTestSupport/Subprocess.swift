@@ -39,7 +39,10 @@ public enum Subprocess {
 
     /// Starts `name` with `arguments`; output goes to files, so nothing blocks on a full pipe.
     public static func start(
-        _ name: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        _ name: String,
+        _ arguments: [String],
+        stdin: String? = nil,
+        environment: [String: String] = [:],
         in directory: TemporaryDirectory
     ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
         try start(path: executable(name), arguments, stdin: stdin, environment: environment, in: directory)
@@ -52,7 +55,11 @@ public enum Subprocess {
     }
 
     private static func start(
-        path: String, _ arguments: [String], stdin: String?, environment: [String: String], in directory: TemporaryDirectory
+        path: String,
+        _ arguments: [String],
+        stdin: String?,
+        environment: [String: String],
+        in directory: TemporaryDirectory
     ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -78,18 +85,27 @@ public enum Subprocess {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
-        return (process, out, {
-            process.waitUntilExit()
-            let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-            return Output(
-                status: process.terminationStatus, stdout: read(out), stderr: read(err),
-                signaled: process.terminationReason == .uncaughtSignal)
-        })
+        return (
+            process, out,
+            {
+                process.waitUntilExit()
+                let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+                return Output(
+                    status: process.terminationStatus,
+                    stdout: read(out),
+                    stderr: read(err),
+                    signaled: process.terminationReason == .uncaughtSignal
+                )
+            }
+        )
     }
 
     /// Runs `name` to completion.
     public static func run(
-        _ name: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        _ name: String,
+        _ arguments: [String],
+        stdin: String? = nil,
+        environment: [String: String] = [:],
         in directory: TemporaryDirectory
     ) throws -> Output {
         try start(name, arguments, stdin: stdin, environment: environment, in: directory).finish()

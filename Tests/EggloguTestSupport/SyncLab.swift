@@ -30,7 +30,9 @@ public final class SyncLab: Sendable {
     /// A device with its own replica (stamped by `clock`) and its sync engine; `transport` may wrap
     /// the in-process one (to drop, lose or delay requests).
     public func device(
-        _ name: String, clock: FakeClock? = nil, pageSize: Int = 500,
+        _ name: String,
+        clock: FakeClock? = nil,
+        pageSize: Int = 500,
         transport wrap: (any SyncTransport) -> any SyncTransport = { $0 }
     ) async throws -> LabDevice {
         var configuration = ReplicaConfiguration()
@@ -43,7 +45,12 @@ public final class SyncLab: Sendable {
         logger.logLevel = .critical
         let transport = wrap(InProcessTransport(server: server, logger: logger))
         let sync = AgentSync(
-            replica: replica, farm: farm, transport: transport, token: TokenStore(token: token, origin: .ephemeral), pageSize: pageSize)
+            replica: replica,
+            farm: farm,
+            transport: transport,
+            token: TokenStore(token: token, origin: .ephemeral),
+            pageSize: pageSize
+        )
         return LabDevice(name: name, replica: replica, sync: sync)
     }
 

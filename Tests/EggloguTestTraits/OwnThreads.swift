@@ -16,7 +16,9 @@ public struct OwnThreads: SuiteTrait, TestTrait, TestScoping {
     }
 
     public func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
     ) async throws {
         try await withTaskExecutorPreference(BlockingTestsExecutor.shared) { try await function() }
     }

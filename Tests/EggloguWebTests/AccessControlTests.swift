@@ -22,10 +22,18 @@ import Testing
             let basic = [("Authorization", "Basic " + Data("farmer:correct horse".utf8).base64EncodedString())]
             #expect(try await web.get("/api/status", headers: bearer).status == 200)
             #expect(try await web.get("/api/status", headers: basic).status == 200)
-            let refused = try await web.post("/api/conflicts/\(id)/resolve", body: #"{"choice":"keep-mine"}"#, csrf: try await web.csrf(headers: basic))
+            let refused = try await web.post(
+                "/api/conflicts/\(id)/resolve",
+                body: #"{"choice":"keep-mine"}"#,
+                csrf: try await web.csrf(headers: basic)
+            )
             #expect(refused.status == 401)
             let resolved = try await web.post(
-                "/api/conflicts/\(id)/resolve", body: #"{"choice":"keep-mine"}"#, csrf: try await web.csrf(headers: basic), headers: basic)
+                "/api/conflicts/\(id)/resolve",
+                body: #"{"choice":"keep-mine"}"#,
+                csrf: try await web.csrf(headers: basic),
+                headers: basic
+            )
             #expect(resolved.status == 200)
         }
     }

@@ -12,7 +12,8 @@ import Testing
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let driver = packageRoot.appendingPathComponent("Tests/browser/check-page.py").path
     static var artifacts: String {
-        let base = ProcessInfo.processInfo.environment["EGGLOGU_TEST_ARTIFACTS"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            ProcessInfo.processInfo.environment["EGGLOGU_TEST_ARTIFACTS"].flatMap { $0.isEmpty ? nil : $0 }
             ?? packageRoot.appendingPathComponent(".build/test-artifacts").path
         return base + "/browser"
     }
@@ -35,7 +36,8 @@ import Testing
     @Test func keepMineInThePageRestoresTheRecordOnTheOtherAgent() async throws {
         let chromium = try #require(
             ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
-            "headless Chromium is needed: apt-get install chromium (deploy/install-deps.sh does)")
+            "headless Chromium is needed: apt-get install chromium (deploy/install-deps.sh does)"
+        )
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         try fixture.directory.writeSecret("page password 1\n", to: "b.http-password")
@@ -51,14 +53,19 @@ import Testing
         try await fixture.replica("a").delete("flocks", id: "f1")
         #expect(await eventually(timeout: 20) { (try? await fixture.replica("a").unpushedCount()) == 0 })
         try await fixture.replica("b").put(
-            "flocks", ["id": "f1", "name": .string("Barn 1 (edited) " + Self.script), "notes": .string(Self.image), "birds": 118])
+            "flocks",
+            ["id": "f1", "name": .string("Barn 1 (edited) " + Self.script), "notes": .string(Self.image), "birds": 118]
+        )
         try fixture.startAgent("b", pollInterval: 1, extra: web)
         let conflictID = Box<String>()
-        #expect(await eventually(timeout: 20) {
-            conflictID.value = (try? await fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
-            let count = (try? await fixture.replica("a").conflicts().count) ?? 0
-            return conflictID.value != nil && count == 1
-        }, "the conflict did not reach both agents")
+        #expect(
+            await eventually(timeout: 20) {
+                conflictID.value = (try? await fixture.replica("b").conflicts())?.first { $0.kind == .deleteVsEdit }?.id
+                let count = (try? await fixture.replica("a").conflicts().count) ?? 0
+                return conflictID.value != nil && count == 1
+            },
+            "the conflict did not reach both agents"
+        )
         let id = try #require(conflictID.value)
         let url = Box<String>()
         _ = await eventually(timeout: 20) {
@@ -68,8 +75,10 @@ import Testing
         let page = try #require(url.value, "agent b did not report its page's address")
 
         let resolved = try await drive(
-            ["--chromium", chromium, "--url", page, "--password", "page password 1", "--resolve", id, "--choice", "keep-mine",
-             "--expect-text", "Barn 1 (edited) " + Self.script, "--expect-text", Self.image])
+            [
+                "--chromium", chromium, "--url", page, "--password", "page password 1", "--resolve", id, "--choice", "keep-mine",
+                "--expect-text", "Barn 1 (edited) " + Self.script, "--expect-text", Self.image,
+            ])
         #expect(resolved["notice"]?.stringValue?.isEmpty == false)
         #expect(resolved["badgeAfter"]?.stringValue?.lowercased().contains("no conflicts") == true)
 

@@ -1,9 +1,10 @@
-@testable import EggloguAgentWeb
 import EggloguTestTraits
 import Foundation
 import NIOCore
 import Synchronization
 import Testing
+
+@testable import EggloguAgentWeb
 
 /// Password guessing on the page: a few tries are free, then each wrong one locks the address out
 /// for twice as long, up to five minutes; failures are logged, never with the password.

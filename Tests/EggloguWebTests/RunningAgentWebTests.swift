@@ -82,7 +82,10 @@ import Testing
         }
         #expect(cleared, "b's page still lists the conflict resolved on a")
         let again = try await web.post(
-            "/api/conflicts/\(conflict)/resolve", body: #"{"choice":"accept-theirs"}"#, csrf: try await web.csrf())
+            "/api/conflicts/\(conflict)/resolve",
+            body: #"{"choice":"accept-theirs"}"#,
+            csrf: try await web.csrf()
+        )
         #expect(again.status == 409)
     }
 }

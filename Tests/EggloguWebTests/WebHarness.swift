@@ -55,7 +55,10 @@ final class WebHarness: Sendable {
 
     /// Runs `body` with the page listening on a free port of `host`; stops it afterwards.
     func withWeb(
-        host: String = "127.0.0.1", password: String? = nil, hostNames: [String] = [], logs: CapturedLogs? = nil,
+        host: String = "127.0.0.1",
+        password: String? = nil,
+        hostNames: [String] = [],
+        logs: CapturedLogs? = nil,
         _ body: (WebClient) async throws -> Void
     ) async throws {
         var configuration = LocalWebConfiguration()
