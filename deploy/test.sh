@@ -7,6 +7,8 @@ export PATH="/opt/swift/usr/bin:$PATH"
 # The module graph: imports declared, layers kept, README's table true (and the check's own rules still bite).
 python3 scripts/check-module-graph.py --self-test
 python3 scripts/check-module-graph.py
+# The code's format (.swift-format): `swift format format --in-place --recursive Sources Tests Benchmarks Package.swift` fixes it.
+swift format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 swift build --build-tests
 swift test --skip-build --disable-xctest --skip AppClientEmulationTests
 # The app client's emulation on the large fixture keeps both cores busy for a minute: on its own,

@@ -136,7 +136,7 @@ struct RealtimeBenchmarks {
     static func spawn(_ binary: String, _ arguments: [String], log: String) throws -> pid_t {
         let words: [String] = [binary] + arguments
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -12,7 +12,7 @@ struct ServerProcess {
     static func start(binary: String, dataDir: String, log: String) throws -> ServerProcess {
         let words: [String] = [binary, "serve", "--data-dir", dataDir, "--port", "0"]
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

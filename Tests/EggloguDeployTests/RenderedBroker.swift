@@ -62,7 +62,7 @@ final class RenderedBroker: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let arguments = ["/usr/sbin/mosquitto", "-c", directory.file("mosquitto.conf")]
         var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var child = pid_t()
         guard posix_spawn(&child, arguments[0], nil, &attributes, &argv, environ) == 0 else { throw RenderError(output: "cannot start mosquitto") }
         pid = child
