@@ -164,7 +164,7 @@ extension EggloguBench {
         }
     }
 
-    struct Run: ParsableCommand {
+    struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Measure import, export and merge; print the figures.")
 
         @Option(help: "Repetitions per measurement (the median is reported).")

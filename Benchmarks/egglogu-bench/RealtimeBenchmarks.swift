@@ -33,6 +33,7 @@ struct RealtimeBenchmarks {
         for device in ["gw-a", "gw-b"] {
             let token = try output(of: binary("egglogu-sync-server"), ["token", "--data-dir", data, "--farm", "bench", "--device", device])
             try token.write(toFile: "\(work)/\(device).token", atomically: true, encoding: .utf8)
+            chmod("\(work)/\(device).token", 0o600)
             try [
                 "EGGLOGU_REPLICA=\(device).sqlite", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=bench",
                 "EGGLOGU_SERVER_URL=http://127.0.0.1:\(serverPort)", "EGGLOGU_TOKEN_FILE=\(device).token",

@@ -26,6 +26,7 @@ struct SyncBenchmarks {
                 atomically: true,
                 encoding: .utf8
             )
+            chmod(file, 0o600)
             return file
         }
         func agentArguments(_ device: String, _ command: String) throws -> [String] {
