@@ -200,6 +200,7 @@ let package = Package(
             name: "EggloguStoreTests",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -3,6 +3,7 @@ import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
 import EggloguTestTraits
+import GRDB
 import Testing
 
 @Suite(.ownThreads) struct LocalWriteTests {
@@ -52,6 +53,25 @@ import Testing
             }
             lab.clock.advance(milliseconds: -10_000)
         }
+    }
+
+    /// A stamp that must wait for the clock (a merged version sits at the skew limit) waits with
+    /// no transaction open: another writer gets the database meanwhile, and the write lands after.
+    @Test func waitingForTheClockHoldsNoLock() async throws {
+        let a = try await lab.open("a")
+        let limit = lab.clock.time.adding(milliseconds: HybridLogicalClock.defaultMaxSkewMilliseconds + 500)
+        let record: JSONValue = [
+            "id": "f1", "count": 2, "_updatedAt": .string(limit.iso8601), "_syncOrigin": "b", "_syncVV": ["b": .string(limit.iso8601)],
+        ]
+        _ = try await a.merge([("flocks", [record])])
+        let edit = Task { try await a.put("flocks", ["id": "f1", "count": 3]) }
+        try await Task.sleep(for: .milliseconds(300))
+        var configuration = Configuration()
+        configuration.busyMode = .immediateError
+        let other = try DatabaseQueue(path: a.path, configuration: configuration)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE; COMMIT") }
+        #expect(try await edit.value.outcome == .updated, "the edit lands once the clock gave up waiting")
+        #expect(try #require(stamp(try await a.get("flocks", id: "f1"))) > limit)
     }
 
     @Test func anEditAfterAPullWinsOverWhatWasPulled() async throws {
