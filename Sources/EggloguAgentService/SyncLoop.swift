@@ -91,7 +91,6 @@ final class SyncLoop<C: Clock<Duration>>: Service {
                     try? await timing.clock.sleep(until: lastPush.advanced(by: debounce), tolerance: nil)
                 }
                 lastPush = now
-                await state.countQueued()
             }
             do {
                 let summary = try await withHeartbeat { try await sync.sync() }

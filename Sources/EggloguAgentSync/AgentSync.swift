@@ -69,13 +69,12 @@ public final class AgentSync: Sendable {
             var summary = SyncSummary()
             try await renewIfDue(&summary)
             do {
-                try await cycle(&summary)
+                summary.cursor = try await cycle(&summary)
             } catch let error as SyncTransportError where error.kind == .resyncRequired {
                 try await replica.resetUpstream()
                 summary.resynced = true
-                try await cycle(&summary)
+                summary.cursor = try await cycle(&summary)
             }
-            summary.cursor = try await replica.upstreamCursor()
             return summary
         } catch let error as SyncTransportError {
             throw AgentSyncError(error)
@@ -100,20 +99,32 @@ public final class AgentSync: Sendable {
 
     /// Pushes and pulls until both sides are level. Merging what arrives can file conflict
     /// entries here, which go out in another round (a few at most: an entry only ever grows).
-    private func cycle(_ summary: inout SyncSummary) async throws {
+    ///
+    /// - Returns: the cursor after the last page.
+    private func cycle(_ summary: inout SyncSummary) async throws -> String? {
+        var cursor: String?
         for _ in 0..<4 {
-            let head = try await replica.headSequence()
-            try await round(&summary)
-            if try await replica.unpushed(after: head, limit: 1).isEmpty { return }
+            let (after, queued) = try await round(&summary)
+            cursor = after
+            if queued == 0 { break }
         }
+        return cursor
     }
 
-    private func round(_ summary: inout SyncSummary) async throws {
+    /// One push of everything unpushed, page by page, then pulls until the server has nothing more.
+    ///
+    /// - Returns: the cursor after the last page, and how many changes merging queued for pushing.
+    private func round(_ summary: inout SyncSummary) async throws -> (cursor: String?, queued: Int) {
         var since = try await replica.upstreamCursor()
+        var queued = 0
         var pushedUpTo: Int64 = 0
         var complete = false
-        while true {
-            let batch = try await replica.unpushed(after: pushedUpTo, limit: pageSize)
+        var more = true
+        while more {
+            // One change beyond the page says whether another page follows, without asking again.
+            var batch = try await replica.unpushed(after: pushedUpTo, limit: pageSize + 1)
+            more = batch.count > pageSize
+            if more { batch.removeLast() }
             guard let last = batch.last else { break }
             pushedUpTo = last.seq
             let body = Self.pushBody(batch, farm: farm, device: replica.deviceID, since: since)
@@ -123,9 +134,8 @@ public final class AgentSync: Sendable {
                 response.rejected.filter { $0.reason == .timestampInFuture }.map { RecordRef(collection: $0.collection, id: $0.id ?? "") }
             )
             let settled = batch.filter { !retry.contains(RecordRef(collection: $0.collection, id: $0.id)) }
-            let more = try await hasMoreToPush(after: pushedUpTo)
             complete = !response.hasMore && !more
-            try await apply(response, settled: settled, completes: complete, into: &summary)
+            queued += try await apply(response, settled: settled, completes: complete, into: &summary)
             summary.pushed += response.accepted
             summary.rejected += response.rejected.filter { $0.reason != .superseded }
             since = response.cursor.description
@@ -135,9 +145,10 @@ public final class AgentSync: Sendable {
                 try await transport.pull(farm: farm, since: since, limit: pageSize, token: token.current)
             }
             complete = !response.hasMore
-            try await apply(response, settled: [], completes: complete, into: &summary)
+            queued += try await apply(response, settled: [], completes: complete, into: &summary)
             since = response.cursor.description
         }
+        return (since, queued)
     }
 
     private func observing<T>(_ kind: SyncRequestOutcome.Kind, _ request: () async throws -> T) async throws -> T {
@@ -151,11 +162,8 @@ public final class AgentSync: Sendable {
         }
     }
 
-    private func hasMoreToPush(after seq: Int64) async throws -> Bool {
-        try await !replica.unpushed(after: seq, limit: 1).isEmpty
-    }
-
-    private func apply(_ response: SyncResponse, settled: [Change], completes: Bool, into summary: inout SyncSummary) async throws {
+    /// Applies an answer in one transaction; returns how many changes merging it queued for pushing.
+    private func apply(_ response: SyncResponse, settled: [Change], completes: Bool, into summary: inout SyncSummary) async throws -> Int {
         let changes = response.changes.map { (collection: $0.collection, records: $0.records) }
         let report = try await replica.applyUpstream(
             changes,
@@ -166,6 +174,7 @@ public final class AgentSync: Sendable {
         summary.pulled += response.changes.reduce(0) { $0 + $1.records.count }
         summary.conflicts += report.conflicts
         summary.serverTime = response.serverTime
+        return report.queued
     }
 
     /// A push of `changes` as they are stored: their JSON text goes out unparsed.

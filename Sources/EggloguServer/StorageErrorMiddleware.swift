@@ -7,6 +7,8 @@ extension APIError {
     /// The answer to a storage failure, or nil for failures that are about the request's data.
     init?(storage error: ReplicaError) {
         switch error.code {
+        case .cursorAhead:
+            self = .resyncRequired
         case .diskFull:
             self.init(
                 HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),

@@ -116,8 +116,9 @@ extension SyncServer {
     func position(_ since: String?, in replica: Replica) async throws -> Int64 {
         guard let since else { return 0 }
         if let cursor = Cursor(since) {
-            let head = try await replica.headSequence()
-            guard cursor.epoch == replica.epoch, cursor.seq <= head else { throw APIError.resyncRequired }
+            // A cursor beyond the newest change is refused the same way, inside the read or write
+            // that uses it (``ReplicaError/Code/cursorAhead``).
+            guard cursor.epoch == replica.epoch else { throw APIError.resyncRequired }
             return cursor.seq
         }
         if let time = Timestamp(iso8601: since) {

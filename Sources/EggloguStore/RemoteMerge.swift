@@ -38,6 +38,8 @@ public struct RemoteMergeReport: Sendable, Equatable {
     public var changed = 0
     /// Conflict entries filed.
     public var conflicts = 0
+    /// Rows the merge left to be pushed (conflict entries filed or joined here).
+    public var queued = 0
 }
 
 /// A record named by its collection and id.

@@ -30,6 +30,8 @@ extension Replica {
     /// Changes with a sequence number above `seq`, oldest first, keyset-paginated.
     ///
     /// Deletions and conflict-archive entries are changes like any other.
+    ///
+    /// - Throws: ``ReplicaError/Code/cursorAhead`` when `seq` lies beyond the newest change.
     public func changes(after seq: Int64, limit: Int) async throws -> ChangePage {
         try await read { db in try Replica.page(db, after: seq, limit: limit) }
     }
@@ -41,7 +43,13 @@ extension Replica {
         )
         let scanned = Array(rows.prefix(limit))
         let hasMore = rows.count > limit
-        let head = hasMore ? scanned.last!.seq : max(seq, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
+        var head = seq
+        if !hasMore {
+            let newest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0
+            guard seq <= newest else { throw ReplicaError.cursorAhead(seq, head: newest) }
+            head = newest
+        }
+        if hasMore { head = scanned.last!.seq }
         let changes = excluded.isEmpty ? scanned : scanned.filter { !excluded.contains(RecordRef(collection: $0.collection, id: $0.id)) }
         return ChangePage(changes: changes, hasMore: hasMore, cursor: head)
     }
@@ -92,5 +100,11 @@ extension ReplicaTransaction {
         for change in changes {
             try statement.execute(arguments: [change.collection, change.id, change.seq])
         }
+    }
+}
+
+extension ReplicaError {
+    static func cursorAhead(_ seq: Int64, head: Int64) -> ReplicaError {
+        ReplicaError(.cursorAhead, "position \(seq) is beyond this replica's newest change (\(head))")
     }
 }

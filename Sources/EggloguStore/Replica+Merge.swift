@@ -27,6 +27,7 @@ extension ReplicaTransaction {
         let source: ChangeSource = options.fromUpstream ? .remote : .local
         let changesBefore = changes
         let conflictsBefore = conflictsFiled
+        let queuedBefore = queuedChanges
         let limit = futureLimit
         for (collection, records) in batch {
             let kind = CollectionName.kind(of: collection)
@@ -61,6 +62,7 @@ extension ReplicaTransaction {
         }
         report.changed = changes - changesBefore
         report.conflicts = conflictsFiled - conflictsBefore
+        report.queued = queuedChanges - queuedBefore
         return (report, echoed)
     }
 

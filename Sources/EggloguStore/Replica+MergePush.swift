@@ -28,6 +28,8 @@ extension Replica {
         limit: Int
     ) async throws -> MergedPush {
         try await write { transaction in
+            let head = transaction.headSequence
+            guard seq <= head else { throw ReplicaError.cursorAhead(seq, head: head) }
             let merged = try transaction.merge(batch, options: options)
             var page = try Replica.page(transaction.db, after: seq, limit: limit, excluding: merged.echoed)
             let sent = Set(page.changes.map { RecordRef(collection: $0.collection, id: $0.id) })

@@ -4,6 +4,7 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Equatable {
         private enum Value: Sendable, Equatable {
             case badData, notFound, alreadyResolved, invalidName, noReplica, unreadable, busy, deviceMismatch, cannotOpen, diskFull, io
+            case cursorAhead
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -30,6 +31,9 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
         public static var diskFull: Code { Code(.diskFull) }
         /// The file system failed.
         public static var io: Code { Code(.io) }
+        /// A change-sequence position beyond this replica's newest change: it came from another
+        /// history of the file (a copy restored without a new epoch).
+        public static var cursorAhead: Code { Code(.cursorAhead) }
     }
 
     public let code: Code

@@ -50,6 +50,8 @@ struct ReplicaTransaction {
     private(set) var changes = 0
     /// Conflict entries created in this transaction.
     private(set) var conflictsFiled = 0
+    /// Rows written in this transaction that wait to be pushed.
+    private(set) var queuedChanges = 0
     /// The kind of the last conflict entry created.
     private(set) var lastConflictKind: ConflictKind?
     /// Keys and fields that local writes added, for the layout record.
@@ -225,6 +227,7 @@ struct ReplicaTransaction {
         }
         nextSeq += 1
         changes += 1
+        if dirty && configuration.role == .device { queuedChanges += 1 }
     }
 
     /// Keeps the last versions of each `farm`/`settings` field by sequence number: the app's web

@@ -140,6 +140,28 @@ import Testing
         }
     }
 
+    /// A cursor of this database's epoch but beyond its newest change (a copy restored without a
+    /// new epoch) is refused inside the read or write that would use it: 410, nothing merged.
+    @Test func aCursorBeyondTheNewestChangeNeedsAResync() async throws {
+        try await TestServer.with { server in
+            let t = try await server.token(device: "d1")
+            let first = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1", token: t)
+            let cursor = try #require(first.json?.objectValue?["cursor"]?.stringValue)
+            let epoch = try #require(cursor.split(separator: ":").first)
+            let pull = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1&since=\(epoch):99", token: t)
+            #expect(pull.status == 410)
+            #expect(pull.json?.objectValue?["error"] == "resync-required")
+            let body: JSONValue = [
+                "farmId": "farm-1", "deviceId": "d1", "since": .string("\(epoch):99"),
+                "changes": [["collection": "flocks", "records": [["id": "f1", "_updatedAt": "2026-01-01T00:00:00.000Z"]]]],
+            ]
+            let push = try await server.request(.POST, "/api/v1/sync/delta", token: t, body: body.serialized())
+            #expect(push.status == 410)
+            let after = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1", token: t)
+            #expect(after.json?.objectValue?["changes"] == [], "the refused push merged nothing")
+        }
+    }
+
     @Test func aCursorFromAnotherDatabaseNeedsAResync() async throws {
         try await TestServer.with { server in
             let t = try await server.token(device: "d1")
