@@ -82,13 +82,13 @@ public final class DeviceRegistry: Sendable {
 
     /// Whether the registry answers a read (the watchdog's health check).
     public func isReadable() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM farm_revocation") }) != nil
+        (try? await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM farm_revocation") }) != nil
     }
 
     /// Remembers that `device` may use `farms` (called when a token is minted).
     public func register(device: String, farms: [String]) async throws {
         try await mapped {
-            try await pool.write { db in
+            try await write { db in
                 for farm in farms {
                     try db.execute(sql: "INSERT OR IGNORE INTO device (farm, device) VALUES (?, ?)", arguments: [farm, device])
                 }
@@ -100,7 +100,7 @@ public final class DeviceRegistry: Sendable {
     /// device of the same name in another farm, are untouched).
     public func revoke(farm: String, device: String, at now: Date = Date()) async throws {
         try await mapped {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO farm_revocation (farm, device, revoked_at) VALUES (?, ?, ?)
@@ -115,7 +115,7 @@ public final class DeviceRegistry: Sendable {
     /// Whether a token of `device` issued at `issuedAt` was revoked for `farm`.
     public func isRevoked(farm: String, device: String, issuedAt: Date) async throws -> Bool {
         try await mapped {
-            try await pool.read { db in
+            try await read { db in
                 guard
                     let revokedAt = try Double.fetchOne(
                         db,
@@ -140,7 +140,7 @@ public final class DeviceRegistry: Sendable {
         guard due else { return }
         do {
             try await mapped {
-                try await pool.write { db in
+                try await write { db in
                     try db.execute(
                         sql:
                             "INSERT INTO device (farm, device, last_seen) VALUES (?, ?, ?) ON CONFLICT(farm, device) DO UPDATE SET last_seen = excluded.last_seen",
@@ -152,6 +152,14 @@ public final class DeviceRegistry: Sendable {
             lastWritten.withLock { _ = $0.removeValue(forKey: key) }
             throw error
         }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await StoreThread.run { [pool] in try pool.read(body) }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await StoreThread.run { [pool] in try pool.write(body) }
     }
 
     /// Runs `body`, reporting SQLite's failures as ``ReplicaError``s (a full disk, a busy or damaged file).
@@ -177,7 +185,7 @@ public final class DeviceRegistry: Sendable {
     /// The devices of `farm`, by id.
     public func devices(farm: String) async throws -> [DeviceEntry] {
         try await mapped {
-            try await pool.read { db in
+            try await read { db in
                 try Row.fetchAll(
                     db,
                     sql: """

@@ -141,8 +141,8 @@ public final class Replica: Sendable {
         return String(rng.next() as UInt64, radix: 16).leftPadded(16)
     }
 
-    /// Runs `body` as one write transaction with a fresh transaction context, on GRDB's writer
-    /// queue (never on the cooperative pool).
+    /// Runs `body` as one write transaction with a fresh transaction context, on a store thread
+    /// (never on the cooperative pool; see ``StoreThread``).
     ///
     /// When the hybrid logical clock asks for a moment before it can stamp, `body` stops, the
     /// transaction rolls back, and it runs again once the moment has passed: nothing waits while
@@ -152,11 +152,13 @@ public final class Replica: Sendable {
         var waited: Int64 = 0
         while true {
             do {
-                return try await pool.write { [waited] db in
-                    var transaction = try ReplicaTransaction(db: db, replica: self, clockWaited: waited)
-                    let result = try body(&transaction)
-                    try transaction.finish()
-                    return result
+                return try await StoreThread.run { [pool, waited] in
+                    try pool.write { db in
+                        var transaction = try ReplicaTransaction(db: db, replica: self, clockWaited: waited)
+                        let result = try body(&transaction)
+                        try transaction.finish()
+                        return result
+                    }
                 }
             } catch let wait as ClockWait {
                 try await Task.sleep(for: .milliseconds(wait.milliseconds))
@@ -169,10 +171,10 @@ public final class Replica: Sendable {
         }
     }
 
-    /// Runs `body` in a read transaction (a consistent snapshot) on one of GRDB's reader queues.
+    /// Runs `body` in a read transaction (a consistent snapshot) on a store thread.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.read(body)
+            return try await StoreThread.run { [pool] in try pool.read(body) }
         } catch let error as ReplicaError {
             throw error
         } catch {

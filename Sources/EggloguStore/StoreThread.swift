@@ -1,13 +1,61 @@
-import Dispatch
+import Foundation
+import Synchronization
 
-/// Runs work that GRDB offers no async form of (opening a file, an online backup) on a dispatch
-/// thread, so no synchronous SQLite call runs on Swift's cooperative pool.
+/// The threads every synchronous SQLite call runs on: a fixed set, first come first served, so no
+/// such call ever blocks Swift's cooperative pool, and fifty requests that all want the farm's
+/// write lock wait their turn in order instead of piling up threads.
+///
+/// A job may block (on SQLite's write lock, an fsync): it blocks one of these threads only.
 enum StoreThread {
-    private static let queue = DispatchQueue(label: "egglogu.store", qos: .userInitiated, attributes: .concurrent)
+    /// At least four, one per core above that: a long write (an import) leaves reads room.
+    static let count = max(4, ProcessInfo.processInfo.activeProcessorCount)
+    private static let pool = StoreThreadPool(threads: count)
 
+    /// Runs `body` on a store thread and returns its result.
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result(catching: body)) }
+            pool.submit { continuation.resume(with: Result(catching: body)) }
+        }
+    }
+}
+
+/// Threads that take jobs from one queue in order.
+private final class StoreThreadPool: Sendable {
+    private struct Queue {
+        var jobs: [@Sendable () -> Void] = []
+        var head = 0
+    }
+
+    private let queue = Mutex(Queue())
+    private let ready = DispatchSemaphore(value: 0)
+
+    init(threads: Int) {
+        for n in 0..<threads {
+            let thread = Thread { [self] in work() }
+            thread.name = "egglogu-store-\(n)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        queue.withLock { $0.jobs.append(job) }
+        ready.signal()
+    }
+
+    private func work() -> Never {
+        while true {
+            ready.wait()
+            let job = queue.withLock { queue -> @Sendable () -> Void in
+                let job = queue.jobs[queue.head]
+                queue.head += 1
+                if queue.head > 1_024 && queue.head * 2 > queue.jobs.count {
+                    queue.jobs.removeFirst(queue.head)
+                    queue.head = 0
+                }
+                return job
+            }
+            job()
         }
     }
 }
