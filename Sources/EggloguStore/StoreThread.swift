@@ -21,8 +21,10 @@ enum StoreThread {
 
 /// Threads that take jobs from one queue in order.
 private final class StoreThreadPool: Sendable {
+    /// Jobs waiting, oldest at `head`; a taken job's slot is emptied at once, so nothing it
+    /// captured (a replica, a database) outlives the job.
     private struct Queue {
-        var jobs: [@Sendable () -> Void] = []
+        var jobs: [(@Sendable () -> Void)?] = []
         var head = 0
     }
 
@@ -47,9 +49,13 @@ private final class StoreThreadPool: Sendable {
         while true {
             ready.wait()
             let job = queue.withLock { queue -> @Sendable () -> Void in
-                let job = queue.jobs[queue.head]
+                let job = queue.jobs[queue.head]!
+                queue.jobs[queue.head] = nil
                 queue.head += 1
-                if queue.head > 1_024 && queue.head * 2 > queue.jobs.count {
+                if queue.head == queue.jobs.count {
+                    queue.jobs.removeAll(keepingCapacity: true)
+                    queue.head = 0
+                } else if queue.head > 1_024 && queue.head * 2 > queue.jobs.count {
                     queue.jobs.removeFirst(queue.head)
                     queue.head = 0
                 }
