@@ -5,7 +5,7 @@ import Synchronization
 
 /// An MQTT client on libmosquitto that owns its reconnect policy.
 ///
-/// ``run()`` drives the connection on a thread of its own with `mosquitto_loop`, so no
+/// ``run()`` drives the connection on a thread of its own (``loopOnce(timeoutMilliseconds:)``), so no
 /// libmosquitto-owned thread ever runs Swift code or holds the last reference. It reconnects
 /// forever after every kind of failure (refused, DNS, TLS, bad credentials, a broker that is down
 /// at start), waiting 1 s doubling up to 2 min, with jitter, and re-subscribes on every connect.
@@ -14,7 +14,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// Connection events and incoming messages, in order.
     public let events: AsyncStream<MQTTEvent>
     private let continuation: AsyncStream<MQTTEvent>.Continuation
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
 
@@ -175,7 +175,7 @@ public final class MQTTClient: @unchecked Sendable {
             if connect == .success {
                 var result = MosquittoResult.success
                 while !stopping, result == .success, state.withLock({ $0.refusal == nil }) {
-                    result = MosquittoResult(mosquitto_loop(handle, timeout, 1))
+                    result = loopOnce(timeoutMilliseconds: timeout)
                 }
                 let (refusal, wasConnected) = state.withLock { state in
                     defer {
@@ -204,7 +204,7 @@ public final class MQTTClient: @unchecked Sendable {
     private func disconnectCleanly() {
         func loop(until deadline: ContinuousClock.Instant, while condition: () -> Bool) {
             while condition(), ContinuousClock.now < deadline,
-                mosquitto_loop(handle, 50, 1) == MosquittoResult.success.rawValue
+                loopOnce(timeoutMilliseconds: 50) == .success
             {}
         }
         loop(until: .now + .seconds(2)) { state.withLock { !$0.closingRequests.isEmpty } }

@@ -12,10 +12,32 @@ enum StoreThread {
     private static let pool = StoreThreadPool(threads: count)
 
     /// Runs `body` on a store thread and returns its result.
+    ///
+    /// `body`, and whatever it captured (a replica, a database), is released before the caller
+    /// resumes: a command that returns right after its last store call closes its database first.
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            pool.submit { continuation.resume(with: Result(catching: body)) }
+        let once = Once(body)
+        return try await withCheckedThrowingContinuation { continuation in
+            pool.submit { continuation.resume(with: once.run()) }
         }
+    }
+}
+
+/// A job's body, run once and dropped as it returns.
+private final class Once<T: Sendable>: Sendable {
+    private let body: Mutex<(@Sendable () throws -> T)?>
+
+    init(_ body: @escaping @Sendable () throws -> T) {
+        self.body = Mutex(body)
+    }
+
+    func run() -> Result<T, any Error> {
+        let taken = body.withLock { body in
+            defer { body = nil }
+            return body
+        }
+        guard let taken else { return .failure(CancellationError()) }
+        return Result(catching: taken)
     }
 }
 
