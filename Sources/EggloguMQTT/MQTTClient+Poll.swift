@@ -6,15 +6,23 @@ import Glibc
 #endif
 
 extension MQTTClient {
-    /// One turn of the network loop. `mosquitto_loop` waits with select(2), which refuses any
-    /// socket numbered 1,024 or above (`MOSQ_ERR_INVAL`), and a process with many files and
-    /// connections open (a busy server, a test run) gets such sockets. For those, the same work is
-    /// done with poll(2); as poll cannot see the wake-up libmosquitto sends itself when another
-    /// thread queues a message, it waits at most ``highSocketWaitMilliseconds`` at a time.
+    /// One turn of the network loop. `mosquitto_loop` waits with select(2), so it refuses
+    /// (`MOSQ_ERR_INVAL`) when its socket, or the socket pair it wakes itself with, is numbered
+    /// 1,024 or above, and a process with many files and connections open (a busy server, a test
+    /// run) gets such numbers. Then the same work is done with poll(2); as poll cannot see the
+    /// wake-up libmosquitto sends itself when another thread queues a message, it waits at most
+    /// ``highSocketWaitMilliseconds`` at a time.
     func loopOnce(timeoutMilliseconds: Int32) -> MosquittoResult {
         let socket = mosquitto_socket(handle)
         guard socket >= 0 else { return .noConnection }
-        guard socket >= Self.selectLimit else { return MosquittoResult(mosquitto_loop(handle, timeoutMilliseconds, 1)) }
+        if socket < Self.selectLimit {
+            let result = MosquittoResult(mosquitto_loop(handle, timeoutMilliseconds, 1))
+            guard result == .invalid else { return result }
+        }
+        return pollOnce(socket: socket, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    private func pollOnce(socket: Int32, timeoutMilliseconds: Int32) -> MosquittoResult {
         var events = Int16(POLLIN)
         if mosquitto_want_write(handle) { events |= Int16(POLLOUT) }
         var descriptor = pollfd(fd: socket, events: events, revents: 0)

@@ -15,6 +15,7 @@ public struct MosquittoResult: Sendable, Equatable, CustomStringConvertible {
     public static let tls = MosquittoResult(Int32(MOSQ_ERR_TLS.rawValue))
     public static let errno = MosquittoResult(Int32(MOSQ_ERR_ERRNO.rawValue))
     public static let lookup = MosquittoResult(Int32(MOSQ_ERR_EAI.rawValue))
+    public static let invalid = MosquittoResult(Int32(MOSQ_ERR_INVAL.rawValue))
     public static let payloadSize = MosquittoResult(Int32(MOSQ_ERR_PAYLOAD_SIZE.rawValue))
 
     public static func ~= (pattern: MosquittoResult, value: MosquittoResult) -> Bool {
