@@ -48,6 +48,18 @@ public final class Replica: Sendable {
         try await StoreThread.run { try openNow(path: path, configuration: configuration) }
     }
 
+    /// Closes the database on a store thread. Any later use of this replica throws; call it only
+    /// when nothing else holds the replica.
+    ///
+    /// The readers close first, so the writer closes last and checkpoints and removes the WAL: a
+    /// read-only connection closing last cannot.
+    public func close() async throws {
+        try await StoreThread.run { [pool] in
+            pool.releaseMemory()
+            try pool.close()
+        }
+    }
+
     static func openNow(path: String, configuration: ReplicaConfiguration) throws -> Replica {
         if !FileManager.default.fileExists(atPath: path) && !configuration.createIfMissing {
             throw ReplicaError(.noReplica, "no replica at \(path)")
@@ -57,29 +69,43 @@ public final class Replica: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        do {
-            let pool = try DatabasePool(path: path, configuration: config)
-            let migrator = Schema.migrator
-            if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
-                throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
+        // Another process opening or creating the file at the same moment (a status command while
+        // the service starts) can hold the lock that switching to WAL or migrating needs, and
+        // SQLite answers that at once, without its busy timeout: try again for about two seconds.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while true {
+            do {
+                return try openOnce(path: path, configuration: configuration, config)
+            } catch let error as DatabaseError
+                where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) && ContinuousClock.now < deadline
+            {
+                usleep(UInt32.random(in: 20_000...80_000))
+            } catch let error as ReplicaError {
+                throw error
+            } catch {
+                throw ReplicaError(mapping: error, path: path)
             }
-            try migrate(migrator, pool)
-            let identity = try pool.write { db in
-                try Replica.settleIdentity(db, configuration: configuration, path: path)
-            }
-            return Replica(
-                path: path,
-                deviceID: identity.device,
-                farmID: identity.farm,
-                epoch: identity.epoch,
-                configuration: configuration,
-                pool: pool
-            )
-        } catch let error as ReplicaError {
-            throw error
-        } catch {
-            throw ReplicaError(mapping: error, path: path)
         }
+    }
+
+    private static func openOnce(path: String, configuration: ReplicaConfiguration, _ config: Configuration) throws -> Replica {
+        let pool = try DatabasePool(path: path, configuration: config)
+        let migrator = Schema.migrator
+        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+            throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
+        }
+        try migrate(migrator, pool)
+        let identity = try pool.write { db in
+            try Replica.settleIdentity(db, configuration: configuration, path: path)
+        }
+        return Replica(
+            path: path,
+            deviceID: identity.device,
+            farmID: identity.farm,
+            epoch: identity.epoch,
+            configuration: configuration,
+            pool: pool
+        )
     }
 
     /// Two processes creating the same replica at once (the service starting while a CLI command

@@ -37,6 +37,24 @@ import Testing
         #expect(again.stdout.contains("\(records) records (0 added, 0 updated, \(records) unchanged, 0 stale), 0 deleted"))
     }
 
+    /// Commands started together on a replica that does not exist yet (the service starting while
+    /// a status command polls) all open it: none fails with "locked by another process".
+    @Test func commandsStartedTogetherOnANewReplicaAllSucceed() async throws {
+        let runs = try await withThrowingTaskGroup(of: Subprocess.Output.self) { group in
+            for n in 0..<8 {
+                group.addTask {
+                    try await offPool {
+                        try agent(["put", "--replica", replica, "--device-id", "gw-1", "flocks", #"{"id":"f\#(n)","n":\#(n)}"#])
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for run in runs { #expect(run.status == 0, "\(run.stderr)") }
+        let listed = try JSONParser().parse(try agent(["get", "--replica", replica, "flocks"]).stdout)
+        #expect(listed.arrayValue?.count == 8)
+    }
+
     @Test func putGetDeleteAndStatus() throws {
         let put = try agent(["put", "--replica", replica, "--device-id", "gw-1", "flocks", #"{"name":"Lote Z","count":10}"#])
         #expect(put.status == 0)
