@@ -10,7 +10,7 @@ struct EggloguBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
-        subcommands: [Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Generate.self],
+        subcommands: [Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Farms.self, Generate.self],
         defaultSubcommand: Run.self
     )
 }
@@ -86,6 +86,63 @@ extension EggloguBench {
             do {
                 try await LegacyBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
                     .run(into: &figures, size: quick ? .small : .large, pulls: quick ? 1 : pulls)
+            } catch {
+                print("failed; the logs are in \(work)")
+                throw error
+            }
+            try? FileManager.default.removeItem(atPath: work)
+            figures.print()
+        }
+    }
+
+    struct Farms: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure one server with many farms: RSS, open files and push latency, bounded against unbounded stores."
+        )
+
+        @Option(help: "Farms to create.")
+        var farms = 10_000
+
+        @Option(name: .customLong("large-farms"), help: "Farms that get many records.")
+        var largeFarms = 3
+
+        @Option(name: .customLong("large-records"), help: "Records in each large farm.")
+        var largeRecords = 20_000
+
+        @Option(help: "Pushes to random farms to time.")
+        var pushes = 2_000
+
+        @Option(help: "Requests in flight at once.")
+        var concurrency = 16
+
+        @Option(name: .customLong("max-open-farms"), help: "The server's bound on open farm stores.")
+        var maxOpenFarms = 512
+
+        @Option(name: .customLong("baseline-farms"), help: "Farms for the unbounded baseline (each keeps about 5 files open).")
+        var baselineFarms = 2_000
+
+        @Flag(help: "300 farms, a bound of 64 and 200 pushes: checks that the benchmark runs.")
+        var quick = false
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-farms-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            var plan = FarmsBenchmarks.Plan(
+                farms: farms,
+                largeFarms: largeFarms,
+                largeRecords: largeRecords,
+                pushes: pushes,
+                concurrency: concurrency,
+                maxOpenFarms: maxOpenFarms,
+                baselineFarms: baselineFarms
+            )
+            if quick {
+                plan = .init(farms: 300, largeFarms: 1, largeRecords: 1_000, pushes: 200, concurrency: 8, maxOpenFarms: 64, baselineFarms: 100)
+            }
+            var figures = Figures()
+            do {
+                try await FarmsBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+                    .run(plan, into: &figures)
             } catch {
                 print("failed; the logs are in \(work)")
                 throw error

@@ -9,8 +9,8 @@ struct ServerProcess {
     let pid: pid_t
     let url: String
 
-    static func start(binary: String, dataDir: String, log: String) throws -> ServerProcess {
-        let words: [String] = [binary, "serve", "--data-dir", dataDir, "--port", "0"]
+    static func start(binary: String, dataDir: String, log: String, arguments: [String] = []) throws -> ServerProcess {
+        let words: [String] = [binary, "serve", "--data-dir", dataDir, "--port", "0"] + arguments
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var actions = posix_spawn_file_actions_t()
@@ -43,6 +43,11 @@ struct ServerProcess {
             return kb / 1024
         }
         return (field("VmRSS"), field("VmHWM"))
+    }
+
+    /// The descriptors the server has open.
+    func openFiles() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
     }
 
     func stop() {

@@ -13,8 +13,12 @@ public struct SyncSummary: Sendable, Equatable {
     public var rejected: [Rejection] = []
     /// Conflict entries filed while merging what arrived.
     public var conflicts = 0
-    /// Whether the server asked for a full resync (it was restored from a backup).
+    /// Whether the server asked for a full resync (it was restored from a backup, or it purged
+    /// deletions older than this device's cursor).
     public var resynced = false
+    /// After a resync because the server purged deletions: records dropped here because the
+    /// server no longer has them (they were deleted), or nil.
+    public var dropped: Int?
     /// Whether the token was renewed, and whether the new one was stored.
     public var renewed = false
     public var renewalPersisted = false
@@ -60,7 +64,9 @@ public final class AgentSync: Sendable {
         self.observe = observe
     }
 
-    /// Runs one full cycle. On 410 it resyncs once from scratch, keeping (and re-pushing) everything local.
+    /// Runs one full cycle. On 410 it resyncs once from scratch: after a restored server it keeps
+    /// and re-pushes everything local; after the server purged deletions it drops what it had
+    /// pushed already, keeps its unpushed changes and unresolved conflicts, and pulls everything.
     ///
     /// - Throws: ``AgentSyncError`` when the server cannot be reached or refuses; the store's
     ///   `ReplicaError` when the replica fails.
@@ -71,7 +77,11 @@ public final class AgentSync: Sendable {
             do {
                 summary.cursor = try await cycle(&summary)
             } catch let error as SyncTransportError where error.kind == .resyncRequired {
-                try await replica.resetUpstream()
+                if error.resyncReason == .historyPurged {
+                    summary.dropped = try await replica.rebaseUpstream()
+                } else {
+                    try await replica.resetUpstream()
+                }
                 summary.resynced = true
                 summary.cursor = try await cycle(&summary)
             }

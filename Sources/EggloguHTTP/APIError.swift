@@ -1,3 +1,4 @@
+import EggloguJSON
 import Hummingbird
 import NIOCore
 
@@ -8,16 +9,21 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let message: String
     /// Extra response headers, such as `WWW-Authenticate` on a 401.
     public let headers: HTTPFields
+    /// Why, in a word a client can act on, when the code alone does not say (`reason` in the body).
+    public let reason: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, reason: String? = nil, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.reason = reason
         self.headers = headers
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = JSONBody.encode(["error": .string(code), "message": .string(message)])
+        var members: [(String, JSONValue)] = [("error", .string(code)), ("message", .string(message))]
+        if let reason { members.append(("reason", .string(reason))) }
+        let body = JSONBody.encode(.object(JSONObject(members)))
         var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         fields.append(contentsOf: headers)
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

@@ -39,15 +39,27 @@ public struct SyncTransportError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why a resync is required, as the 410 answer's `reason` says.
+    public enum ResyncReason: String, Sendable {
+        /// The server lost history (a restored backup): push everything again.
+        case restored
+        /// The server has forgotten deletions older than the cursor: what it no longer has was
+        /// deleted, so only unpushed changes go up again.
+        case historyPurged = "history-purged"
+    }
+
     public let kind: Kind
     /// The HTTP status, when there was one.
     public let status: Int?
     public let message: String
+    /// For ``Kind/resyncRequired``: why, when the server said (older servers say nothing: restored).
+    public let resyncReason: ResyncReason?
 
-    public init(_ kind: Kind, status: Int? = nil, _ message: String) {
+    public init(_ kind: Kind, status: Int? = nil, _ message: String, resyncReason: ResyncReason? = nil) {
         self.kind = kind
         self.status = status
         self.message = message
+        self.resyncReason = resyncReason
     }
 
     public var description: String { message }

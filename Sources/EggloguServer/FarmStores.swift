@@ -1,35 +1,116 @@
+import EggloguCore
 import EggloguHTTP
 import EggloguStore
 import Synchronization
 
-/// One replica per farm, opened on first use and kept open.
+/// One replica per farm, opened on first use; at most ``limit`` stay open while idle.
+///
+/// Every open farm store costs about 400 KB and five descriptors, so a server for thousands of
+/// farms keeps the most recently used ones and closes the others when it opens one more.
 final class FarmStores: Sendable {
     let directory: DataDirectory
+    /// How many farm stores stay open when nothing uses them.
+    let limit: Int
     private let maxClockSkewMilliseconds: Int64
-    private let open = Mutex<[String: Replica]>([:])
+    private let state = Mutex(State())
 
-    init(directory: DataDirectory, maxClockSkewMilliseconds: Int64) {
+    private struct State: ~Copyable {
+        var open: [String: Entry] = [:]
+        var tick: UInt64 = 0
+    }
+
+    private struct Entry {
+        var replica: Replica
+        var lastUse: UInt64
+    }
+
+    /// How long tombstones are kept, or nil to keep them forever.
+    let retention: Duration?
+    /// How often one farm is purged at most.
+    static let purgeInterval: Duration = .seconds(3_600)
+
+    init(directory: DataDirectory, maxClockSkewMilliseconds: Int64, limit: Int, retention: Duration? = nil) {
         self.directory = directory
         self.maxClockSkewMilliseconds = maxClockSkewMilliseconds
+        self.limit = max(1, limit)
+        self.retention = retention
     }
+
+    /// The stores open now.
+    var openReplicas: [Replica] { state.withLock { $0.open.values.map(\.replica) } }
+
+    /// Purges `replica`'s tombstones older than ``retention``.
+    func purge(_ replica: Replica) async throws -> PurgeReport {
+        guard let retention else { return PurgeReport() }
+        let now = replica.configuration.wallClock()
+        return try await replica.purge(receivedBefore: Timestamp(milliseconds: now.milliseconds - Self.milliseconds(retention)))
+    }
+
+    /// Purges a store that was just opened unless it was purged within ``purgeInterval``.
+    private func purgeIfDue(_ replica: Replica) async throws {
+        guard retention != nil else { return }
+        if let last = try await replica.lastPurge(),
+            replica.configuration.wallClock().milliseconds - last.milliseconds < Self.milliseconds(Self.purgeInterval)
+        {
+            return
+        }
+        _ = try await purge(replica)
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// How many farm stores are held open now.
+    var openCount: Int { state.withLock { $0.open.count } }
 
     /// The replica of `farm`, created empty if the farm is new.
     func replica(_ farm: String) async throws -> Replica {
         guard DataDirectory.isValidFarmID(farm) else {
             throw APIError(.badRequest, "bad-farm", "a farm id is 1 to 64 letters, digits, '.', '_' or '-'")
         }
-        if let replica = open.withLock({ $0[farm] }) { return replica }
+        if let replica = state.withLock({ take(farm, from: &$0) }) { return replica }
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "server"
         configuration.farmID = farm
         configuration.role = .server
         configuration.maxClockSkewMilliseconds = maxClockSkewMilliseconds
-        let path = directory.farmReplica(farm)
-        let replica = try await Replica.open(path: path, configuration: configuration)
-        return open.withLock { stores in
-            if let existing = stores[farm] { return existing }
-            stores[farm] = replica
-            return replica
+        let opened = try await Replica.open(path: directory.farmReplica(farm), configuration: configuration)
+        // Before any request reads it: a cursor the purge makes too old must get its 410 now.
+        try await purgeIfDue(opened)
+        let (replica, idle) = state.withLock { state -> (Replica, [Replica]) in
+            if let existing = take(farm, from: &state) { return (existing, [opened]) }
+            state.open[farm] = Entry(replica: opened, lastUse: state.tick)
+            return (opened, evict(&state))
         }
+        if !idle.isEmpty {
+            // Closing checkpoints the WAL (an fsync): the request that made room does not wait for it.
+            Task { for store in idle { try? await store.close() } }
+        }
+        return replica
+    }
+
+    private func take(_ farm: String, from state: inout State) -> Replica? {
+        state.tick += 1
+        guard let entry = state.open[farm] else { return nil }
+        state.open[farm]?.lastUse = state.tick
+        return entry.replica
+    }
+
+    /// Takes out the least recently used stores beyond ``limit`` that no request holds. One that is
+    /// in use stays until a later call finds it idle, so no farm ever has two stores open.
+    private func evict(_ state: inout State) -> [Replica] {
+        guard state.open.count > limit else { return [] }
+        var idle: [Replica] = []
+        for farm in state.open.sorted(by: { $0.value.lastUse < $1.value.lastUse }).map(\.key) {
+            guard state.open.count > limit else { break }
+            guard let lastUse = state.open[farm]?.lastUse, var candidate = state.open.removeValue(forKey: farm)?.replica else { continue }
+            if isKnownUniquelyReferenced(&candidate) {
+                idle.append(candidate)
+            } else {
+                state.open[farm] = Entry(replica: candidate, lastUse: lastUse)
+            }
+        }
+        return idle
     }
 }

@@ -60,6 +60,11 @@ public struct InProcessTransport: SyncTransport {
         let answered = (error as? APIError) ?? (error as? ReplicaError).flatMap(APIError.init(storage:))
         guard let answered else { return SyncTransportError(.unavailable, status: 500, "in-process server failed: \(error)") }
         let status = Int(answered.status.code)
-        return SyncTransportError(.init(status: status), status: status, "in-process server answered \(status): \(answered.message)")
+        return SyncTransportError(
+            .init(status: status),
+            status: status,
+            "in-process server answered \(status): \(answered.message)",
+            resyncReason: answered.reason.flatMap(SyncTransportError.ResyncReason.init(rawValue:))
+        )
     }
 }

@@ -9,6 +9,8 @@ extension APIError {
         switch error.code {
         case .cursorAhead:
             self = .resyncRequired
+        case .historyPurged:
+            self = .historyPurged
         case .diskFull:
             self.init(
                 HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),

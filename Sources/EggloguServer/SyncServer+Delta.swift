@@ -161,6 +161,14 @@ extension APIError {
     static let resyncRequired = APIError(
         .gone,
         "resync-required",
-        "the server was restored from a backup: pull everything again and push what you have"
+        "the server was restored from a backup: pull everything again and push what you have",
+        reason: SyncTransportError.ResyncReason.restored.rawValue
+    )
+
+    static let historyPurged = APIError(
+        .gone,
+        "resync-required",
+        "the server has forgotten deletions older than this cursor: drop what it has already, keep your unpushed changes, pull everything",
+        reason: SyncTransportError.ResyncReason.historyPurged.rawValue
     )
 }

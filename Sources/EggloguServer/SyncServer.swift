@@ -18,6 +18,11 @@ public struct SyncServerConfiguration: Sendable {
     public var port = 8080
     /// Records stamped further ahead of server time than this are refused.
     public var maxClockSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds
+    /// How long tombstones and resolved conflict-archive entries are kept once received; nil keeps
+    /// them forever. A device whose cursor is older than a purged one gets 410 `history-purged`.
+    public var tombstoneRetention: Duration? = .seconds(90 * 86_400)
+    /// Farm stores kept open while idle; the least recently used beyond it are closed.
+    public var maxOpenFarms = 512
     /// Bodies above this get 413.
     public var maxBodyBytes = 16 << 20
     /// JSON values a body may hold (413 above): bounds the memory of any parsed body.
@@ -76,7 +81,12 @@ public struct SyncServer: Sendable {
         self.notices = notices
         self.appTokens = configuration.appTokens.map(AppTokenVerifier.init(configuration:))
         self.heavyRequests = RequestGate(permits: configuration.heavyRequests)
-        self.stores = FarmStores(directory: configuration.dataDirectory, maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds)
+        self.stores = FarmStores(
+            directory: configuration.dataDirectory,
+            maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds,
+            limit: configuration.maxOpenFarms,
+            retention: configuration.tombstoneRetention
+        )
         let registry = try await DeviceRegistry.open(path: configuration.dataDirectory.serverDatabase)
         self.registry = registry
         self.storage = StorageProbe(directory: configuration.dataDirectory.path) { await registry.isReadable() }

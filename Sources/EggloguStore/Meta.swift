@@ -13,6 +13,14 @@ enum Meta: String {
     case upstreamCursor = "upstream_cursor"
     /// When the agent last completed a sync with its server.
     case lastSync = "last_sync"
+    /// The highest sequence number of a tombstone or archive entry purged: a cursor below it
+    /// may have missed a deletion.
+    case purgedThrough = "purged_through"
+    /// The highest sequence number ever given to a row that is gone (purged, or dropped by a
+    /// rebase): the sequence continues above it, so no number is ever given twice.
+    case sequenceFloor = "sequence_floor"
+    /// When tombstones were last purged.
+    case lastPurge = "last_purge"
     /// What the running agent service reports about itself (JSON).
     case serviceState = "service_state"
 

@@ -31,12 +31,14 @@ extension Replica {
     ///
     /// Deletions and conflict-archive entries are changes like any other.
     ///
-    /// - Throws: ``ReplicaError/Code/cursorAhead`` when `seq` lies beyond the newest change.
+    /// - Throws: ``ReplicaError/Code/cursorAhead`` when `seq` lies beyond the newest change;
+    ///   ``ReplicaError/Code/historyPurged`` when it lies before purged tombstones.
     public func changes(after seq: Int64, limit: Int) async throws -> ChangePage {
         try await read { db in try Replica.page(db, after: seq, limit: limit) }
     }
 
     static func page(_ db: Database, after seq: Int64, limit: Int, excluding excluded: Set<RecordRef> = []) throws -> ChangePage {
+        try checkNotPurged(db, after: seq)
         let rows = try Change.fetchAll(
             db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
             arguments: [seq, limit + 1]
@@ -45,7 +47,7 @@ extension Replica {
         let hasMore = rows.count > limit
         var head = seq
         if !hasMore {
-            let newest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0
+            let newest = try Replica.head(db)
             guard seq <= newest else { throw ReplicaError.cursorAhead(seq, head: newest) }
             head = newest
         }
@@ -63,7 +65,7 @@ extension Replica {
         if let first = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM change_time WHERE at >= ?", arguments: [time.milliseconds]) {
             return first - 1
         }
-        return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0
+        return try Replica.head(db)
     }
 
     /// Local changes not yet pushed with a sequence number above `seq`, oldest first.
@@ -90,7 +92,7 @@ extension Replica {
 
     /// The newest change-sequence number (0 for an empty replica).
     public func headSequence() async throws -> Int64 {
-        try await read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0 }
+        try await read { db in try Replica.head(db) }
     }
 }
 

@@ -30,6 +30,8 @@ extension Replica {
         try await write { transaction in
             let head = transaction.headSequence
             guard seq <= head else { throw ReplicaError.cursorAhead(seq, head: head) }
+            // Before merging: a device that missed purged deletions would bring deleted records back.
+            try Replica.checkNotPurged(transaction.db, after: seq)
             let merged = try transaction.merge(batch, options: options)
             var page = try Replica.page(transaction.db, after: seq, limit: limit, excluding: merged.echoed)
             let sent = Set(page.changes.map { RecordRef(collection: $0.collection, id: $0.id) })

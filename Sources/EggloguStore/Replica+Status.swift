@@ -38,7 +38,7 @@ extension Replica {
                 unpushed: try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE dirty = 1") ?? 0,
                 unresolvedConflicts: conflicts[0],
                 resolvedConflicts: conflicts[1],
-                sequence: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
+                sequence: try Replica.head(db),
                 clockHigh: try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch,
                 now: self.configuration.wallClock(),
                 lastImport: lastImport,

@@ -67,6 +67,29 @@ extension Replica {
         }
     }
 
+    /// Starts over with a server that has purged deletions older than this replica's cursor, in
+    /// one transaction: forgets the cursor and drops every record the server had already (pushed,
+    /// not changed since), keeping unpushed changes and unresolved conflicts, which are queued.
+    /// The next pull from scratch brings back everything the server still has; what it no longer
+    /// has was deleted there.
+    ///
+    /// - Returns: how many records were dropped.
+    public func rebaseUpstream() async throws -> Int {
+        try await write { transaction in
+            let db = transaction.db
+            try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [Meta.upstreamCursor.rawValue])
+            try Replica.holdSequence(db)
+            let unresolved = "collection = ? AND coalesce(json_extract(body, '$.resolved'), 0) = 0"
+            try db.execute(
+                sql: "DELETE FROM record WHERE dirty = 0 AND NOT (\(unresolved))",
+                arguments: [CollectionName.conflictArchive]
+            )
+            let dropped = db.changesCount
+            try db.execute(sql: "UPDATE record SET dirty = 1 WHERE dirty = 0 AND \(unresolved)", arguments: [CollectionName.conflictArchive])
+            return dropped
+        }
+    }
+
     /// Copies the replica, online, to `destination`, which gets a new epoch: clients that
     /// synced with this database after the backup was taken must resync with the restored copy.
     public func backup(to destination: String) async throws {

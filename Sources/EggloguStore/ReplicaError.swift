@@ -4,7 +4,7 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Equatable {
         private enum Value: Sendable, Equatable {
             case badData, notFound, alreadyResolved, invalidName, noReplica, unreadable, busy, deviceMismatch, cannotOpen, diskFull, io
-            case cursorAhead
+            case cursorAhead, historyPurged
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -34,6 +34,9 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
         /// A change-sequence position beyond this replica's newest change: it came from another
         /// history of the file (a copy restored without a new epoch).
         public static var cursorAhead: Code { Code(.cursorAhead) }
+        /// A change-sequence position older than the tombstones this replica has purged: a
+        /// device there may have missed deletions, so it must start again from the full state.
+        public static var historyPurged: Code { Code(.historyPurged) }
     }
 
     public let code: Code

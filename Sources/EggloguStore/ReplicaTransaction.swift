@@ -65,7 +65,7 @@ struct ReplicaTransaction {
         let high = try Meta.get(db, .clockHigh).flatMap { Int64($0) }.map(Timestamp.init(milliseconds:)) ?? .epoch
         self.clock = HybridLogicalClock(high: high, maxSkewMilliseconds: replica.configuration.maxClockSkewMilliseconds)
         self.initialHigh = high
-        self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0) + 1
+        self.nextSeq = try Replica.head(db) + 1
         self.firstSeq = nextSeq
     }
 

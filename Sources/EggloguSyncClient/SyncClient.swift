@@ -109,7 +109,12 @@ public final class SyncClient: SyncTransport {
         let json = try? JSONParser().parse(Array(buffer.readableBytesView))
         guard status == 200 else {
             let message = json?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
-            throw SyncTransportError(.init(status: status), status: status, "\(base) answered \(status): \(message)")
+            throw SyncTransportError(
+                .init(status: status),
+                status: status,
+                "\(base) answered \(status): \(message)",
+                resyncReason: json?.objectValue?["reason"]?.stringValue.flatMap(SyncTransportError.ResyncReason.init(rawValue:))
+            )
         }
         guard let json else { throw SyncTransportError(.badResponse, "\(base) answered with malformed JSON") }
         return json

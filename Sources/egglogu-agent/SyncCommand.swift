@@ -89,6 +89,7 @@ struct SyncCommand: AsyncParsableCommand {
                     }
                 ),
                 "conflicts": .number(JSONNumber(summary.conflicts)), "resynced": .bool(summary.resynced),
+                "dropped": summary.dropped.map { .number(JSONNumber($0)) } ?? .null,
                 "renewed": .bool(summary.renewed), "cursor": summary.cursor.map(JSONValue.string) ?? .null,
             ]
             say(value.jsonText())
@@ -100,7 +101,12 @@ struct SyncCommand: AsyncParsableCommand {
                 ", \(summary.rejected.count) refused ("
                 + summary.rejected.prefix(5).map { "\($0.collection)/\($0.id ?? "?"): \($0.reason)" }.joined(separator: ", ") + ")"
         }
-        if summary.resynced { line += "; the server was restored from a backup, so everything was exchanged again" }
+        if let dropped = summary.dropped {
+            line +=
+                "; the server had forgotten old deletions, so everything was pulled again and \(dropped) records it no longer has were dropped here"
+        } else if summary.resynced {
+            line += "; the server was restored from a backup, so everything was exchanged again"
+        }
         if summary.renewed {
             line +=
                 summary.renewalPersisted

@@ -34,6 +34,18 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var maxClockSkew: Double?
 
+    @Option(
+        name: .customLong("max-open-farms"),
+        help: "Farm databases kept open while idle (EGGLOGU_SYNC_MAX_OPEN_FARMS, default 512)."
+    )
+    var maxOpenFarms: Int?
+
+    @Option(
+        name: .customLong("tombstone-retention"),
+        help: "Days deletions and resolved conflicts are kept (EGGLOGU_SYNC_TOMBSTONE_RETENTION, default 90; 0 keeps them forever)."
+    )
+    var tombstoneRetention: Double?
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS (EGGLOGU_SYNC_TLS_CERT).")
     var tlsCert: String?
 
@@ -81,6 +93,8 @@ struct ServeCommand: AsyncParsableCommand {
     private var flags: [String: String?] {
         [
             "EGGLOGU_SYNC_HOST": host, "EGGLOGU_SYNC_PORT": port.map(String.init), "EGGLOGU_SYNC_MAX_CLOCK_SKEW": maxClockSkew.map { String($0) },
+            "EGGLOGU_SYNC_MAX_OPEN_FARMS": maxOpenFarms.map(String.init),
+            "EGGLOGU_SYNC_TOMBSTONE_RETENTION": tombstoneRetention.map { String($0) },
             "EGGLOGU_SYNC_TLS_CERT": tlsCert, "EGGLOGU_SYNC_TLS_KEY": tlsKey,
             "EGGLOGU_SYNC_PUBLIC_KEYS": publicKeys.isEmpty ? nil : publicKeys.joined(separator: ","),
             "EGGLOGU_SYNC_APP_JWT_SECRET_FILE": appSecretFile, "EGGLOGU_SYNC_APP_FARM_CLAIM": appFarmClaim,
@@ -126,7 +140,8 @@ struct ServeCommand: AsyncParsableCommand {
                     ready.ready()
                 }
                 let watchdog = WatchdogService(notifier: systemd) { await plan.server.isHealthy() }
-                return (plan.notifier.map { [$0] } ?? []) + [application, watchdog]
+                let retention = RetentionService(server: plan.server, logger: plan.logger)
+                return (plan.notifier.map { [$0] } ?? []) + [application, watchdog, retention]
             }
         )
         do {
@@ -161,6 +176,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = config.host
         configuration.port = config.port
         configuration.maxClockSkewMilliseconds = config.maxClockSkewMilliseconds
+        configuration.maxOpenFarms = config.maxOpenFarms
+        configuration.tombstoneRetention =
+            config.tombstoneRetentionDays > 0 ? .milliseconds(Int64(config.tombstoneRetentionDays * 86_400_000)) : nil
         configuration.tlsCertificateFile = config.tlsCertificate
         configuration.tlsKeyFile = config.tlsKey
         configuration.appTokens = config.appTokens

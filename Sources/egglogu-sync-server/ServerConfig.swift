@@ -22,6 +22,8 @@ struct ServerConfig {
     private(set) var host = "127.0.0.1"
     private(set) var port = 8080
     private(set) var maxClockSkewMilliseconds: Int64 = 300_000
+    private(set) var maxOpenFarms = 512
+    private(set) var tombstoneRetentionDays: Double = 90
     private(set) var tlsCertificate: String?
     private(set) var tlsKey: String?
     private(set) var publicKeys: [String] = []
@@ -60,6 +62,8 @@ struct ServerConfig {
         host = settings["EGGLOGU_SYNC_HOST"] ?? host
         port = check.port("EGGLOGU_SYNC_PORT", allowZero: true) ?? port
         maxClockSkewMilliseconds = Int64(check.number("EGGLOGU_SYNC_MAX_CLOCK_SKEW", default: 300, in: 1...86_400) * 1000)
+        maxOpenFarms = Int(check.number("EGGLOGU_SYNC_MAX_OPEN_FARMS", default: 512, in: 1...100_000, unit: "farms"))
+        tombstoneRetentionDays = check.number("EGGLOGU_SYNC_TOMBSTONE_RETENTION", default: 90, in: 0...36_500, unit: "days")
         tlsCertificate = check.readableFile("EGGLOGU_SYNC_TLS_CERT")
         tlsKey = check.secretFile("EGGLOGU_SYNC_TLS_KEY")
         if (settings["EGGLOGU_SYNC_TLS_CERT"] == nil) != (settings["EGGLOGU_SYNC_TLS_KEY"] == nil) {

@@ -21,6 +21,14 @@ enum ServerSettings {
             .init("EGGLOGU_SYNC_HOST", "The address to listen on (default 127.0.0.1)."),
             .init("EGGLOGU_SYNC_PORT", "The port to listen on (default 8080; 0 picks a free one)."),
             .init("EGGLOGU_SYNC_MAX_CLOCK_SKEW", "Seconds a record may be stamped ahead of server time (1 to 86400, default 300)."),
+            .init(
+                "EGGLOGU_SYNC_MAX_OPEN_FARMS",
+                "Farm databases kept open while idle, about 400 KB and 5 files each (default 512)."
+            ),
+            .init(
+                "EGGLOGU_SYNC_TOMBSTONE_RETENTION",
+                "Days deletions and resolved conflicts are kept; older cursors must resync (default 90; 0 keeps them forever)."
+            ),
             .init("EGGLOGU_SYNC_IDLE_TIMEOUT", "Seconds an idle connection stays open between requests (default 30)."),
             .init("EGGLOGU_SYNC_HEADER_TIMEOUT", "Seconds from a request's first byte to its complete head (default 10)."),
             .init("EGGLOGU_SYNC_BODY_TIMEOUT", "Seconds from a request's head to the end of its body (default 60)."),
