@@ -246,7 +246,9 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguRealtimeTests",
-            dependencies: ["EggloguJSON", "EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent", "egglogu-sync-server"],
+            dependencies: [
+                "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent", "egglogu-sync-server",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
