@@ -27,7 +27,7 @@ extension ReplicaError {
         case .badData, .invalidName, .alreadyResolved: Sysexits.dataError
         case .notFound, .noReplica, .unreadable: Sysexits.noInput
         case .busy: Sysexits.tempFail
-        case .deviceMismatch: Sysexits.config
+        case .deviceMismatch, .migrationFailed: Sysexits.config
         case .cannotOpen: Sysexits.cannotCreate
         default: Sysexits.ioError
         }

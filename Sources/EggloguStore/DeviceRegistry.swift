@@ -73,7 +73,10 @@ public final class DeviceRegistry: Sendable {
                     """
             )
         }
-        try migrator.migrate(pool)
+        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+            throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
+        }
+        try SchemaUpgrade.migrate(migrator, pool, path: path)
         return pool
     }
 

@@ -94,7 +94,7 @@ public final class Replica: Sendable {
         if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
             throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
         }
-        try migrate(migrator, pool)
+        try migrate(migrator, pool, path: path)
         let identity = try pool.write { db in
             try Replica.settleIdentity(db, configuration: configuration, path: path)
         }
@@ -111,12 +111,12 @@ public final class Replica: Sendable {
     /// Two processes creating the same replica at once (the service starting while a CLI command
     /// writes) both find an empty schema; the loser's `CREATE` fails once the winner commits, and
     /// a second run finds every migration applied.
-    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool) throws {
+    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool, path: String) throws {
         for attempt in 1... {
             do {
-                try migrator.migrate(pool)
+                try SchemaUpgrade.migrate(migrator, pool, path: path)
                 return
-            } catch is DatabaseError where attempt < 3 {
+            } catch let error as ReplicaError where error.code == .migrationFailed && attempt < 3 {
                 usleep(50_000)
             }
         }

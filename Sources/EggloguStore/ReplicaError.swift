@@ -4,7 +4,7 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Equatable {
         private enum Value: Sendable, Equatable {
             case badData, notFound, alreadyResolved, invalidName, noReplica, unreadable, busy, deviceMismatch, cannotOpen, diskFull, io
-            case cursorAhead, historyPurged
+            case cursorAhead, historyPurged, migrationFailed
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -37,6 +37,8 @@ public struct ReplicaError: Error, Sendable, CustomStringConvertible {
         /// A change-sequence position older than the tombstones this replica has purged: a
         /// device there may have missed deletions, so it must start again from the full state.
         public static var historyPurged: Code { Code(.historyPurged) }
+        /// The schema could not be upgraded (a migration failed); the database is as it was.
+        public static var migrationFailed: Code { Code(.migrationFailed) }
     }
 
     public let code: Code
