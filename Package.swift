@@ -57,9 +57,10 @@ let package = Package(
         ),
         .target(
             name: "EggloguStore",
-            dependencies: ["EggloguCore", "EggloguJSON", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["EggloguCore", "EggloguJSON", "CEggloguSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        .target(name: "CEggloguSQLite", path: "Sources/CEggloguSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "EggloguCLI",
             dependencies: ["EggloguStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],

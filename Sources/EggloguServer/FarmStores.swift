@@ -17,6 +17,9 @@ final class FarmStores: Sendable {
     private struct State: ~Copyable {
         var open: [String: Entry] = [:]
         var tick: UInt64 = 0
+        /// When each farm was last purged (wall-clock milliseconds), once known: a farm that opens
+        /// again within the purge interval needs no store read to know it is not due.
+        var purgedAt: [String: Int64] = [:]
     }
 
     private struct Entry {
@@ -43,17 +46,21 @@ final class FarmStores: Sendable {
     func purge(_ replica: Replica) async throws -> PurgeReport {
         guard let retention else { return PurgeReport() }
         let now = replica.configuration.wallClock()
-        return try await replica.purge(receivedBefore: Timestamp(milliseconds: now.milliseconds - Self.milliseconds(retention)))
+        let report = try await replica.purge(receivedBefore: Timestamp(milliseconds: now.milliseconds - Self.milliseconds(retention)))
+        if let farm = replica.farmID { state.withLock { $0.purgedAt[farm] = now.milliseconds } }
+        return report
     }
 
     /// Purges a store that was just opened unless it was purged within ``purgeInterval``.
-    private func purgeIfDue(_ replica: Replica) async throws {
+    private func purgeIfDue(_ replica: Replica, farm: String) async throws {
         guard retention != nil else { return }
-        if let last = try await replica.lastPurge(),
-            replica.configuration.wallClock().milliseconds - last.milliseconds < Self.milliseconds(Self.purgeInterval)
-        {
-            return
+        let now = replica.configuration.wallClock().milliseconds
+        var last = state.withLock { $0.purgedAt[farm] }
+        if last == nil, let stored = try await replica.lastPurge()?.milliseconds {
+            last = stored
+            state.withLock { $0.purgedAt[farm] = stored }
         }
+        if let last, now - last < Self.milliseconds(Self.purgeInterval) { return }
         _ = try await purge(replica)
     }
 
@@ -75,18 +82,16 @@ final class FarmStores: Sendable {
         configuration.farmID = farm
         configuration.role = .server
         configuration.maxClockSkewMilliseconds = maxClockSkewMilliseconds
+        configuration.checkpointOnClose = false
         let opened = try await Replica.open(path: directory.farmReplica(farm), configuration: configuration)
         // Before any request reads it: a cursor the purge makes too old must get its 410 now.
-        try await purgeIfDue(opened)
+        try await purgeIfDue(opened, farm: farm)
         let (replica, idle) = state.withLock { state -> (Replica, [Replica]) in
             if let existing = take(farm, from: &state) { return (existing, [opened]) }
             state.open[farm] = Entry(replica: opened, lastUse: state.tick)
             return (opened, evict(&state))
         }
-        if !idle.isEmpty {
-            // Closing checkpoints the WAL (an fsync): the request that made room does not wait for it.
-            Task { for store in idle { try? await store.close() } }
-        }
+        for store in idle { store.closeInBackground() }
         return replica
     }
 

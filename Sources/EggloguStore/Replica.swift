@@ -1,3 +1,4 @@
+import CEggloguSQLite
 import EggloguCore
 import EggloguJSON
 import Foundation
@@ -51,13 +52,34 @@ public final class Replica: Sendable {
     /// Closes the database on a store thread. Any later use of this replica throws; call it only
     /// when nothing else holds the replica.
     ///
-    /// The readers close first, so the writer closes last and checkpoints and removes the WAL: a
-    /// read-only connection closing last cannot.
+    /// The readers close first, so the writer closes last and (with
+    /// ``ReplicaConfiguration/checkpointOnClose``) checkpoints and removes the WAL: a read-only
+    /// connection closing last cannot.
     public func close() async throws {
-        try await StoreThread.run { [pool] in
-            pool.releaseMemory()
-            try pool.close()
+        try await StoreThread.run { [self] in try closeNow() }
+    }
+
+    /// Closes the database on a background thread of its own and returns at once, so a store
+    /// thread that requests wait for never spends its time closing. The same rules as ``close()``.
+    public func closeInBackground() {
+        Replica.closer.async { [self] in try? closeNow() }
+    }
+
+    private static let closer = DispatchQueue(label: "egglogu-store-closer", qos: .utility)
+
+    /// Without ``ReplicaConfiguration/checkpointOnClose``, a WAL above this size is checkpointed
+    /// (and truncated) before closing, so a farm's WAL stays small on disk and quick to read back.
+    static let walKeptOnClose: Int64 = 64 << 10
+
+    private func closeNow() throws {
+        if !configuration.checkpointOnClose,
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int64,
+            size > Replica.walKeptOnClose
+        {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
+        pool.releaseMemory()
+        try pool.close()
     }
 
     static func openNow(path: String, configuration: ReplicaConfiguration) throws -> Replica {
@@ -66,8 +88,13 @@ public final class Replica: Sendable {
         }
         var config = Configuration()
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        let checkpointOnClose = configuration.checkpointOnClose
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            if !checkpointOnClose, let connection = db.sqliteConnection {
+                let code = c_egglogu_sqlite_skip_checkpoint_on_close(connection)
+                guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+            }
         }
         // Another process opening or creating the file at the same moment (a status command while
         // the service starts) can hold the lock that switching to WAL or migrating needs, and
@@ -91,7 +118,9 @@ public final class Replica: Sendable {
     private static func openOnce(path: String, configuration: ReplicaConfiguration, _ config: Configuration) throws -> Replica {
         let pool = try DatabasePool(path: path, configuration: config)
         let migrator = Schema.migrator
-        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+        // Opening's checks run on the writer connection, which the pool opens anyway: a read would
+        // open a reader connection too, which a server reopening farms pays for again and again.
+        if try pool.writeWithoutTransaction({ try migrator.hasBeenSuperseded($0) }) {
             throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
         }
         try migrate(migrator, pool, path: path)

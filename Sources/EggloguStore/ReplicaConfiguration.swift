@@ -21,6 +21,10 @@ public struct ReplicaConfiguration: Sendable {
     }
 
     public var role = Role.device
+    /// Whether closing checkpoints the WAL into the database and removes it (the default, so a
+    /// closed replica is one file). A server that closes and reopens farms often turns it off:
+    /// the WAL stays, as durable as the database, and closing costs no fsync.
+    public var checkpointOnClose = true
     /// How long to wait for another process's write lock.
     public var busyTimeoutSeconds: Double = 10
     /// The wall clock; tests substitute their own.

@@ -9,7 +9,7 @@ import GRDB
 /// they run on the database itself. A new, empty database is migrated directly.
 enum SchemaUpgrade {
     static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool, path: String) throws {
-        let (applied, complete) = try pool.read { db in
+        let (applied, complete) = try pool.writeWithoutTransaction { db in
             (try migrator.appliedIdentifiers(db), try migrator.hasCompletedMigrations(db))
         }
         guard !complete else { return }

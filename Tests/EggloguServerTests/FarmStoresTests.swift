@@ -19,8 +19,13 @@ import Testing
         _ = try await stores.replica(farm).put("flocks", ["id": .string("f-\(farm)"), "name": .string(farm)])
     }
 
-    func walExists(_ stores: FarmStores, _ farm: String) -> Bool {
-        FileManager.default.fileExists(atPath: stores.directory.farmReplica(farm) + "-wal")
+    /// Whether this process has any file of `farm`'s database open (the database, its WAL, its shm).
+    func isOpen(_ stores: FarmStores, _ farm: String) -> Bool {
+        let path = stores.directory.farmReplica(farm)
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.contains { fd in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)).map { $0.hasPrefix(path) } ?? false
+        }
     }
 
     @Test func idleStoresBeyondTheLimitAreClosedAndOpenAgainWithTheirData() async throws {
@@ -28,12 +33,12 @@ import Testing
         for n in 0..<8 { try await write(stores, "farm-\(n)") }
         #expect(stores.openCount == 3)
         for n in 0..<5 {
-            // They close in the background; SQLite removes the WAL of a closed database.
+            // They close in the background.
             let deadline = ContinuousClock.now + .seconds(10)
-            while walExists(stores, "farm-\(n)"), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(!walExists(stores, "farm-\(n)"), "farm-\(n) was closed")
+            while isOpen(stores, "farm-\(n)"), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!isOpen(stores, "farm-\(n)"), "farm-\(n) was closed: none of its files is open")
         }
-        for n in 5..<8 { #expect(walExists(stores, "farm-\(n)"), "farm-\(n) is still open") }
+        for n in 5..<8 { #expect(isOpen(stores, "farm-\(n)"), "farm-\(n) is still open") }
         for n in 0..<8 {
             let flocks = try await stores.replica("farm-\(n)").get("flocks")
             #expect(flocks.arrayValue?.first?.objectValue?["name"] == .string("farm-\(n)"))
@@ -51,6 +56,25 @@ import Testing
         for n in 6..<8 { try await write(stores, "other-\(n)") }
         #expect(stores.openCount == 2)
         #expect(try await held.get("flocks", id: "still-open").objectValue != nil)
+    }
+
+    /// A closed farm keeps a small WAL (closing costs no fsync), and a large one is checkpointed
+    /// into the database first; either way nothing written is lost.
+    @Test func closingKeepsOnlyASmallWAL() async throws {
+        let stores = try stores(limit: 1)
+        let big = try await stores.replica("big")
+        for n in 0..<200 { _ = try await big.put("flocks", ["id": .string("f\(n)"), "padding": .string(String(repeating: "x", count: 500))]) }
+        _ = try await stores.replica("small").put("flocks", ["id": "one"])
+        let wal = stores.directory.farmReplica("big") + "-wal"
+        let walBefore = try #require(try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int)
+        #expect(walBefore > 64 << 10)
+        _ = consume big
+        try await write(stores, "third")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while isOpen(stores, "big"), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let walAfter = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+        #expect(walAfter <= 64 << 10, "checkpointed and truncated before closing: \(walAfter) bytes")
+        #expect(try await stores.replica("big").get("flocks").arrayValue?.count == 200)
     }
 
     @Test func manyFarmsOpenedAtOnceEndWithinTheLimit() async throws {
