@@ -103,7 +103,7 @@ final class FarmStores: Sendable {
     }
 
     /// Takes out the least recently used stores beyond ``limit`` that no request holds. One that is
-    /// in use stays until a later call finds it idle, so no farm ever has two stores open.
+    /// in use stays until a later call finds it idle, so requests for a farm always share one store.
     private func evict(_ state: inout State) -> [Replica] {
         guard state.open.count > limit else { return [] }
         var idle: [Replica] = []
