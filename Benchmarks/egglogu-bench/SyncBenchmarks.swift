@@ -82,11 +82,26 @@ struct SyncBenchmarks {
         figures.line("sync: the same edit, pull response body carrying it", "\(pullBytes) bytes")
         figures.line("sync: the same edit as a legacy full push (the whole blob)", "\(blob.count) bytes")
 
-        try await load(server: server, data: data, devices: devices, requestsPerDevice: requestsPerDevice, into: &figures)
+        try await Self.load(
+            urls: [server.url],
+            data: data,
+            serverBinary: serverBinary,
+            devices: devices,
+            requestsPerDevice: requestsPerDevice,
+            into: &figures
+        )
     }
 
-    /// `devices` concurrent devices of one farm, each pushing one record per request.
-    private func load(server: ServerProcess, data: String, devices: Int, requestsPerDevice: Int, into figures: inout Figures) async throws {
+    /// `devices` concurrent devices of one farm, each pushing one record per request, spread over
+    /// the server instances at `urls` (one data directory).
+    static func load(
+        urls: [String],
+        data: String,
+        serverBinary: String,
+        devices: Int,
+        requestsPerDevice: Int,
+        into figures: inout Figures
+    ) async throws {
         var tokens: [String] = []
         for n in 0..<devices {
             tokens.append(try output(of: serverBinary, ["token", "--data-dir", data, "--farm", "load", "--device", "load-\(n)"]))
@@ -95,47 +110,52 @@ struct SyncBenchmarks {
             eventLoopGroupProvider: .singleton,
             configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: devices))
         )
-        let url = server.url
         let started = DispatchTime.now()
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for (n, token) in tokens.enumerated() {
-                group.addTask {
-                    var cursor: String? = nil
-                    var times: [Double] = []
-                    for k in 0..<requestsPerDevice {
-                        let stamp = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
-                        let record: JSONValue = [
-                            "id": .string("d\(n)-r\(k % 10)"), "value": .number(JSONNumber(k)), "_updatedAt": .string(stamp),
-                            "_syncOrigin": .string("load-\(n)"),
-                        ]
-                        let body = PushRequest(
-                            farmID: "load",
-                            deviceID: "load-\(n)",
-                            since: cursor,
-                            changes: [CollectionChanges(collection: "iotReadings", records: [record])]
-                        )
-                        var request = HTTPClientRequest(url: url + "/api/v1/sync/delta")
-                        request.method = .POST
-                        request.headers.add(name: "Authorization", value: "Bearer " + token)
-                        request.body = .bytes(ByteBuffer(bytes: body.json.serialized()))
-                        let start = DispatchTime.now()
-                        let response = try await client.execute(request, timeout: .seconds(30))
-                        let buffer = try await response.body.collect(upTo: 16 << 20)
-                        times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
-                        guard response.status == .ok else { throw BenchError("push answered \(response.status.code)") }
-                        cursor = try SyncResponse(json: JSONParser().parse(Array(buffer.readableBytesView))).cursor.description
+        let latencies: [Double]
+        do {
+            latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+                for (n, token) in tokens.enumerated() {
+                    group.addTask {
+                        var cursor: String? = nil
+                        var times: [Double] = []
+                        for k in 0..<requestsPerDevice {
+                            let stamp = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601
+                            let record: JSONValue = [
+                                "id": .string("d\(n)-r\(k % 10)"), "value": .number(JSONNumber(k)), "_updatedAt": .string(stamp),
+                                "_syncOrigin": .string("load-\(n)"),
+                            ]
+                            let body = PushRequest(
+                                farmID: "load",
+                                deviceID: "load-\(n)",
+                                since: cursor,
+                                changes: [CollectionChanges(collection: "iotReadings", records: [record])]
+                            )
+                            var request = HTTPClientRequest(url: urls[n % urls.count] + "/api/v1/sync/delta")
+                            request.method = .POST
+                            request.headers.add(name: "Authorization", value: "Bearer " + token)
+                            request.body = .bytes(ByteBuffer(bytes: body.json.serialized()))
+                            let start = DispatchTime.now()
+                            let response = try await client.execute(request, timeout: .seconds(30))
+                            let buffer = try await response.body.collect(upTo: 16 << 20)
+                            times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
+                            guard response.status == .ok else { throw BenchError("push answered \(response.status.code)") }
+                            cursor = try SyncResponse(json: JSONParser().parse(Array(buffer.readableBytesView))).cursor.description
+                        }
+                        return times
                     }
-                    return times
                 }
+                return try await group.reduce(into: []) { $0 += $1 }
             }
-            return try await group.reduce(into: []) { $0 += $1 }
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         try await client.shutdown()
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         figures.line(
-            "server: \(devices) concurrent devices of one farm, one record per push, \(sorted.count) pushes",
+            "server: \(devices) concurrent devices of one farm on \(urls.count) instance\(urls.count == 1 ? "" : "s"), one record per push, \(sorted.count) pushes",
             String(
                 format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms, %.0f pushes/s",
                 percentile(0.5),

@@ -16,6 +16,8 @@ final class FarmStores: Sendable {
 
     private struct State: ~Copyable {
         var open: [String: Entry] = [:]
+        /// Farms being opened: requests that arrive meanwhile wait for the same opening.
+        var opening: [String: Task<Replica, any Error>] = [:]
         var tick: UInt64 = 0
         /// When each farm was last purged (wall-clock milliseconds), once known: a farm that opens
         /// again within the purge interval needs no store read to know it is not due.
@@ -76,23 +78,50 @@ final class FarmStores: Sendable {
         guard DataDirectory.isValidFarmID(farm) else {
             throw APIError(.badRequest, "bad-farm", "a farm id is 1 to 64 letters, digits, '.', '_' or '-'")
         }
-        if let replica = state.withLock({ take(farm, from: &$0) }) { return replica }
+        let lookup = state.withLock { state -> Lookup in
+            if let replica = take(farm, from: &state) { return .open(replica) }
+            if let task = state.opening[farm] { return .opening(task) }
+            let task = Task { try await self.open(farm) }
+            state.opening[farm] = task
+            return .opening(task)
+        }
+        switch lookup {
+        case .open(let replica): return replica
+        case .opening(let task): return try await task.value
+        }
+    }
+
+    private enum Lookup {
+        case open(Replica)
+        case opening(Task<Replica, any Error>)
+    }
+
+    /// Opens `farm`'s store, once however many requests ask at the same moment, and lets go of the
+    /// idle stores it makes room for.
+    private func open(_ farm: String) async throws -> Replica {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "server"
         configuration.farmID = farm
         configuration.role = .server
         configuration.maxClockSkewMilliseconds = maxClockSkewMilliseconds
         configuration.checkpointOnClose = false
-        let opened = try await Replica.open(path: directory.farmReplica(farm), configuration: configuration)
-        // Before any request reads it: a cursor the purge makes too old must get its 410 now.
-        try await purgeIfDue(opened, farm: farm)
-        let (replica, idle) = state.withLock { state -> (Replica, [Replica]) in
-            if let existing = take(farm, from: &state) { return (existing, [opened]) }
+        let opened: Replica
+        do {
+            opened = try await Replica.open(path: directory.farmReplica(farm), configuration: configuration)
+            // Before any request reads it: a cursor the purge makes too old must get its 410 now.
+            try await purgeIfDue(opened, farm: farm)
+        } catch {
+            state.withLock { $0.opening[farm] = nil }
+            throw error
+        }
+        let idle = state.withLock { state -> [Replica] in
+            state.opening[farm] = nil
+            state.tick += 1
             state.open[farm] = Entry(replica: opened, lastUse: state.tick)
-            return (opened, evict(&state))
+            return evict(&state)
         }
         for store in idle { store.closeInBackground() }
-        return replica
+        return opened
     }
 
     private func take(_ farm: String, from state: inout State) -> Replica? {

@@ -14,7 +14,8 @@ enum SchemaUpgrade {
         }
         guard !complete else { return }
         if !applied.isEmpty {
-            let trial = path + ".upgrade-check"
+            // A name of its own: another process may be checking the same upgrade right now.
+            let trial = path + ".upgrade-check-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             defer {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: trial + suffix) }
             }

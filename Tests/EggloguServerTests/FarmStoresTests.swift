@@ -77,6 +77,21 @@ import Testing
         #expect(try await stores.replica("big").get("flocks").arrayValue?.count == 200)
     }
 
+    /// Requests that all ask for a new farm at the same moment share one opening of its store.
+    @Test func requestsForANewFarmAtOnceShareOneStore() async throws {
+        let stores = try stores(limit: 4)
+        let replicas = try await withThrowingTaskGroup(of: Replica.self) { group in
+            for _ in 0..<16 { group.addTask { try await stores.replica("fresh") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(replicas.allSatisfy { $0 === replicas[0] })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<16 { group.addTask { _ = try await replicas[n].put("flocks", ["id": .string("f\(n)")]) } }
+            try await group.waitForAll()
+        }
+        #expect(try await stores.replica("fresh").get("flocks").arrayValue?.count == 16)
+    }
+
     @Test func manyFarmsOpenedAtOnceEndWithinTheLimit() async throws {
         let stores = try stores(limit: 4)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+extension EggloguBench {
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure concurrent pushes of one farm on one server instance and on two sharing one data directory."
+        )
+
+        @Option(parsing: .upToNextOption, help: "Concurrent devices, one run each.")
+        var devices: [Int] = [50, 200]
+
+        @Option(name: .customLong("requests"), help: "Pushes per device.")
+        var requests = 20
+
+        @Flag(help: "10 devices of 5 pushes: checks that the benchmark runs.")
+        var quick = false
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-load-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            let serverBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("egglogu-sync-server").path
+            var figures = Figures()
+            for count in quick ? [10] : devices {
+                for instances in [1, 2] {
+                    let data = "\(work)/data-\(count)-\(instances)"
+                    var servers: [ServerProcess] = []
+                    defer { for server in servers { server.stop() } }
+                    for n in 0..<instances {
+                        servers.append(try ServerProcess.start(binary: serverBinary, dataDir: data, log: "\(data)-server-\(n).log"))
+                    }
+                    try await SyncBenchmarks.load(
+                        urls: servers.map(\.url),
+                        data: data,
+                        serverBinary: serverBinary,
+                        devices: count,
+                        requestsPerDevice: quick ? 5 : requests,
+                        into: &figures
+                    )
+                }
+            }
+            try? FileManager.default.removeItem(atPath: work)
+            figures.print()
+        }
+    }
+}
