@@ -19,7 +19,8 @@ extension EggloguBench {
         func run() async throws {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-load-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            let serverBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("egglogu-sync-server").path
+            let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            let serverBinary = products.appendingPathComponent("egglogu-sync-server").path
             var figures = Figures()
             for count in quick ? [10] : devices {
                 for instances in [1, 2] {
