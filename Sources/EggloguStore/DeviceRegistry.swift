@@ -41,44 +41,45 @@ public final class DeviceRegistry: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE device (
-                        farm TEXT NOT NULL,
-                        device TEXT NOT NULL,
-                        last_seen REAL,
-                        PRIMARY KEY (farm, device)
-                    ) WITHOUT ROWID;
-                    CREATE TABLE revocation (
-                        device TEXT PRIMARY KEY NOT NULL,
-                        revoked_at REAL NOT NULL
-                    ) WITHOUT ROWID;
-                    """
-            )
-        }
-        // v1 revoked a device id in every farm; its rows keep that meaning under the farm `*`.
-        migrator.registerMigration("v2") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE farm_revocation (
-                        farm TEXT NOT NULL,
-                        device TEXT NOT NULL,
-                        revoked_at REAL NOT NULL,
-                        PRIMARY KEY (farm, device)
-                    ) WITHOUT ROWID;
-                    INSERT INTO farm_revocation (farm, device, revoked_at) SELECT '*', device, revoked_at FROM revocation;
-                    DROP TABLE revocation;
-                    """
-            )
-        }
-        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+        if try pool.writeWithoutTransaction({ try upgrade.isSuperseded($0) }) {
             throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
         }
-        try SchemaUpgrade.migrate(migrator, pool, path: path)
+        try upgrade.migrate(pool, path: path)
         return pool
     }
+
+    /// The registry's migrations. A migration never changes once it has shipped: add a new one.
+    private static let upgrade = SchemaUpgrade(migrations: [
+        (
+            "v1",
+            """
+            CREATE TABLE device (
+                farm TEXT NOT NULL,
+                device TEXT NOT NULL,
+                last_seen REAL,
+                PRIMARY KEY (farm, device)
+            ) WITHOUT ROWID;
+            CREATE TABLE revocation (
+                device TEXT PRIMARY KEY NOT NULL,
+                revoked_at REAL NOT NULL
+            ) WITHOUT ROWID;
+            """
+        ),
+        // v1 revoked a device id in every farm; its rows keep that meaning under the farm `*`.
+        (
+            "v2",
+            """
+            CREATE TABLE farm_revocation (
+                farm TEXT NOT NULL,
+                device TEXT NOT NULL,
+                revoked_at REAL NOT NULL,
+                PRIMARY KEY (farm, device)
+            ) WITHOUT ROWID;
+            INSERT INTO farm_revocation (farm, device, revoked_at) SELECT '*', device, revoked_at FROM revocation;
+            DROP TABLE revocation;
+            """
+        ),
+    ])
 
     /// The farm under which a revocation applies to every farm (the registries of before).
     static let everyFarm = "*"

@@ -41,7 +41,7 @@ extension Replica {
         do {
             pool = try DatabasePool(path: immutableURI(path), configuration: config)
             identity = try pool.read { db in
-                guard try Schema.migrator.hasCompletedMigrations(db), !(try Schema.migrator.hasBeenSuperseded(db)),
+                guard try Schema.upgrade.isComplete(db), !(try Schema.upgrade.isSuperseded(db)),
                     let device = try Meta.get(db, .deviceID), let epoch = try Meta.get(db, .epoch)
                 else { throw cause }
                 return (device, try Meta.get(db, .farmID), epoch)

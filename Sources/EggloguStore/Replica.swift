@@ -117,13 +117,12 @@ public final class Replica: Sendable {
 
     private static func openOnce(path: String, configuration: ReplicaConfiguration, _ config: Configuration) throws -> Replica {
         let pool = try DatabasePool(path: path, configuration: config)
-        let migrator = Schema.migrator
         // Opening's checks run on the writer connection, which the pool opens anyway: a read would
         // open a reader connection too, which a server reopening farms pays for again and again.
-        if try pool.writeWithoutTransaction({ try migrator.hasBeenSuperseded($0) }) {
+        if try pool.writeWithoutTransaction({ try Schema.upgrade.isSuperseded($0) }) {
             throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
         }
-        try migrate(migrator, pool, path: path)
+        try Schema.upgrade.migrate(pool, path: path)
         let identity = try pool.write { db in
             try Replica.settleIdentity(db, configuration: configuration, path: path)
         }
@@ -135,20 +134,6 @@ public final class Replica: Sendable {
             configuration: configuration,
             pool: pool
         )
-    }
-
-    /// Two processes creating the same replica at once (the service starting while a CLI command
-    /// writes) both find an empty schema; the loser's `CREATE` fails once the winner commits, and
-    /// a second run finds every migration applied.
-    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool, path: String) throws {
-        for attempt in 1... {
-            do {
-                try SchemaUpgrade.migrate(migrator, pool, path: path)
-                return
-            } catch let error as ReplicaError where error.code == .migrationFailed && attempt < 3 {
-                usleep(50_000)
-            }
-        }
     }
 
     private static func settleIdentity(

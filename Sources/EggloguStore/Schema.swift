@@ -103,13 +103,5 @@ enum Schema {
         ),
     ]
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        for migration in migrations {
-            migrator.registerMigration(migration.identifier) { db in
-                try db.execute(sql: migration.sql)
-            }
-        }
-        return migrator
-    }
+    static let upgrade = SchemaUpgrade(migrations: migrations)
 }

@@ -1,48 +1,57 @@
 import Foundation
 import GRDB
 
-/// Runs a database's pending migrations all or nothing.
+/// A database's migrations, run all or nothing.
 ///
-/// GRDB commits each migration on its own, so a failing second migration would leave the first
-/// applied: a database half upgraded, which neither this version nor the last can trust. Pending
-/// migrations therefore run first on a copy beside the file; only when the copy upgrades cleanly do
-/// they run on the database itself. A new, empty database is migrated directly.
-enum SchemaUpgrade {
-    static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool, path: String) throws {
-        let (applied, complete) = try pool.writeWithoutTransaction { db in
-            (try migrator.appliedIdentifiers(db), try migrator.hasCompletedMigrations(db))
-        }
-        guard !complete else { return }
-        if !applied.isEmpty {
-            // A name of its own: another process may be checking the same upgrade right now.
-            let trial = path + ".upgrade-check-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            defer {
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: trial + suffix) }
+/// GRDB's migrator commits each migration on its own, so a failing second migration would leave
+/// the first applied: a database half upgraded, which neither this version nor the last can trust.
+/// Here every pending migration runs in one `IMMEDIATE` transaction, which also makes processes that
+/// open the same new file at once take turns: the second finds the work done. Applied migrations are
+/// recorded in `grdb_migrations`, the table GRDB's migrator kept, so databases of before read the
+/// same. A migration never changes once it has shipped: add a new one.
+struct SchemaUpgrade {
+    /// Every migration, in order.
+    let migrations: [(identifier: String, sql: String)]
+
+    /// Whether the database holds a migration this version does not know: a newer version wrote it.
+    func isSuperseded(_ db: Database) throws -> Bool {
+        let known = Set(migrations.map(\.identifier))
+        return try !applied(db).isSubset(of: known)
+    }
+
+    /// Whether every migration is applied.
+    func isComplete(_ db: Database) throws -> Bool {
+        try Set(migrations.map(\.identifier)).isSubset(of: applied(db))
+    }
+
+    /// Applies what is pending, all or nothing.
+    ///
+    /// - Throws: ``ReplicaError/Code/migrationFailed`` (the database unchanged) when a migration
+    ///   fails; a lock, a full disk or an I/O error as SQLite's `DatabaseError`.
+    func migrate(_ pool: DatabasePool, path: String) throws {
+        if try pool.writeWithoutTransaction({ try isComplete($0) }) { return }
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                let done = try applied(db)
+                for migration in migrations where !done.contains(migration.identifier) {
+                    do {
+                        try db.execute(sql: migration.sql)
+                    } catch let error as DatabaseError where ![.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR].contains(error.resultCode) {
+                        throw ReplicaError(
+                            .migrationFailed,
+                            "cannot upgrade the schema of \(path) (migration \(migration.identifier)): \(error.message ?? "\(error)"); the database is unchanged"
+                        )
+                    }
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
+                }
+                return .commit
             }
-            do {
-                let copy = try DatabaseQueue(path: trial)
-                try pool.backup(to: copy)
-                try migrator.migrate(copy)
-                try copy.close()
-            } catch {
-                throw failure(error, path: path)
-            }
-        }
-        do {
-            try migrator.migrate(pool)
-        } catch {
-            throw failure(error, path: path)
         }
     }
 
-    /// A failed migration as ``ReplicaError/Code/migrationFailed``; a lock, a full disk or an I/O
-    /// error passes on as it came, for the caller to retry or classify.
-    private static func failure(_ error: any Error, path: String) -> any Error {
-        if let database = error as? DatabaseError, [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR].contains(database.resultCode) {
-            return database
-        }
-        if error is ReplicaError { return error }
-        let detail = (error as? DatabaseError)?.message ?? "\(error)"
-        return ReplicaError(.migrationFailed, "cannot upgrade the schema of \(path): \(detail); the database is unchanged")
+    private func applied(_ db: Database) throws -> Set<String> {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
     }
 }
