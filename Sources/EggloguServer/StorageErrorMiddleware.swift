@@ -20,7 +20,16 @@ extension APIError {
             )
         case .busy:
             self.init(.serviceUnavailable, "busy", "the farm's store is busy: retry", headers: [.retryAfter: "1"])
-        case .io, .unreadable, .cannotOpen:
+        case .io, .cannotOpen:
+            // The data directory went away (read-only, unmounted, failing): it may come back, so
+            // clients back off and retry instead of giving up.
+            self.init(
+                .serviceUnavailable,
+                "storage-unavailable",
+                "the server cannot read or write its store right now: retry later",
+                headers: [.retryAfter: "30"]
+            )
+        case .unreadable, .migrationFailed:
             self.init(.internalServerError, "storage-failed", "the server could not read or write its store")
         default:
             return nil

@@ -100,7 +100,8 @@ import Testing
         #expect(readOnly.json["error"] == "data-dir-not-writable", "\(readOnly.json)")
         // A new farm needs a new file: refused with a JSON error, nothing half-created.
         let newFarm = try await call(url + "/api/v1/sync/delta?farmId=f2", token: token2)
-        #expect(newFarm.status >= 500 && newFarm.json["error"] != nil, "\(newFarm.status) \(newFarm.json)")
+        #expect(newFarm.status == 503 && newFarm.json["error"] == "storage-unavailable", "\(newFarm.status) \(newFarm.json)")
+        #expect(newFarm.retryAfter == "30", "a retry hint: the directory may come back")
         try disk.setReadOnly(false)
         #expect(try await health(url, becomes: 200).status == 200)
 
