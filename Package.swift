@@ -233,7 +233,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EggloguMQTTTests",
-            dependencies: ["EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits"],
+            dependencies: ["EggloguMQTT", "EggloguTestSupport", "EggloguTestTraits", "egglogu-bench"],
             swiftSettings: strict
         ),
         .testTarget(
