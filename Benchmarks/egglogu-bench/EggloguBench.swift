@@ -80,75 +80,10 @@ extension EggloguBench {
         var quick = false
 
         func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-legacy-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            var figures = Figures()
-            do {
-                try await LegacyBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+            try await measuring("legacy") { work, products, figures in
+                try await LegacyBenchmarks(work: work, products: products)
                     .run(into: &figures, size: quick ? .small : .large, pulls: quick ? 1 : pulls)
-            } catch {
-                print("failed; the logs are in \(work)")
-                throw error
             }
-            try? FileManager.default.removeItem(atPath: work)
-            figures.print()
-        }
-    }
-
-    struct Farms: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Measure one server with many farms: RSS, open files and push latency, bounded against unbounded stores."
-        )
-
-        @Option(help: "Farms to create.")
-        var farms = 10_000
-
-        @Option(name: .customLong("large-farms"), help: "Farms that get many records.")
-        var largeFarms = 3
-
-        @Option(name: .customLong("large-records"), help: "Records in each large farm.")
-        var largeRecords = 20_000
-
-        @Option(help: "Pushes to random farms to time.")
-        var pushes = 2_000
-
-        @Option(help: "Requests in flight at once.")
-        var concurrency = 16
-
-        @Option(name: .customLong("max-open-farms"), help: "The server's bound on open farm stores.")
-        var maxOpenFarms = 512
-
-        @Option(name: .customLong("baseline-farms"), help: "Farms for the unbounded baseline (each keeps about 5 files open).")
-        var baselineFarms = 2_000
-
-        @Flag(help: "300 farms, a bound of 64 and 200 pushes: checks that the benchmark runs.")
-        var quick = false
-
-        func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-farms-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            var plan = FarmsBenchmarks.Plan(
-                farms: farms,
-                largeFarms: largeFarms,
-                largeRecords: largeRecords,
-                pushes: pushes,
-                concurrency: concurrency,
-                maxOpenFarms: maxOpenFarms,
-                baselineFarms: baselineFarms
-            )
-            if quick {
-                plan = .init(farms: 300, largeFarms: 1, largeRecords: 1_000, pushes: 200, concurrency: 8, maxOpenFarms: 64, baselineFarms: 100)
-            }
-            var figures = Figures()
-            do {
-                try await FarmsBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-                    .run(plan, into: &figures)
-            } catch {
-                print("failed; the logs are in \(work)")
-                throw error
-            }
-            try? FileManager.default.removeItem(atPath: work)
-            figures.print()
         }
     }
 
@@ -167,18 +102,10 @@ extension EggloguBench {
         var idleAgent: String?
 
         func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-rt-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            var figures = Figures()
-            do {
-                try await RealtimeBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+            try await measuring("rt") { work, products, figures in
+                try await RealtimeBenchmarks(work: work, products: products)
                     .run(into: &figures, edits: edits, idleSeconds: idleSeconds, idleAgent: idleAgent)
-            } catch {
-                print("failed; the logs are in \(work)")
-                throw error
             }
-            try? FileManager.default.removeItem(atPath: work)
-            figures.print()
         }
     }
 
@@ -200,11 +127,8 @@ extension EggloguBench {
         var agent: String?
 
         func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-page-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            var figures = Figures()
-            do {
-                try await PageBenchmarks(work: work, products: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+            try await measuring("page") { work, products, figures in
+                try await PageBenchmarks(work: work, products: products)
                     .run(
                         into: &figures,
                         conflicts: conflicts,
@@ -212,12 +136,7 @@ extension EggloguBench {
                         rssSeconds: rssSeconds,
                         agent: agent.map { URL(fileURLWithPath: $0).path }
                     )
-            } catch {
-                print("failed; the logs are in \(work)")
-                throw error
             }
-            try? FileManager.default.removeItem(atPath: work)
-            figures.print()
         }
     }
 
@@ -336,6 +255,23 @@ extension EggloguBench {
 }
 
 /// Collects figures and prints them as a table.
+/// Runs a benchmark in a work directory of its own under the temporary directory, with the
+/// products (the binaries beside this one): prints its figures and removes the directory when it
+/// succeeds, and says where the logs are when it fails.
+func measuring(_ name: String, _ body: (_ work: String, _ products: URL, _ figures: inout Figures) async throws -> Void) async throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-\(name)-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    var figures = Figures()
+    do {
+        try await body(work, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(), &figures)
+    } catch {
+        print("failed; the logs are in \(work)")
+        throw error
+    }
+    try? FileManager.default.removeItem(atPath: work)
+    figures.print()
+}
+
 struct Figures {
     private var rows: [(String, String)] = []
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import EggloguCore
 import EggloguFixtures
@@ -10,6 +11,56 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension EggloguBench {
+    struct Farms: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure one server with many farms: RSS, open files and push latency, bounded against unbounded stores."
+        )
+
+        @Option(help: "Farms to create.")
+        var farms = 10_000
+
+        @Option(name: .customLong("large-farms"), help: "Farms that get many records.")
+        var largeFarms = 3
+
+        @Option(name: .customLong("large-records"), help: "Records in each large farm.")
+        var largeRecords = 20_000
+
+        @Option(help: "Pushes to random farms to time.")
+        var pushes = 2_000
+
+        @Option(help: "Requests in flight at once.")
+        var concurrency = 16
+
+        @Option(name: .customLong("max-open-farms"), help: "The server's bound on open farm stores.")
+        var maxOpenFarms = 512
+
+        @Option(name: .customLong("baseline-farms"), help: "Farms for the unbounded baseline (each keeps about 5 files open).")
+        var baselineFarms = 2_000
+
+        @Flag(help: "300 farms, a bound of 64 and 200 pushes: checks that the benchmark runs.")
+        var quick = false
+
+        func run() async throws {
+            var plan = FarmsBenchmarks.Plan(
+                farms: farms,
+                largeFarms: largeFarms,
+                largeRecords: largeRecords,
+                pushes: pushes,
+                concurrency: concurrency,
+                maxOpenFarms: maxOpenFarms,
+                baselineFarms: baselineFarms
+            )
+            if quick {
+                plan = .init(farms: 300, largeFarms: 1, largeRecords: 1_000, pushes: 200, concurrency: 8, maxOpenFarms: 64, baselineFarms: 100)
+            }
+            try await measuring("farms") { work, products, figures in
+                try await FarmsBenchmarks(work: work, products: products).run(plan, into: &figures)
+            }
+        }
+    }
+}
 
 /// Many farms on one server: its memory and open files once every farm exists, and the latency of
 /// pushes to random farms, with the bounded farm stores against the unbounded baseline.

@@ -17,31 +17,27 @@ extension EggloguBench {
         var quick = false
 
         func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-load-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            let serverBinary = products.appendingPathComponent("egglogu-sync-server").path
-            var figures = Figures()
-            for count in quick ? [10] : devices {
-                for instances in [1, 2] {
-                    let data = "\(work)/data-\(count)-\(instances)"
-                    var servers: [ServerProcess] = []
-                    defer { for server in servers { server.stop() } }
-                    for n in 0..<instances {
-                        servers.append(try ServerProcess.start(binary: serverBinary, dataDir: data, log: "\(data)-server-\(n).log"))
+            try await measuring("load") { work, products, figures in
+                let serverBinary = products.appendingPathComponent("egglogu-sync-server").path
+                for count in quick ? [10] : devices {
+                    for instances in [1, 2] {
+                        let data = "\(work)/data-\(count)-\(instances)"
+                        var servers: [ServerProcess] = []
+                        defer { for server in servers { server.stop() } }
+                        for n in 0..<instances {
+                            servers.append(try ServerProcess.start(binary: serverBinary, dataDir: data, log: "\(data)-server-\(n).log"))
+                        }
+                        try await SyncBenchmarks.load(
+                            urls: servers.map(\.url),
+                            data: data,
+                            serverBinary: serverBinary,
+                            devices: count,
+                            requestsPerDevice: quick ? 5 : requests,
+                            into: &figures
+                        )
                     }
-                    try await SyncBenchmarks.load(
-                        urls: servers.map(\.url),
-                        data: data,
-                        serverBinary: serverBinary,
-                        devices: count,
-                        requestsPerDevice: quick ? 5 : requests,
-                        into: &figures
-                    )
                 }
             }
-            try? FileManager.default.removeItem(atPath: work)
-            figures.print()
         }
     }
 }
