@@ -41,9 +41,6 @@ public final class DeviceRegistry: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
-        if try pool.writeWithoutTransaction({ try upgrade.isSuperseded($0) }) {
-            throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
-        }
         try upgrade.migrate(pool, path: path)
         return pool
     }

@@ -117,11 +117,6 @@ public final class Replica: Sendable {
 
     private static func openOnce(path: String, configuration: ReplicaConfiguration, _ config: Configuration) throws -> Replica {
         let pool = try DatabasePool(path: path, configuration: config)
-        // Opening's checks run on the writer connection, which the pool opens anyway: a read would
-        // open a reader connection too, which a server reopening farms pays for again and again.
-        if try pool.writeWithoutTransaction({ try Schema.upgrade.isSuperseded($0) }) {
-            throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it")
-        }
         try Schema.upgrade.migrate(pool, path: path)
         let identity = try pool.write { db in
             try Replica.settleIdentity(db, configuration: configuration, path: path)

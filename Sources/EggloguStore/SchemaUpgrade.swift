@@ -24,12 +24,17 @@ struct SchemaUpgrade {
         try Set(migrations.map(\.identifier)).isSubset(of: applied(db))
     }
 
-    /// Applies what is pending, all or nothing.
+    /// Refuses a database a newer version wrote, and applies what is pending, all or nothing. The
+    /// checks run on the writer connection, which the pool opens anyway: a read would open a reader
+    /// connection too, which a server reopening farms pays for again and again.
     ///
-    /// - Throws: ``ReplicaError/Code/migrationFailed`` (the database unchanged) when a migration
-    ///   fails; a lock, a full disk or an I/O error as SQLite's `DatabaseError`.
+    /// - Throws: ``ReplicaError/Code/unreadable`` for a newer database;
+    ///   ``ReplicaError/Code/migrationFailed`` (the database unchanged) when a migration fails; a
+    ///   lock, a full disk or an I/O error as SQLite's `DatabaseError`.
     func migrate(_ pool: DatabasePool, path: String) throws {
-        if try pool.writeWithoutTransaction({ try isComplete($0) }) { return }
+        let (superseded, complete) = try pool.writeWithoutTransaction { db in (try isSuperseded(db), try isComplete(db)) }
+        if superseded { throw ReplicaError(.unreadable, "\(path) was written by a newer egglogu-sync; upgrade to open it") }
+        if complete { return }
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")

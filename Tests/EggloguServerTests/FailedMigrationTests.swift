@@ -71,4 +71,26 @@ import Testing
         #expect(run.stderr.contains("cannot upgrade the schema"), "\(run.stderr)")
         #expect(try schema(replica) == before)
     }
+
+    /// A database that a newer version migrated further is refused, not opened and not changed.
+    @Test func aDatabaseFromANewerVersionIsRefusedAndUnchanged() throws {
+        let replica = dir.file("replica.sqlite")
+        #expect(try Subprocess.run("egglogu-agent", ["put", "--replica", replica, "flocks", #"{"id":"f1"}"#], in: dir).status == 0)
+        let queue = try DatabaseQueue(path: replica)
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99')") }
+        try queue.close()
+        let before = try schema(replica)
+        let run = try Subprocess.run("egglogu-agent", ["get", "--replica", replica, "flocks"], in: dir)
+        #expect(run.status == 66, "\(run.stderr)")
+        #expect(run.stderr.contains("was written by a newer egglogu-sync"), "\(run.stderr)")
+        #expect(try schema(replica) == before)
+
+        let data = dir.file("data")
+        #expect(try Subprocess.run("egglogu-sync-server", ["token", "--data-dir", data, "--farm", "f", "--device", "d"], in: dir).status == 0)
+        let registry = try DatabaseQueue(path: data + "/server.sqlite")
+        try registry.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99')") }
+        try registry.close()
+        let serve = try Subprocess.run("egglogu-sync-server", ["serve", "--data-dir", data, "--port", "0"], in: dir)
+        #expect(serve.status != 0 && serve.stderr.contains("was written by a newer egglogu-sync"), "\(serve.status) \(serve.stderr)")
+    }
 }
