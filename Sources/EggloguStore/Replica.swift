@@ -49,18 +49,13 @@ public final class Replica: Sendable {
         try await StoreThread.run { try openNow(path: path, configuration: configuration) }
     }
 
-    /// Closes the database on a store thread. Any later use of this replica throws; call it only
-    /// when nothing else holds the replica.
+    /// Closes the database on a background thread of its own and returns at once, so a store
+    /// thread that requests wait for never spends its time closing. Any later use of this replica
+    /// throws; call it only when nothing else holds the replica.
     ///
     /// The readers close first, so the writer closes last and (with
     /// ``ReplicaConfiguration/checkpointOnClose``) checkpoints and removes the WAL: a read-only
     /// connection closing last cannot.
-    public func close() async throws {
-        try await StoreThread.run { [self] in try closeNow() }
-    }
-
-    /// Closes the database on a background thread of its own and returns at once, so a store
-    /// thread that requests wait for never spends its time closing. The same rules as ``close()``.
     public func closeInBackground() {
         Replica.closer.async { [self] in try? closeNow() }
     }
