@@ -3,6 +3,7 @@ import EggloguCore
 import EggloguJSON
 import Foundation
 import GRDB
+import Synchronization
 
 /// A farm's records in one SQLite file: the store behind the agent's replica and the server.
 ///
@@ -24,6 +25,7 @@ public final class Replica: Sendable {
     /// Set when the replica was opened read-only because its disk is full; writes then fail.
     public let snapshot: ReplicaSnapshot?
     let pool: DatabasePool
+    private let closed = Mutex(false)
 
     init(
         path: String,
@@ -66,7 +68,19 @@ public final class Replica: Sendable {
     /// (and truncated) before closing, so a farm's WAL stays small on disk and quick to read back.
     static let walKeptOnClose: Int64 = 64 << 10
 
+    /// A replica nobody holds closes the same way, readers first: left to the pool, the writer
+    /// sometimes closed before a read-only reader, which then could not checkpoint, and a command
+    /// that had just exited left its `-wal` and `-shm` behind (and opened normally on a full disk).
+    deinit {
+        try? closeNow()
+    }
+
     private func closeNow() throws {
+        let first = closed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
         if !configuration.checkpointOnClose,
             let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int64,
             size > Replica.walKeptOnClose

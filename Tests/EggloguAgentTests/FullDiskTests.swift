@@ -65,7 +65,9 @@ import Testing
         configuration.deviceID = "gw-1"
         let source = dir.file("source.sqlite")
         _ = try await Replica.open(path: source, configuration: configuration).put("flocks", ["id": "old", "name": "Lote A"])
-        // Closed: checkpointed into the main file. Opened again, the next write stays in the log.
+        // Closed: checkpointed into the main file (the store thread may let go of it a moment
+        // after the call returns). Opened again, the next write stays in the log.
+        #expect(await eventually(timeout: 10) { !FileManager.default.fileExists(atPath: source + "-wal") })
         let writer = try await Replica.open(path: source, configuration: configuration)
         _ = try await writer.put("flocks", ["id": "logged", "name": "Lote B"])
         let replica = disk.file("replica.sqlite")
