@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         .target(name: "EggloguJSON", swiftSettings: strict),
@@ -60,6 +61,16 @@ let package = Package(
             dependencies: ["EggloguCore", "EggloguJSON", "CEggloguSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        .target(
+            name: "EggloguPostgres",
+            dependencies: [
+                "EggloguStore", "EggloguCore", "EggloguJSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "CEggloguSQLite", path: "Sources/CEggloguSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "EggloguCLI",
@@ -81,7 +92,7 @@ let package = Package(
             name: "egglogu-sync-server",
             dependencies: [
                 "EggloguCLI", "EggloguServer", "EggloguStore", "EggloguMQTT", "EggloguProtocol", "EggloguSettings", "EggloguSystemd",
-                "EggloguProvisioning",
+                "EggloguProvisioning", "EggloguPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -180,6 +191,7 @@ let package = Package(
             name: "EggloguTestSupport",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguServer", "EggloguAgentSync", "EggloguProtocol",
+                "EggloguPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -218,7 +230,7 @@ let package = Package(
             dependencies: [
                 "EggloguServer", "EggloguHTTP", "EggloguAgentSync", "EggloguSyncClient", "EggloguStore", "EggloguCore", "EggloguJSON",
                 "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits", "EggloguAppEmulator", "egglogu-sync-server",
-                "egglogu-agent",
+                "egglogu-agent", "EggloguPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -35,6 +35,7 @@ LAYERS = [
     ("core", {"EggloguJSON"}, [], {"Crypto"}),
     ("core", {"EggloguCore"}, [], {"EggloguJSON", "Crypto"}),
     ("store", {"EggloguStore"}, TRANSPORTS + NETWORK, None),
+    ("store", {"EggloguPostgres"}, TRANSPORTS + ["CMosquitto", "Hummingbird*", "AsyncHTTPClient", "EggloguServer", "GRDB"], None),
     ("transport", set(TRANSPORTS), ["EggloguCore", "EggloguStore", "GRDB"], None),
     ("protocol", {"EggloguProtocol"}, ["EggloguStore", "GRDB"] + TRANSPORTS, None),
 ]

@@ -66,7 +66,7 @@ final class FarmStores: Sendable {
         _ = try await purge(replica)
     }
 
-    private static func milliseconds(_ duration: Duration) -> Int64 {
+    static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
@@ -75,9 +75,7 @@ final class FarmStores: Sendable {
 
     /// The replica of `farm`, created empty if the farm is new.
     func replica(_ farm: String) async throws -> Replica {
-        guard DataDirectory.isValidFarmID(farm) else {
-            throw APIError(.badRequest, "bad-farm", "a farm id is 1 to 64 letters, digits, '.', '_' or '-'")
-        }
+        try Self.checkFarmID(farm)
         let lookup = state.withLock { state -> Lookup in
             if let replica = take(farm, from: &state) { return .open(replica) }
             if let task = state.opening[farm] { return .opening(task) }
@@ -88,6 +86,13 @@ final class FarmStores: Sendable {
         switch lookup {
         case .open(let replica): return replica
         case .opening(let task): return try await task.value
+        }
+    }
+
+    /// Refuses a farm id no store may hold.
+    static func checkFarmID(_ farm: String) throws {
+        guard DataDirectory.isValidFarmID(farm) else {
+            throw APIError(.badRequest, "bad-farm", "a farm id is 1 to 64 letters, digits, '.', '_' or '-'")
         }
     }
 

@@ -32,7 +32,7 @@ extension SyncServer {
         guard push.deviceID == claims.subject else {
             throw APIError(.forbidden, "device-mismatch", "the token is device \(claims.subject)'s; the body names \(push.deviceID)")
         }
-        let replica = try await stores.replica(push.farmID)
+        let replica = try await farmStore(push.farmID)
         let since = try await position(push.since, in: replica)
         let batch = push.changes.map { (collection: $0.collection, records: $0.records) }
         let options = RemoteMergeOptions(defaultOrigin: claims.subject, rejectsFutureTimestamps: true, fromUpstream: false)
@@ -104,7 +104,7 @@ extension SyncServer {
             guard let n = Int(text), (1...5_000).contains(n) else { throw APIError.badRequest("limit must be 1 to 5000") }
             limit = n
         }
-        let replica = try await stores.replica(farm)
+        let replica = try await farmStore(farm)
         let after = try await position(since, in: replica)
         let page = try await replica.changes(after: after, limit: limit)
         await seen(farm: farm, device: claims.subject, logger: logger)
@@ -113,7 +113,7 @@ extension SyncServer {
 
     /// Where `since` points in the farm's change sequence: a cursor of this database, an ISO-8601
     /// time (changes received at or after it), or the beginning.
-    func position(_ since: String?, in replica: Replica) async throws -> Int64 {
+    func position(_ since: String?, in replica: any FarmStore) async throws -> Int64 {
         guard let since else { return 0 }
         if let cursor = Cursor(since) {
             // A cursor beyond the newest change is refused the same way, inside the read or write

@@ -32,7 +32,7 @@ extension SyncServer {
         } catch {
             throw APIError.unprocessable(error.message)
         }
-        let replica = try await stores.replica(client.farm)
+        let replica = try await sqliteStores().replica(client.farm)
         switch parsed {
         case .blob(let blob):
             // A blob's records carry sync metadata that is taken at its word (a deletion, a pinned

@@ -1,5 +1,6 @@
 import EggloguCore
 import EggloguStore
+import Foundation
 import Logging
 
 /// What a purge of the open farms removed.
@@ -13,22 +14,42 @@ public struct PurgeTotals: Sendable, Equatable {
     public init() {}
 }
 
+extension PurgeTotals {
+    fileprivate mutating func count(_ purge: @autoclosure () async throws -> PurgeReport, farm: String, logger: Logger) async {
+        do {
+            let report = try await purge()
+            farms += 1
+            tombstones += report.tombstones
+            archiveEntries += report.archiveEntries
+        } catch {
+            failures += 1
+            logger.warning("tombstone purge failed", metadata: ["farm": "\(farm)", "error": "\(error)"])
+        }
+    }
+}
+
 extension SyncServer {
     /// Purges, on every open farm, tombstones and resolved conflict-archive entries older than
     /// ``SyncServerConfiguration/tombstoneRetention``. A farm that is not open is purged when it
     /// opens. Does nothing without a retention.
     public func purgeExpired(logger: Logger) async -> PurgeTotals {
         var totals = PurgeTotals()
-        guard configuration.tombstoneRetention != nil else { return totals }
-        for replica in stores.openReplicas {
+        guard let retention = configuration.tombstoneRetention else { return totals }
+        if let stores {
+            for replica in stores.openReplicas {
+                await totals.count(try await stores.purge(replica), farm: replica.farmID ?? "?", logger: logger)
+            }
+        } else if let shared {
             do {
-                let report = try await stores.purge(replica)
-                totals.farms += 1
-                totals.tombstones += report.tombstones
-                totals.archiveEntries += report.archiveEntries
+                // Every farm, open or not: any instance may purge any farm, and the farm's lock
+                // keeps two purges from overlapping.
+                for store in try await shared.farmsDueForPurge(every: FarmStores.purgeInterval, limit: 10_000) {
+                    let horizon = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - FarmStores.milliseconds(retention))
+                    await totals.count(try await store.purge(receivedBefore: horizon), farm: "", logger: logger)
+                }
             } catch {
                 totals.failures += 1
-                logger.warning("tombstone purge failed", metadata: ["farm": "\(replica.farmID ?? "?")", "error": "\(error)"])
+                logger.warning("tombstone purge failed", metadata: ["error": "\(error)"])
             }
         }
         if totals.tombstones + totals.archiveEntries + totals.failures > 0 {

@@ -57,8 +57,11 @@ public struct SyncServerConfiguration: Sendable {
 /// The sync server: one replica per farm behind the delta protocol, bearer-token auth and metrics.
 public struct SyncServer: Sendable {
     public let configuration: SyncServerConfiguration
-    let stores: FarmStores
-    let registry: DeviceRegistry
+    /// The embedded SQLite stores, one per farm; nil when the farms live in a shared database.
+    let stores: FarmStores?
+    /// The shared database (PostgreSQL) when the server uses one.
+    let shared: (any FarmStorage)?
+    let registry: any DeviceDirectory
     let authority: TokenAuthority
     let metrics: ServerMetrics
     let storage: StorageProbe
@@ -69,25 +72,36 @@ public struct SyncServer: Sendable {
     /// Opens the server's stores. Pass the previous generation's `metrics` on a reload, so
     /// counters keep counting.
     ///
-    /// - Parameter notices: where the farm's notice goes after every push that changed something.
+    /// - Parameters:
+    ///   - notices: where the farm's notice goes after every push that changed something.
+    ///   - storage: a database shared with other instances (PostgreSQL); nil keeps every farm in
+    ///     its own SQLite file under the data directory.
     public init(
         configuration: SyncServerConfiguration,
         authority: TokenAuthority,
         notices: (any NoticePublisher)? = nil,
-        metrics: ServerMetrics = ServerMetrics()
+        metrics: ServerMetrics = ServerMetrics(),
+        storage: (any FarmStorage)? = nil
     ) async throws {
         self.configuration = configuration
         self.metrics = metrics
         self.notices = notices
         self.appTokens = configuration.appTokens.map(AppTokenVerifier.init(configuration:))
         self.heavyRequests = RequestGate(permits: configuration.heavyRequests)
-        self.stores = FarmStores(
-            directory: configuration.dataDirectory,
-            maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds,
-            limit: configuration.maxOpenFarms,
-            retention: configuration.tombstoneRetention
-        )
-        let registry = try await DeviceRegistry.open(path: configuration.dataDirectory.serverDatabase)
+        self.shared = storage
+        let registry: any DeviceDirectory
+        if let storage {
+            self.stores = nil
+            registry = storage.devices
+        } else {
+            self.stores = FarmStores(
+                directory: configuration.dataDirectory,
+                maxClockSkewMilliseconds: configuration.maxClockSkewMilliseconds,
+                limit: configuration.maxOpenFarms,
+                retention: configuration.tombstoneRetention
+            )
+            registry = try await DeviceRegistry.open(path: configuration.dataDirectory.serverDatabase)
+        }
         self.registry = registry
         self.storage = StorageProbe(directory: configuration.dataDirectory.path) { await registry.isReadable() }
         self.authority = authority
@@ -174,6 +188,25 @@ public struct SyncServer: Sendable {
         if try await isRevoked(claims, farm: farm) {
             throw APIError.unauthorized("the token was revoked for farm \(farm)")
         }
+    }
+
+    /// The store of `farm`, wherever the server keeps its farms.
+    func farmStore(_ farm: String) async throws -> any FarmStore {
+        guard let shared else { return try await sqliteStores().replica(farm) }
+        try FarmStores.checkFarmID(farm)
+        return try await shared.farm(farm)
+    }
+
+    /// The SQLite stores, which the app's legacy route needs.
+    func sqliteStores() throws -> FarmStores {
+        guard let stores else {
+            throw APIError(
+                .notImplemented,
+                "legacy-unsupported",
+                "this server keeps its farms in PostgreSQL, where the app's legacy route is not served yet: sync through an SQLite server"
+            )
+        }
+        return stores
     }
 
     func isRevoked(_ claims: TokenClaims, farm: String) async throws -> Bool {

@@ -8,6 +8,13 @@ public struct DeviceEntry: Sendable, Equatable {
     public let device: String
     public let lastSeen: Date?
     public let revokedAt: Date?
+
+    public init(farm: String, device: String, lastSeen: Date?, revokedAt: Date?) {
+        self.farm = farm
+        self.device = device
+        self.lastSeen = lastSeen
+        self.revokedAt = revokedAt
+    }
 }
 
 /// Devices, their last-seen times and revocations, in `server.sqlite`, all per farm: device ids

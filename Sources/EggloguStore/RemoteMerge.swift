@@ -26,6 +26,13 @@ public struct RemoteMergeReport: Sendable, Equatable {
         public let id: String?
         public let reason: RecordError.Reason
         public let message: String
+
+        public init(collection: String, id: String?, reason: RecordError.Reason, message: String) {
+            self.collection = collection
+            self.id = id
+            self.reason = reason
+            self.message = message
+        }
     }
 
     /// Records merged (stored, already present, or superseded).
@@ -40,6 +47,8 @@ public struct RemoteMergeReport: Sendable, Equatable {
     public var conflicts = 0
     /// Rows the merge left to be pushed (conflict entries filed or joined here).
     public var queued = 0
+
+    public init() {}
 }
 
 /// A record named by its collection and id.

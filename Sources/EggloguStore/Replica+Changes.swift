@@ -9,6 +9,13 @@ public struct Change: Sendable, Equatable, FetchableRecord {
     /// The record with its sync metadata, as compact JSON.
     public let body: String
 
+    public init(collection: String, id: String, seq: Int64, body: String) {
+        self.collection = collection
+        self.id = id
+        self.seq = seq
+        self.body = body
+    }
+
     public init(row: Row) {
         collection = row["collection"]
         id = row["id"]
@@ -24,6 +31,12 @@ public struct ChangePage: Sendable, Equatable {
     public var hasMore: Bool
     /// Where the next page starts: the last change of this page, or the head when nothing remains.
     public var cursor: Int64
+
+    public init(changes: [Change], hasMore: Bool, cursor: Int64) {
+        self.changes = changes
+        self.hasMore = hasMore
+        self.cursor = cursor
+    }
 }
 
 extension Replica {
@@ -106,7 +119,8 @@ extension ReplicaTransaction {
 }
 
 extension ReplicaError {
-    static func cursorAhead(_ seq: Int64, head: Int64) -> ReplicaError {
+    /// A position beyond the store's newest change.
+    public static func cursorAhead(_ seq: Int64, head: Int64) -> ReplicaError {
         ReplicaError(.cursorAhead, "position \(seq) is beyond this replica's newest change (\(head))")
     }
 }

@@ -32,9 +32,9 @@ extension ReplicaTransaction {
         for (collection, records) in batch {
             let kind = CollectionName.kind(of: collection)
             for value in records {
-                let prepared: Prepared
+                let prepared: IncomingRecord
                 do throws(RecordError) {
-                    prepared = try Self.prepare(value, collection: collection, kind: kind, options: options, limit: limit)
+                    prepared = try IncomingRecord(value, collection: collection, kind: kind, options: options, limit: limit)
                 } catch {
                     report.rejected.append(.init(collection: collection, id: error.id, reason: error.reason, message: error.message))
                     continue
@@ -64,44 +64,5 @@ extension ReplicaTransaction {
         report.conflicts = conflictsFiled - conflictsBefore
         report.queued = queuedChanges - queuedBefore
         return (report, echoed)
-    }
-
-    private enum Prepared {
-        case version(RecordVersion)
-        case entry(ConflictEntry)
-    }
-
-    /// Checks one incoming record without touching the store.
-    private static func prepare(
-        _ value: JSONValue,
-        collection: String,
-        kind: CollectionName.Kind?,
-        options: RemoteMergeOptions,
-        limit: Timestamp
-    ) throws(RecordError) -> Prepared {
-        guard let kind else {
-            throw RecordError(
-                .badCollection,
-                id: value.objectValue?["id"]?.stringValue,
-                "\(collection) is not a valid collection name"
-            )
-        }
-        if kind == .conflictArchive {
-            let entry = try ConflictEntry(record: value)
-            if options.rejectsFutureTimestamps, entry.updatedAt > limit {
-                throw RecordError(.timestampInFuture, id: entry.id, "conflict entry \(entry.id) is stamped after \(limit)")
-            }
-            return .entry(entry)
-        }
-        let version = try RecordVersion(record: value, defaultOrigin: options.defaultOrigin)
-        if options.rejectsFutureTimestamps,
-            version.info.updatedAt > limit || (version.info.vector.maximum ?? .epoch) > limit
-        {
-            throw RecordError(.timestampInFuture, id: version.id, "\(collection)/\(version.id) is stamped after \(limit)")
-        }
-        if kind == .auditLog && version.isDeleted {
-            throw RecordError(.badMetadata, id: version.id, "auditLog entries cannot be deleted")
-        }
-        return .version(version)
     }
 }

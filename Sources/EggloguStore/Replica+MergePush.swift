@@ -10,6 +10,12 @@ public struct MergedPush: Sendable {
     public var page: ChangePage
     /// The newest sequence number once the push is merged.
     public var head: Int64
+
+    public init(report: RemoteMergeReport, page: ChangePage, head: Int64) {
+        self.report = report
+        self.page = page
+        self.head = head
+    }
 }
 
 extension Replica {

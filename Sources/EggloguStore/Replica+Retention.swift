@@ -82,7 +82,14 @@ extension Replica {
         guard seq > 0 else { return }
         let purged = try purgedThrough(db)
         guard seq < purged else { return }
-        throw ReplicaError(
+        throw ReplicaError.historyPurged(seq, through: purged)
+    }
+}
+
+extension ReplicaError {
+    /// A position older than the deletions a store has forgotten.
+    public static func historyPurged(_ seq: Int64, through purged: Int64) -> ReplicaError {
+        ReplicaError(
             .historyPurged,
             "position \(seq) is older than the deletions this replica has forgotten (through \(purged)): start again from the full state"
         )

@@ -59,8 +59,9 @@ struct StoredRecord: FetchableRecord {
 }
 
 /// Version vectors in a column: compact JSON `{"device": milliseconds}` with sorted keys.
-enum VectorColumn {
-    static func encode(_ vector: VersionVector) -> String {
+public enum VectorColumn {
+    /// The column text of `vector`.
+    public static func encode(_ vector: VersionVector) -> String {
         var writer = JSONWriter()
         writer.appendRaw("{")
         for (n, entry) in vector.entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
@@ -73,7 +74,8 @@ enum VectorColumn {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    static func decode(_ text: String) throws -> VersionVector {
+    /// The vector a column holds.
+    public static func decode(_ text: String) throws -> VersionVector {
         guard case .object(let object) = try JSONParser().parse(text) else {
             throw ReplicaError(.unreadable, "a stored version vector is not an object")
         }

@@ -33,8 +33,8 @@ struct TokenCommand: AsyncParsableCommand {
             let (secret, directory) = try await DataOptions.mintingSetup(config)
             let authority = try await TokenAuthority(secret: secret)
             let minted = try await authority.mint(subject: device, farms: farms, lifetime: lifetime)
-            if let directory {
-                try await DeviceRegistry.open(path: directory.serverDatabase).register(device: device, farms: farms)
+            _ = try await SharedDatabase.withDevices(config, directory: directory) { [device, farms] in
+                try await $0.register(device: device, farms: farms)
             }
             print(minted.token)
         }
@@ -60,8 +60,10 @@ struct RevokeCommand: AsyncParsableCommand {
             guard DataDirectory.isValidFarmID(farm) else {
                 throw CommandFailure(Sysexits.usage, "--farm takes 1 to 64 letters, digits, '.', '_' or '-'")
             }
-            let directory = try data.adminDirectory()
-            try await DeviceRegistry.open(path: directory.serverDatabase).revoke(farm: farm, device: device)
+            let (config, directory) = try data.adminSetup()
+            _ = try await SharedDatabase.withDevices(config, directory: directory) { [farm, device] in
+                try await $0.revoke(farm: farm, device: device)
+            }
             print("revoked the tokens of \(device) for farm \(farm)")
         }
     }
@@ -80,8 +82,8 @@ struct DevicesCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let directory = try data.adminDirectory()
-            let devices = try await DeviceRegistry.open(path: directory.serverDatabase).devices(farm: farm)
+            let (config, directory) = try data.adminSetup()
+            let devices = try await SharedDatabase.withDevices(config, directory: directory) { [farm] in try await $0.devices(farm: farm) } ?? []
             if devices.isEmpty { print("no devices for farm \(farm)") }
             let formatter = ISO8601DateFormatter()
             for device in devices {

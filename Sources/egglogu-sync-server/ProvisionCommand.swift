@@ -108,7 +108,9 @@ struct ProvisionCommand: AsyncParsableCommand {
                     throw CommandFailure(Sysexits.cannotCreate, error.description)
                 }
             }
-            if let directory { try await DeviceRegistry.open(path: directory.serverDatabase).register(device: device, farms: [farm]) }
+            _ = try await SharedDatabase.withDevices(config, directory: directory) { [device, farm] in
+                try await $0.register(device: device, farms: [farm])
+            }
 
             print("provisioned \(device) of farm \(farm) into \(out) (see INSTALL.txt)")
             for file in result.files { print("  " + file) }

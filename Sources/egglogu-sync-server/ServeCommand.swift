@@ -1,5 +1,6 @@
 import ArgumentParser
 import EggloguCLI
+import EggloguPostgres
 import EggloguServer
 import EggloguStore
 import EggloguSystemd
@@ -110,19 +111,31 @@ struct ServeCommand: AsyncParsableCommand {
         // One set of metrics for the life of the process: a reload must not reset the counters.
         let metrics = ServerMetrics()
         let initial: Plan
+        let storage: PostgresStorage?
         do {
-            initial = try await plan(try data.config(for: .serve, flags: flags), metrics: metrics)
+            let config = try data.config(for: .serve, flags: flags)
+            if let url = config.database {
+                storage = try await SharedDatabase.open(config, url: url, logger: startup)
+            } else {
+                storage = nil
+            }
+            initial = try await plan(config, metrics: metrics, storage: storage)
         } catch let failure as CommandFailure {
             startup.error("cannot start", metadata: ["problem": "\(failure.message)"])
             throw failure.exitCode
         }
+        let database = storage.map { "\($0.url)" }
         let dataDirectory = initial.server.configuration.dataDirectory.path
         let runner = ServiceRunner<Plan>(
             notifier: systemd,
             logger: initial.logger,
             reload: { [self] in
                 do {
-                    let next = try await plan(try reloadedConfig(), metrics: metrics)
+                    let config = try reloadedConfig()
+                    guard config.database.map({ "\($0)" }) == database else {
+                        throw ReloadError("EGGLOGU_SYNC_DATABASE changed: restart the server to switch databases")
+                    }
+                    let next = try await plan(config, metrics: metrics, storage: storage)
                     guard next.server.configuration.dataDirectory.path == dataDirectory else {
                         throw ReloadError("EGGLOGU_SYNC_DATA_DIR changed: restart the server to switch data directories")
                     }
@@ -145,7 +158,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
         )
         do {
-            try await runner.run(initial, readyWhenStarted: false)
+            // The pool outlives every generation a reload makes; it closes once the last has stopped.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let storage { group.addTask { await storage.runPool() } }
+                try await runner.run(initial, readyWhenStarted: false)
+                group.cancelAll()
+            }
         } catch {
             initial.logger.critical("the server stopped", metadata: ["error": "\(error)"])
             throw Sysexits.unavailable
@@ -162,7 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// One generation: the data directory, the token authority, and the notice publisher when a
     /// usable broker is configured.
-    private func plan(_ config: ServerConfig, metrics: ServerMetrics) async throws -> Plan {
+    private func plan(_ config: ServerConfig, metrics: ServerMetrics, storage: PostgresStorage?) async throws -> Plan {
         var logger = Logger(label: "egglogu-sync-server") { JournalLogHandler(label: $0) }
         logger.logLevel = config.logLevel
         for problem in config.problems where problem.scope == .warning {
@@ -200,7 +218,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         do {
-            let server = try await SyncServer(configuration: configuration, authority: authority, notices: notifier, metrics: metrics)
+            let server = try await SyncServer(
+                configuration: configuration,
+                authority: authority,
+                notices: notifier,
+                metrics: metrics,
+                storage: storage
+            )
             return Plan(server: server, notifier: notifier, logger: logger, scheme: config.tlsCertificate == nil ? "http" : "https")
         } catch let error as ServerSetupError {
             throw CommandFailure(Sysexits.config, error.description)

@@ -1,4 +1,5 @@
 import EggloguMQTT
+import EggloguPostgres
 import EggloguServer
 import EggloguSettings
 import Foundation
@@ -31,6 +32,9 @@ struct ServerConfig {
     private(set) var timeouts = ConnectionTimeouts()
     private(set) var mqtt: MQTTConfiguration?
     private(set) var logLevel = Logger.Level.info
+    /// The shared database, when the farms live in PostgreSQL instead of the data directory.
+    private(set) var database: PostgresURL?
+    private(set) var databaseConnections = 20
 
     /// - Parameter needsData: false for commands that can work from the secret alone (`token`).
     init(_ settings: Settings, for purpose: Purpose, needsData: Bool = true) {
@@ -52,8 +56,28 @@ struct ServerConfig {
                 check.report("EGGLOGU_SYNC_JWT_SECRET_FILE", "\(error)")
             }
         }
+        checkDatabase(&check)
         if purpose >= .serve { checkServing(&check) }
         problems = check.problems
+    }
+
+    /// `EGGLOGU_SYNC_DATABASE`: a wrong URL is named here, before anything starts.
+    private mutating func checkDatabase(_ check: inout SettingsValidator) {
+        databaseConnections = Int(check.number("EGGLOGU_SYNC_DATABASE_CONNECTIONS", default: 20, in: 1...1_000, unit: "connections"))
+        guard let text = settings["EGGLOGU_SYNC_DATABASE"], !text.isEmpty, text != "sqlite" else { return }
+        do {
+            var url = try PostgresURL(text)
+            if settings["EGGLOGU_SYNC_DATABASE_PASSWORD_FILE"] != nil {
+                guard let file = check.secretFile("EGGLOGU_SYNC_DATABASE_PASSWORD_FILE") else { return }
+                let password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                url = url.with(password: password)
+            }
+            database = url
+        } catch let error as PostgresURLError {
+            check.report("EGGLOGU_SYNC_DATABASE", "\(error.reason) (postgres://USER@HOST:PORT/DATABASE, or sqlite)")
+        } catch {
+            check.report("EGGLOGU_SYNC_DATABASE_PASSWORD_FILE", "cannot be read: \(error)")
+        }
     }
 
     var fatalProblems: [SettingProblem] { problems.filter { $0.scope == .fatal } }

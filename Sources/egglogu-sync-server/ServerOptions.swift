@@ -23,6 +23,12 @@ struct DataOptions: ParsableArguments {
     )
     var jwtSecretFile: String?
 
+    @Option(
+        help:
+            "Where farms and devices live: sqlite, or postgres://USER@HOST:PORT/DATABASE shared by several instances (EGGLOGU_SYNC_DATABASE, default sqlite)."
+    )
+    var database: String?
+
     /// The layered settings with these flags, and the subcommand's `flags`, on top.
     func settings(flags: [String: String?] = [:]) throws -> Settings {
         let environment = ProcessInfo.processInfo.environment
@@ -31,6 +37,7 @@ struct DataOptions: ParsableArguments {
         var settings = try ServerSettings.load(configFile: file, environment: environment)
         settings["EGGLOGU_SYNC_DATA_DIR"] = dataDir
         settings["EGGLOGU_SYNC_JWT_SECRET_FILE"] = jwtSecretFile
+        settings["EGGLOGU_SYNC_DATABASE"] = database
         for (key, value) in flags { settings[key] = value }
         return settings
     }
@@ -52,9 +59,14 @@ struct DataOptions: ParsableArguments {
 
     /// For administrative commands on an existing data directory, entered as its owner.
     func adminDirectory() throws -> DataDirectory {
+        try adminSetup().directory
+    }
+
+    /// The configuration and data directory of an administrative command.
+    func adminSetup() throws -> (config: ServerConfig, directory: DataDirectory) {
         let config = try config(for: .admin)
         if let path = config.dataDirectory, FileManager.default.fileExists(atPath: path) { try Self.adoptOwner(of: path) }
-        return try Self.directory(config, create: false)
+        return (config, try Self.directory(config, create: false))
     }
 
     /// The data directory a configuration names.

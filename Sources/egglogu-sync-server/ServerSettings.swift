@@ -18,6 +18,12 @@ enum ServerSettings {
                 path: true,
                 "The HS256 secret, at least 32 bytes, mode 0600 (default DATA_DIR/jwt-secret, created)."
             ),
+            .init(
+                "EGGLOGU_SYNC_DATABASE",
+                "Where farms and devices live: sqlite (default, one file per farm in DATA_DIR) or postgres://USER@HOST:PORT/DATABASE, shared by several instances."
+            ),
+            .init("EGGLOGU_SYNC_DATABASE_PASSWORD_FILE", path: true, "A file holding the PostgreSQL password (mode 0600)."),
+            .init("EGGLOGU_SYNC_DATABASE_CONNECTIONS", "PostgreSQL connections per instance at most (default 20)."),
             .init("EGGLOGU_SYNC_HOST", "The address to listen on (default 127.0.0.1)."),
             .init("EGGLOGU_SYNC_PORT", "The port to listen on (default 8080; 0 picks a free one)."),
             .init("EGGLOGU_SYNC_MAX_CLOCK_SKEW", "Seconds a record may be stamped ahead of server time (1 to 86400, default 300)."),

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EggloguAgentSync
 import EggloguJSON
+import EggloguPostgres
 import EggloguServer
 import EggloguStore
 import EggloguSyncClient
@@ -22,8 +23,11 @@ struct TestServer: Sendable {
     static let secret = Array("test-secret-of-at-least-32-bytes-long!".utf8)
 
     /// Runs `body` against a server on `dataDirectory` (a new one when nil), then shuts it down gracefully.
+    ///
+    /// - Parameter database: a `postgres://` URL: the farms and devices live there instead.
     static func with<T: Sendable>(
         dataDirectory: String? = nil,
+        database: String? = nil,
         configure: (inout SyncServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
@@ -33,10 +37,13 @@ struct TestServer: Sendable {
         configuration.port = 0
         configure(&configuration)
         let authority = try await TokenAuthority(secret: secret)
-        let server = try await SyncServer(configuration: configuration, authority: authority)
         var logger = Logger(label: "test-server")
         logger.logLevel = .error
-        let result = try await running(logger: logger, { try server.application(logger: logger, onServerRunning: $0) }) { port in
+        var storage: PostgresStorage?
+        if let database { storage = try await PostgresStorage.open(url: try PostgresURL(database), logger: logger, timeout: .seconds(3)) }
+        let server = try await SyncServer(configuration: configuration, authority: authority, storage: storage)
+        let services: [any Service] = storage.map { [$0] } ?? []
+        let result = try await running(logger: logger, services: services, { try server.application(logger: logger, onServerRunning: $0) }) { port in
             try await body(TestServer(port: port, directory: directory, authority: authority))
         }
         withExtendedLifetime(scratch) {}
@@ -69,12 +76,14 @@ struct TestServer: Sendable {
 /// - Parameter make: builds the application, given the callback that learns its port.
 func running<T: Sendable, App: ApplicationProtocol>(
     logger: Logger,
+    services: [any Service] = [],
     _ make: (@escaping @Sendable (Int) async -> Void) throws -> App,
     _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let application = try make { continuation.yield($0) }
-    let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+    // The stores first: a group stops its services last to first, so they outlive the last request.
+    let group = ServiceGroup(configuration: .init(services: services + [application], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var iterator = ports.makeAsyncIterator()
