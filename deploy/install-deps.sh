@@ -10,7 +10,7 @@ packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto m
 # libnss-mymachines, whose postinst adds "mymachines" to this machine's /etc/nsswitch.conf.
 no_recommends=()
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium nginx nats-server)
+  packages+=(chromium nginx nats-server postgresql)
   no_recommends+=(systemd-container debootstrap)
 fi
 

@@ -9,24 +9,37 @@ import Foundation
 import Synchronization
 import Testing
 
-/// Two `egglogu-sync-server` processes on one data directory, devices spread across them: any
-/// instance serves any farm, the change feed skips and repeats nothing while both write, revocation
-/// applies on both at once, and every device converges.
+/// Two `egglogu-sync-server` processes on one data directory, or on one PostgreSQL database,
+/// devices spread across them: any instance serves any farm, the change feed skips and repeats
+/// nothing while both write, revocation applies on both at once, and every device converges.
 @Suite(.ownThreads) struct MultiInstanceTests {
     static let farm = "farm-mi"
 
     let dir = TemporaryDirectory()
     var data: String { dir.file("data") }
+    /// `--database URL` on PostgreSQL, nothing on SQLite.
+    let database: [String]
 
-    func startInstance() throws -> (service: ChildService, url: String) {
+    init(backend: StoreBackend) throws {
+        database = backend == .postgres ? ["--database", try PostgresServer.shared().createDatabase()] : []
+    }
+
+    init() { database = [] }
+
+    func startInstance(broker: Int? = nil) throws -> (service: ChildService, url: String) {
         let port = Broker.freePort()
-        let service = ChildService("egglogu-sync-server", ["serve", "--data-dir", data, "--port", "\(port)"], in: dir)
+        let mqtt = broker.map { ["--mqtt-host", "127.0.0.1", "--mqtt-port", "\($0)"] } ?? []
+        let service = ChildService("egglogu-sync-server", ["serve", "--data-dir", data, "--port", "\(port)"] + database + mqtt, in: dir)
         try service.start(waitingFor: "listening on")
         return (service, "http://127.0.0.1:\(port)")
     }
 
     func token(_ device: String) throws -> String {
-        let minted = try Subprocess.run("egglogu-sync-server", ["token", "--data-dir", data, "--farm", Self.farm, "--device", device], in: dir)
+        let minted = try Subprocess.run(
+            "egglogu-sync-server",
+            ["token", "--data-dir", data, "--farm", Self.farm, "--device", device] + database,
+            in: dir
+        )
         return minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -65,7 +78,12 @@ import Testing
 
     static func sequence(_ cursor: String) -> Int64 { Int64(cursor.split(separator: ":").last ?? "") ?? -1 }
 
-    @Test func devicesOnTwoInstancesConvergeAndTheFeedSkipsAndRepeatsNothing() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func devicesOnTwoInstancesConvergeAndTheFeedSkipsAndRepeatsNothing(_ backend: StoreBackend) async throws {
+        try await Self(backend: backend).convergeOnTwoInstances()
+    }
+
+    func convergeOnTwoInstances() async throws {
         let first = try startInstance()
         let second = try startInstance()
         defer {
@@ -149,7 +167,46 @@ import Testing
         for device in devices { await device.client.shutdown() }
     }
 
-    @Test func aRevocationAppliesOnBothInstancesAtOnce() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func eachInstancePublishesTheNoticesOfThePushesItServes(_ backend: StoreBackend) async throws {
+        try await Self(backend: backend).noticesFromTwoInstances()
+    }
+
+    func noticesFromTwoInstances() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.kill() }
+        let first = try startInstance(broker: broker.port)
+        let second = try startInstance(broker: broker.port)
+        defer {
+            first.service.stop()
+            second.service.stop()
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let subscriber = try Subprocess.start(
+            "/usr/bin/mosquitto_sub",
+            ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "egglogu/\(Self.farm)/sync", "-C", "2", "-W", "20"],
+            in: dir
+        )
+        try await Task.sleep(for: .milliseconds(300))
+        let a = try await device("gw-a", url: first.url)
+        let b = try await device("gw-b", url: second.url)
+        _ = try await a.replica.put("flocks", ["id": "from-a"])
+        try await a.sync.sync()
+        _ = try await b.replica.put("flocks", ["id": "from-b"])
+        try await b.sync.sync()
+        let notices = subscriber.finish().stdout.split(separator: "\n").compactMap { try? JSONParser().parse(String($0)).objectValue }
+        #expect(Set(notices.compactMap { $0["deviceId"]?.stringValue }) == ["gw-a", "gw-b"], "one notice per push, from the instance that served it")
+        await a.client.shutdown()
+        await b.client.shutdown()
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func aRevocationAppliesOnBothInstancesAtOnce(_ backend: StoreBackend) async throws {
+        try await Self(backend: backend).revokeOnTwoInstances()
+    }
+
+    func revokeOnTwoInstances() async throws {
         let first = try startInstance()
         let second = try startInstance()
         defer {
@@ -161,7 +218,7 @@ import Testing
         #expect(try await pull(second.url, token: token, since: nil).records.isEmpty)
         let revoked = try Subprocess.run(
             "egglogu-sync-server",
-            ["revoke", "--data-dir", data, "--farm", Self.farm, "--device", "gw-revoked"],
+            ["revoke", "--data-dir", data, "--farm", Self.farm, "--device", "gw-revoked"] + database,
             in: dir
         )
         #expect(revoked.status == 0)
