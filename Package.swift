@@ -104,7 +104,7 @@ let package = Package(
             name: "egglogu-bench",
             dependencies: [
                 "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguProtocol", "EggloguMQTT",
-                "EggloguAgentWeb", "EggloguAgentService", "EggloguAppEmulator",
+                "EggloguAgentWeb", "EggloguAgentService", "EggloguAppEmulator", "EggloguTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -16,6 +16,6 @@ swift test --skip-build --disable-xctest --skip AppClientEmulationTests
 swift test --skip-build --disable-xctest --filter AppClientEmulationTests
 # Benchmarks with a quick mode run too, so they cannot rot; their figures are not judged here.
 "$(swift build --show-bin-path)/egglogu-bench" legacy --quick
-"$(swift build --show-bin-path)/egglogu-bench" farms --quick
-"$(swift build --show-bin-path)/egglogu-bench" load --quick
+"$(swift build --show-bin-path)/egglogu-bench" farms --quick --database private
+"$(swift build --show-bin-path)/egglogu-bench" load --quick --database private
 echo "browser screenshots: ${EGGLOGU_TEST_ARTIFACTS:-.build/test-artifacts}/browser/"

@@ -42,6 +42,12 @@ extension EggloguBench {
         @Flag(help: "300 farms, a bound of 64 and 200 pushes: checks that the benchmark runs.")
         var quick = false
 
+        @Option(
+            help:
+                "Also run on PostgreSQL (instead of the unbounded baseline): a postgres:// URL of an empty database, or 'private' for a cluster of its own."
+        )
+        var database: String?
+
         func run() async throws {
             var plan = FarmsBenchmarks.Plan(
                 farms: farms,
@@ -55,8 +61,9 @@ extension EggloguBench {
             if quick {
                 plan = .init(farms: 300, largeFarms: 1, largeRecords: 1_000, pushes: 200, concurrency: 8, maxOpenFarms: 64, baselineFarms: 100)
             }
+            let postgres = database.map { BenchDatabase.named($0) }
             try await measuring("farms") { work, products, figures in
-                try await FarmsBenchmarks(work: work, products: products).run(plan, into: &figures)
+                try await FarmsBenchmarks(work: work, products: products).run(plan, postgres: postgres, into: &figures)
             }
         }
     }
@@ -83,7 +90,7 @@ struct FarmsBenchmarks {
     /// Farms one device's token grants.
     private static let farmsPerToken = 200
 
-    func run(_ plan: Plan, into figures: inout Figures) async throws {
+    func run(_ plan: Plan, postgres: BenchDatabase?, into figures: inout Figures) async throws {
         // The unbounded baseline keeps about 5 files open per farm: lift the soft limit to the hard
         // one, which the servers started here inherit.
         var limit = rlimit()
@@ -99,6 +106,11 @@ struct FarmsBenchmarks {
             maxOpenFarms: plan.maxOpenFarms
         )
         bounded.report(into: &figures)
+        if let postgres {
+            try await measure(label: "postgres (\(postgres.name))", farms: plan.farms, plan: plan, maxOpenFarms: plan.maxOpenFarms, store: postgres)
+                .report(into: &figures)
+            return
+        }
         let baseline = try await measure(
             label: "baseline, unbounded (every farm stays open)",
             farms: plan.baselineFarms,
@@ -154,13 +166,14 @@ struct FarmsBenchmarks {
         }
     }
 
-    private func measure(label: String, farms: Int, plan: Plan, maxOpenFarms: Int) async throws -> Measurement {
-        let data = "\(work)/data-\(maxOpenFarms)"
+    private func measure(label: String, farms: Int, plan: Plan, maxOpenFarms: Int, store: BenchDatabase = .sqlite) async throws -> Measurement {
+        let data = "\(work)/data-\(maxOpenFarms)-\(store.name)"
+        let store = try store.fresh()
         let server = try ServerProcess.start(
             binary: serverBinary,
             dataDir: data,
-            log: "\(work)/server-\(maxOpenFarms).log",
-            arguments: ["--max-open-farms", String(maxOpenFarms)]
+            log: "\(work)/server-\(maxOpenFarms)-\(store.name).log",
+            arguments: ["--max-open-farms", String(maxOpenFarms)] + store.arguments
         )
         defer { server.stop() }
         let idle = (server.memory().resident, server.openFiles())
@@ -168,7 +181,12 @@ struct FarmsBenchmarks {
         var tokens: [String] = []
         for start in stride(from: 0, to: farms, by: Self.farmsPerToken) {
             let granted = names[start..<min(farms, start + Self.farmsPerToken)].flatMap { ["--farm", $0] }
-            tokens.append(try output(of: serverBinary, ["token", "--data-dir", data, "--device", "bench-\(start / Self.farmsPerToken)"] + granted))
+            tokens.append(
+                try output(
+                    of: serverBinary,
+                    ["token", "--data-dir", data, "--device", "bench-\(start / Self.farmsPerToken)"] + granted + store.arguments
+                )
+            )
         }
         let client = Pusher(url: server.url, tokens: tokens, farmsPerToken: Self.farmsPerToken, concurrency: plan.concurrency)
         defer { client.shutdown() }

@@ -16,25 +16,40 @@ extension EggloguBench {
         @Flag(help: "10 devices of 5 pushes: checks that the benchmark runs.")
         var quick = false
 
+        @Option(help: "Also run on PostgreSQL: a postgres:// URL of an empty database, or 'private' for a cluster of its own.")
+        var database: String?
+
         func run() async throws {
             try await measuring("load") { work, products, figures in
                 let serverBinary = products.appendingPathComponent("egglogu-sync-server").path
+                let stores = [BenchDatabase.sqlite] + (database.map { [BenchDatabase.named($0)] } ?? [])
                 for count in quick ? [10] : devices {
-                    for instances in [1, 2] {
-                        let data = "\(work)/data-\(count)-\(instances)"
-                        var servers: [ServerProcess] = []
-                        defer { for server in servers { server.stop() } }
-                        for n in 0..<instances {
-                            servers.append(try ServerProcess.start(binary: serverBinary, dataDir: data, log: "\(data)-server-\(n).log"))
+                    for store in stores {
+                        for instances in [1, 2] {
+                            let data = "\(work)/data-\(count)-\(instances)-\(store.name)"
+                            let store = try store.fresh()
+                            var servers: [ServerProcess] = []
+                            defer { for server in servers { server.stop() } }
+                            for n in 0..<instances {
+                                servers.append(
+                                    try ServerProcess.start(
+                                        binary: serverBinary,
+                                        dataDir: data,
+                                        log: "\(data)-server-\(n).log",
+                                        arguments: store.arguments
+                                    )
+                                )
+                            }
+                            try await SyncBenchmarks.load(
+                                urls: servers.map(\.url),
+                                data: data,
+                                serverBinary: serverBinary,
+                                devices: count,
+                                requestsPerDevice: quick ? 5 : requests,
+                                store: store,
+                                into: &figures
+                            )
                         }
-                        try await SyncBenchmarks.load(
-                            urls: servers.map(\.url),
-                            data: data,
-                            serverBinary: serverBinary,
-                            devices: count,
-                            requestsPerDevice: quick ? 5 : requests,
-                            into: &figures
-                        )
                     }
                 }
             }

@@ -100,11 +100,12 @@ struct SyncBenchmarks {
         serverBinary: String,
         devices: Int,
         requestsPerDevice: Int,
+        store: BenchDatabase = .sqlite,
         into figures: inout Figures
     ) async throws {
         var tokens: [String] = []
         for n in 0..<devices {
-            tokens.append(try output(of: serverBinary, ["token", "--data-dir", data, "--farm", "load", "--device", "load-\(n)"]))
+            tokens.append(try output(of: serverBinary, ["token", "--data-dir", data, "--farm", "load", "--device", "load-\(n)"] + store.arguments))
         }
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton,
@@ -155,7 +156,7 @@ struct SyncBenchmarks {
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         figures.line(
-            "server: \(devices) concurrent devices of one farm on \(urls.count) instance\(urls.count == 1 ? "" : "s"), one record per push, \(sorted.count) pushes",
+            "server (\(store.name)): \(devices) concurrent devices of one farm on \(urls.count) instance\(urls.count == 1 ? "" : "s"), one record per push, \(sorted.count) pushes",
             String(
                 format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms, %.0f pushes/s",
                 percentile(0.5),

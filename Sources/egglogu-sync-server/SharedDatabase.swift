@@ -34,7 +34,10 @@ enum SharedDatabase {
             guard let directory else { return nil }
             return try await body(try await DeviceRegistry.open(path: directory.serverDatabase))
         }
-        let storage = try await open(config, url: url, logger: Logger(label: "egglogu-sync-server"))
+        // A command's connection pool starts as the command does: its "not running yet" warnings are noise.
+        var logger = Logger(label: "egglogu-sync-server")
+        logger.logLevel = .error
+        let storage = try await open(config, url: url, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await storage.runPool()
