@@ -29,8 +29,8 @@ public struct RecordMetadata: Sendable, Equatable {
         deletedAt = try timestamp(SyncField.deletedAt)
         switch record[SyncField.origin] {
         case nil, .null?: origin = nil
-        case .string(let s)? where s.utf8.count <= 256: origin = s
-        default: throw RecordError(.badMetadata, id: id, "\(SyncField.origin) must be a string of at most 256 bytes")
+        case .string(let s)? where s.utf8.count <= 256 && !s.utf8.contains(0): origin = s
+        default: throw RecordError(.badMetadata, id: id, "\(SyncField.origin) must be a string of at most 256 bytes, without NUL")
         }
         switch record[SyncField.vector] {
         case nil, .null?: vector = nil

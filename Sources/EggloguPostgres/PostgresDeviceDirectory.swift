@@ -21,12 +21,15 @@ final class PostgresDeviceDirectory: DeviceDirectory {
         self.timeout = timeout
     }
 
+    /// Runs `body` within the timeout. Its statements' rows are read to the end (`collect()`), which
+    /// is what hands the pooled connection back.
+    @discardableResult
     private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
         try await PostgresDeadline.run(within: timeout) { [client, logger] in try await body(client, logger) }
     }
 
     func isReadable() async -> Bool {
-        (try? await run { client, logger in try await client.query("SELECT count(*) FROM farm_revocation", logger: logger) }) != nil
+        (try? await run { client, logger in try await client.query("SELECT count(*) FROM farm_revocation", logger: logger).collect() }) != nil
     }
 
     func register(device: String, farms: [String]) async throws {
@@ -34,7 +37,7 @@ final class PostgresDeviceDirectory: DeviceDirectory {
             try await client.query(
                 "INSERT INTO device (farm, device) SELECT f, \(device) FROM unnest(\(farms)::text[]) AS f ON CONFLICT DO NOTHING",
                 logger: logger
-            )
+            ).collect()
         }
     }
 
@@ -46,7 +49,7 @@ final class PostgresDeviceDirectory: DeviceDirectory {
                 ON CONFLICT (farm, device) DO UPDATE SET revoked_at = excluded.revoked_at
                 """,
                 logger: logger
-            )
+            ).collect()
         }
     }
 
@@ -80,7 +83,7 @@ final class PostgresDeviceDirectory: DeviceDirectory {
                     ON CONFLICT (farm, device) DO UPDATE SET last_seen = excluded.last_seen
                     """,
                     logger: logger
-                )
+                ).collect()
             }
         } catch {
             lastWritten.withLock { _ = $0.removeValue(forKey: key) }

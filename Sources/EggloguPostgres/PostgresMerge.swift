@@ -159,33 +159,34 @@ struct PostgresMerge {
         changes += 1
     }
 
-    /// Writes every changed row in one statement, notes when the changes arrived, and moves the
-    /// farm's head.
+    /// Writes every changed row, notes when the changes arrived, and moves the farm's head, in one
+    /// statement: the farm's lock is held for as few round trips as can be.
     func flush(at now: Timestamp) async throws {
         guard !writes.isEmpty else { return }
         let rows = Array(writes)
         let noDeletion = Int64.min
         try await connection.query(
             """
-            INSERT INTO record (farm_id, collection, id, body, hash, updated_at, deleted_at, origin, vv, gen, seq, resolved)
-            SELECT \(farm), c, i, b, h, u, NULLIF(d, \(noDeletion)), o, v, g, s, r
-            FROM unnest(
-                \(rows.map(\.key.collection))::text[], \(rows.map(\.key.id))::text[], \(rows.map(\.value.body))::text[],
-                \(rows.map(\.value.info.contentHash))::text[], \(rows.map(\.value.info.updatedAt.milliseconds))::int8[],
-                \(rows.map { $0.value.info.deletedAt?.milliseconds ?? noDeletion })::int8[], \(rows.map(\.value.info.origin))::text[],
-                \(rows.map { VectorColumn.encode($0.value.info.vector) })::text[], \(rows.map { Int64($0.value.info.generation) })::int8[],
-                \(rows.map(\.value.seq))::int8[], \(rows.map(\.value.resolved))::bool[]
-            ) AS t(c, i, b, h, u, d, o, v, g, s, r)
-            ON CONFLICT (farm_id, collection, id) DO UPDATE SET
-              body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at,
-              origin = excluded.origin, vv = excluded.vv, gen = excluded.gen, seq = excluded.seq, resolved = excluded.resolved
+            WITH written AS (
+                INSERT INTO record (farm_id, collection, id, body, hash, updated_at, deleted_at, origin, vv, gen, seq, resolved)
+                SELECT \(farm), c, i, b, h, u, NULLIF(d, \(noDeletion)), o, v, g, s, r
+                FROM unnest(
+                    \(rows.map(\.key.collection))::text[], \(rows.map(\.key.id))::text[], \(rows.map(\.value.body))::text[],
+                    \(rows.map(\.value.info.contentHash))::text[], \(rows.map(\.value.info.updatedAt.milliseconds))::int8[],
+                    \(rows.map { $0.value.info.deletedAt?.milliseconds ?? noDeletion })::int8[], \(rows.map(\.value.info.origin))::text[],
+                    \(rows.map { VectorColumn.encode($0.value.info.vector) })::text[], \(rows.map { Int64($0.value.info.generation) })::int8[],
+                    \(rows.map(\.value.seq))::int8[], \(rows.map(\.value.resolved))::bool[]
+                ) AS t(c, i, b, h, u, d, o, v, g, s, r)
+                ON CONFLICT (farm_id, collection, id) DO UPDATE SET
+                  body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at,
+                  origin = excluded.origin, vv = excluded.vv, gen = excluded.gen, seq = excluded.seq, resolved = excluded.resolved
+                RETURNING 1
+            ), arrived AS (
+                INSERT INTO change_time (farm_id, seq, at) VALUES (\(farm), \(firstSeq), \(now.milliseconds)) RETURNING 1
+            )
+            UPDATE farm SET head = \(head) WHERE farm_id = \(farm)
             """,
             logger: logger
         )
-        try await connection.query(
-            "INSERT INTO change_time (farm_id, seq, at) VALUES (\(farm), \(firstSeq), \(now.milliseconds))",
-            logger: logger
-        )
-        try await connection.query("UPDATE farm SET head = \(head) WHERE farm_id = \(farm)", logger: logger)
     }
 }

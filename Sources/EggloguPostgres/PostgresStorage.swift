@@ -125,7 +125,7 @@ public final class PostgresStorage: FarmStorage, Service {
     }
 
     public func isReadable() async -> Bool {
-        (try? await run { connection in try await connection.query("SELECT 1", logger: self.logger) }) != nil
+        (try? await run { connection in try await connection.query("SELECT 1", logger: self.logger).collect().count }) == 1
     }
 
     /// Runs `body` on a pooled connection within ``timeout``, with failures as ``ReplicaError``s.

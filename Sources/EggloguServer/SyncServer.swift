@@ -177,6 +177,10 @@ public struct SyncServer: Sendable {
         guard !Self.reservedDevices.contains(claims.subject) else {
             throw APIError(.forbidden, "reserved-device", "the device id \(claims.subject) is reserved")
         }
+        // No store keeps a NUL in a device id (PostgreSQL's text cannot hold one).
+        guard !claims.subject.utf8.contains(0) else {
+            throw APIError(.forbidden, "bad-device", "a device id may not hold a NUL character")
+        }
         return claims
     }
 

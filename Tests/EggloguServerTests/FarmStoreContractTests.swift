@@ -99,7 +99,11 @@ import Testing
             let store = try await stores.farm("farm-b")
             let good = Self.version("ok", "ok", device: "a", at: now)
             let future = Self.version("late", "late", device: "a", at: now + 3_600_000)
-            let records: [JSONValue] = [.object(good.record), .object(future.record), .string("not a record"), .object(["id": "no-stamp"])]
+            var nul = Self.version("nul", "n", device: "a", at: now).record
+            nul[SyncField.origin] = .string("a\u{0}b")
+            let records: [JSONValue] = [
+                .object(good.record), .object(future.record), .string("not a record"), .object(["id": "no-stamp"]), .object(nul),
+            ]
             let options = RemoteMergeOptions(defaultOrigin: "a", rejectsFutureTimestamps: true, fromUpstream: false)
             let merged = try await store.mergePush(
                 [("flocks", records), ("bad name!", [.object(good.record)])],
@@ -108,7 +112,7 @@ import Testing
                 limit: 10
             )
             #expect(merged.report.accepted == 1)
-            #expect(Set(merged.report.rejected.map(\.reason)) == [.timestampInFuture, .notObject, .badTimestamp, .badCollection])
+            #expect(Set(merged.report.rejected.map(\.reason)) == [.timestampInFuture, .notObject, .badTimestamp, .badCollection, .badMetadata])
             #expect(try await Self.all(store).changes.map(\.id) == ["ok"])
         }
     }

@@ -77,6 +77,25 @@ import Testing
         }
     }
 
+    @Test func aDeviceIdPostgresCannotStoreIsRefusedNotRetried() async throws {
+        try await TestServer.with(database: try PostgresServer.shared().createDatabase()) { server in
+            let token = try await server.token(device: "gw\u{0}1")
+            let answer = try await server.request(.GET, "/api/v1/sync/delta?farmId=farm-1", token: token)
+            #expect(answer.status == 403)
+            #expect(answer.json?.objectValue?["error"] == "bad-device")
+        }
+    }
+
+    @Test func theLegacyRouteSaysPlainlyThatItIsNotServedFromPostgres() async throws {
+        try await TestServer.with(database: try PostgresServer.shared().createDatabase()) { server in
+            let token = try await server.token(device: "phone")
+            let answer = try await server.request(.POST, "/api/v1/sync", token: token, body: Array(#"{"last_synced_at": null, "data": {}}"#.utf8))
+            #expect(answer.status == 501)
+            #expect(answer.json?.objectValue?["error"] == "legacy-unsupported")
+            #expect(answer.json?.objectValue?["detail"]?.stringValue?.contains("PostgreSQL") == true)
+        }
+    }
+
     @Test(arguments: [
         ("postgres://127.0.0.1/db", "names no user"),
         ("mysql://u@127.0.0.1/db", "must start with postgres://"),
