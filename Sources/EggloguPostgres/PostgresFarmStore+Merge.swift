@@ -4,8 +4,8 @@ import EggloguStore
 import PostgresNIO
 
 extension PostgresFarmStore {
-    /// Merges a device's push and reads the changes it has not seen, in one transaction that holds
-    /// the farm's lock, so the page and its cursor are consistent with the merge.
+    /// Merges a device's push in one transaction that holds the farm's lock, then reads the changes
+    /// the device has not seen (its own versions left out, the stored winners of what lost added).
     func mergePush(
         _ batch: [(collection: String, records: [JSONValue])],
         options: RemoteMergeOptions,
@@ -32,7 +32,9 @@ extension PostgresFarmStore {
             case .entry(let entry): RecordRef(collection: item.collection, id: entry.id)
             }
         }
-        return try await storage.transaction { [farm, epoch, report, checked, logger = storage.logger] connection in
+        // The farm's lock is held for the merge alone; the answer's page is read after the commit,
+        // in one statement like any pull, so its cursor and changes agree with each other.
+        let merged = try await storage.transaction { [farm, epoch, report, checked, logger = storage.logger] connection in
             var report = report
             let locked = try await Self.lock(farm, epoch: epoch, on: connection, logger: logger)
             guard seq <= locked.head else { throw ReplicaError.cursorAhead(seq, head: locked.head) }
@@ -54,33 +56,25 @@ extension PostgresFarmStore {
             try await merge.flush(at: now)
             report.changed = merge.changes
             report.conflicts = merge.conflictsFiled
-            var page = try Self.page(
-                try await Self.scan(farm, after: seq, limit: limit, on: connection, logger: logger),
-                after: seq,
-                limit: limit,
-                head: merge.head,
-                excluding: echoed
-            )
-            let sent = Set(page.changes.map { RecordRef(collection: $0.collection, id: $0.id) })
-            for ref in report.superseded where !sent.contains(ref) {
-                if let change = try await Self.change(farm, ref, on: connection, logger: logger) { page.changes.append(change) }
+            // The versions the device sent, by the sequence number they hold now: a later change of
+            // one of them by someone else is not the device's own and goes back to it.
+            let own = Dictionary(echoed.compactMap { ref in merge.seq(of: ref).map { (ref, $0) } }, uniquingKeysWith: max)
+            return (report: report, own: own, head: merge.head)
+        }
+        var page = try await changes(after: seq, limit: limit)
+        page.changes.removeAll { merged.own[RecordRef(collection: $0.collection, id: $0.id)] == $0.seq }
+        let sent = Set(page.changes.map { RecordRef(collection: $0.collection, id: $0.id) })
+        let missing = merged.report.superseded.filter { !sent.contains($0) }
+        if !missing.isEmpty {
+            page.changes += try await storage.run { [farm, logger = storage.logger] connection in
+                var changes: [Change] = []
+                for ref in missing {
+                    if let change = try await Self.change(farm, ref, on: connection, logger: logger) { changes.append(change) }
+                }
+                return changes
             }
-            return MergedPush(report: report, page: page, head: merge.head)
         }
-    }
-
-    /// Up to `limit + 1` changes after `seq`, as this transaction sees them.
-    private static func scan(_ farm: String, after seq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [Change]
-    {
-        let rows = try await connection.query(
-            "SELECT collection, id, seq, body FROM record WHERE farm_id = \(farm) AND seq > \(seq) ORDER BY seq LIMIT \(limit + 1)",
-            logger: logger
-        )
-        var changes: [Change] = []
-        for try await (collection, id, s, body) in rows.decode((String, String, Int64, String).self) {
-            changes.append(Change(collection: collection, id: id, seq: s, body: body))
-        }
-        return changes
+        return MergedPush(report: merged.report, page: page, head: merged.head)
     }
 
     private static func change(_ farm: String, _ ref: RecordRef, on connection: PostgresConnection, logger: Logger) async throws -> Change? {

@@ -46,13 +46,12 @@ struct PostgresFarmStore: FarmStore {
     }
 
     /// The page of `scanned` (up to `limit + 1` changes after `seq`) with its cursor.
-    static func page(_ scanned: [Change], after seq: Int64, limit: Int, head: Int64, excluding excluded: Set<RecordRef> = []) throws -> ChangePage {
+    static func page(_ scanned: [Change], after seq: Int64, limit: Int, head: Int64) throws -> ChangePage {
         let hasMore = scanned.count > limit
         let kept = Array(scanned.prefix(limit))
         if !hasMore && seq > head { throw ReplicaError.cursorAhead(seq, head: head) }
         let cursor = hasMore ? kept.last!.seq : head
-        let changes = excluded.isEmpty ? kept : kept.filter { !excluded.contains(RecordRef(collection: $0.collection, id: $0.id)) }
-        return ChangePage(changes: changes, hasMore: hasMore, cursor: cursor)
+        return ChangePage(changes: kept, hasMore: hasMore, cursor: cursor)
     }
 
     func sequence(receivedBefore time: Timestamp) async throws -> Int64 {

@@ -23,6 +23,7 @@ struct PostgresMerge {
     private struct Stored {
         var info: VersionInfo
         var body: String?
+        var seq: Int64
     }
 
     private struct Pending {
@@ -50,17 +51,22 @@ struct PostgresMerge {
         for ref in wanted { known[ref] = .some(nil) }
         let rows = try await connection.query(
             """
-            SELECT collection, id, hash, updated_at, deleted_at, origin, vv, gen FROM record
+            SELECT collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq FROM record
             WHERE farm_id = \(farm) AND (collection, id) IN (SELECT * FROM unnest(\(wanted.map(\.collection))::text[], \(wanted.map(\.id))::text[]))
             """,
             logger: logger
         )
-        for try await row in rows.decode((String, String, String, Int64, Int64?, String, String, Int64).self) {
-            known[RecordRef(collection: row.0, id: row.1)] = Stored(info: try Self.info(row), body: nil)
+        for try await row in rows.decode((String, String, String, Int64, Int64?, String, String, Int64, Int64).self) {
+            known[RecordRef(collection: row.0, id: row.1)] = Stored(info: try Self.info(row), body: nil, seq: row.8)
         }
     }
 
-    private static func info(_ row: (String, String, String, Int64, Int64?, String, String, Int64)) throws -> VersionInfo {
+    /// The sequence number of the version of `ref` stored now, this merge's writes included.
+    func seq(of ref: RecordRef) -> Int64? {
+        known[ref]??.seq
+    }
+
+    private static func info(_ row: (String, String, String, Int64, Int64?, String, String, Int64, Int64)) throws -> VersionInfo {
         VersionInfo(
             updatedAt: Timestamp(milliseconds: row.3),
             deletedAt: row.4.map(Timestamp.init(milliseconds:)),
@@ -86,7 +92,7 @@ struct PostgresMerge {
             logger: logger
         )
         for try await body in rows.decode(String.self) {
-            known[ref] = Stored(info: row.info, body: body)
+            known[ref] = Stored(info: row.info, body: body, seq: row.seq)
             return body
         }
         return nil
@@ -154,7 +160,7 @@ struct PostgresMerge {
 
     private mutating func write(_ ref: RecordRef, body: String, info: VersionInfo, resolved: Bool) {
         writes[ref] = Pending(body: body, info: info, seq: nextSeq, resolved: resolved)
-        known[ref] = Stored(info: info, body: body)
+        known[ref] = Stored(info: info, body: body, seq: nextSeq)
         nextSeq += 1
         changes += 1
     }

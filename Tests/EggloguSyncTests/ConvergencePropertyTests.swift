@@ -18,6 +18,13 @@ import Testing
         }
     }
 
+    /// The same histories with the server on PostgreSQL (a third as many: each gets a database).
+    @Test func randomHistoriesConvergeOnPostgres() async {
+        await propertyCheck(count: max(10, Self.runs / 3), input: Histories.operation.array(of: 5...40).map(History.init)) { history in
+            try await SyncWorld.check(history.operations, backend: .postgres)
+        }
+    }
+
     /// Histories that once failed, kept as fixed cases.
     @Test(arguments: [
         // Two devices delete a field concurrently, then one restores it.

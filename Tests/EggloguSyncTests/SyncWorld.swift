@@ -15,8 +15,8 @@ final class SyncWorld {
     /// Every version a device made, by record.
     private(set) var created: [RecordKey: [RecordVersion]] = [:]
 
-    init() async throws {
-        lab = try await SyncLab()
+    init(backend: StoreBackend = .sqlite) async throws {
+        lab = try await SyncLab(backend: backend)
         clocks[1].advance(milliseconds: 1_500)
         clocks[2].advance(milliseconds: -1_500)
         var transports: [FaultyTransport] = []
@@ -38,8 +38,8 @@ final class SyncWorld {
 
     /// Runs a history, lets every device sync until nothing moves, and checks that all replicas
     /// hold the same records and that no version was lost.
-    static func check(_ history: [SyncOperation]) async throws {
-        let world = try await SyncWorld()
+    static func check(_ history: [SyncOperation], backend: StoreBackend = .sqlite) async throws {
+        let world = try await SyncWorld(backend: backend)
         for operation in history {
             try await world.perform(operation)
         }

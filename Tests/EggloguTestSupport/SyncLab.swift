@@ -1,8 +1,10 @@
 import EggloguAgentSync
 import EggloguCore
+import EggloguPostgres
 import EggloguProtocol
 import EggloguServer
 import EggloguStore
+import Foundation
 import Logging
 import Synchronization
 
@@ -16,16 +18,36 @@ public final class SyncLab: Sendable {
     /// Every notice the server published, in order.
     public let notices = NoticeLog()
     public let farm: String
+    /// The shared database the server keeps its farms in, when not SQLite.
+    public let storage: (any FarmStorage)?
+    private let pool: Task<Void, Never>?
 
     public static let secret = Array("test-secret-of-at-least-32-bytes-long!".utf8)
 
-    public init(farm: String = "farm-1", configure: (inout SyncServerConfiguration) -> Void = { _ in }) async throws {
+    /// - Parameter backend: where the server keeps its farms (a new PostgreSQL database for this lab).
+    public init(
+        farm: String = "farm-1",
+        backend: StoreBackend = .sqlite,
+        configure: (inout SyncServerConfiguration) -> Void = { _ in }
+    ) async throws {
         self.farm = farm
         var configuration = SyncServerConfiguration(dataDirectory: try DataDirectory(directory.file("server"), create: true))
         configure(&configuration)
         authority = try await TokenAuthority(secret: Self.secret)
-        server = try await SyncServer(configuration: configuration, authority: authority, notices: notices)
+        if backend == .postgres {
+            var logger = Logger(label: "lab")
+            logger.logLevel = .critical
+            let postgres = try await PostgresStorage.open(url: try PostgresURL(try PostgresServer.shared().createDatabase()), logger: logger)
+            storage = postgres
+            pool = Task { await postgres.runPool() }
+        } else {
+            storage = nil
+            pool = nil
+        }
+        server = try await SyncServer(configuration: configuration, authority: authority, notices: notices, storage: storage)
     }
+
+    deinit { pool?.cancel() }
 
     /// A device with its own replica (stamped by `clock`) and its sync engine; `transport` may wrap
     /// the in-process one (to drop, lose or delay requests).
@@ -54,8 +76,20 @@ public final class SyncLab: Sendable {
         return LabDevice(name: name, replica: replica, sync: sync)
     }
 
-    /// The server's replica of the farm.
+    /// The server's replica of the farm. On PostgreSQL, a replica made from every change the
+    /// farm's store holds, so the same reads check either store.
     public func serverReplica() async throws -> Replica {
+        if let storage {
+            let changes = try await storage.farm(farm).changes(after: 0, limit: 1_000_000).changes
+            var configuration = ReplicaConfiguration()
+            configuration.deviceID = "server"
+            configuration.farmID = farm
+            configuration.role = .server
+            let copy = try await Replica.open(path: directory.file("server-copy-\(UUID().uuidString).sqlite"), configuration: configuration)
+            let report = try await copy.merge(try DirectSync.grouped(changes))
+            guard report.rejected.isEmpty else { throw ReplicaError(.badData, "the store holds records a replica refuses: \(report.rejected)") }
+            return copy
+        }
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "server"
         configuration.farmID = farm
