@@ -60,8 +60,12 @@ public final class PostgresStorage: FarmStorage, Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await migrator.run() }
             defer { group.cancelAll() }
-            // A database that is not there fails the start soon; a supervisor tries again.
+            // A database that is not there fails the start soon (a supervisor tries again); a long
+            // migration, once connected, takes the time it needs.
             try await PostgresDeadline.run(within: min(timeout, .seconds(5))) {
+                try await migrator.withConnection { connection in _ = try await connection.query("SELECT 1", logger: logger).collect() }
+            }
+            try await PostgresDeadline.run(within: .seconds(3_600)) {
                 try await migrator.withConnection { connection in try await PostgresSchema.migrate(connection, logger: logger) }
             }
         }

@@ -55,7 +55,11 @@ struct ConfigCheckCommand: ParsableCommand {
 
     private func summary(_ config: ServerConfig) -> [String] {
         let scheme = config.tlsCertificate == nil ? "http" : "https"
-        var lines = ["data     \(config.dataDirectory ?? "-")", "listen   \(scheme)://\(config.host):\(config.port)"]
+        var lines = [
+            "data     \(config.dataDirectory ?? "-")",
+            "database \(config.database.map { "\($0)" } ?? "sqlite, one file per farm in the data directory")",
+            "listen   \(scheme)://\(config.host):\(config.port)",
+        ]
         if let mqtt = config.mqtt {
             lines.append("broker   \(mqtt.host):\(mqtt.port)" + (mqtt.tls != nil ? " over TLS" : "") + (mqtt.username.map { ", user \($0)" } ?? ""))
         } else {

@@ -129,6 +129,17 @@ import Testing
         #expect(!run.stderr.contains("hunter22") && !run.stdout.contains("hunter22"))
     }
 
+    @Test func configCheckShowsTheDatabaseWithoutItsPassword() throws {
+        let file = dir.file("server.conf")
+        try """
+        EGGLOGU_SYNC_DATA_DIR=\(dir.file("data"))
+        EGGLOGU_SYNC_DATABASE=postgres://app:hunter22@db.example:6432/farms?sslmode=require
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let check = try Subprocess.run("egglogu-sync-server", ["config", "check", file, "--file-only"], in: dir)
+        #expect(check.stdout.contains("database postgres://app:***@db.example:6432/farms"), "\(check.stdout)")
+        #expect(!check.stdout.contains("hunter22") && !check.stderr.contains("hunter22"))
+    }
+
     @Test func aFailedMigrationStopsTheServerWith78AndTheDatabaseUnchanged() throws {
         let cluster = try PostgresServer.shared()
         let url = try cluster.createDatabase()
