@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import EggloguAgentSync
 import EggloguCore
 import EggloguJSON
-import EggloguPostgres
+@testable import EggloguPostgres
 import EggloguStore
 import EggloguTestSupport
 import EggloguTestTraits
@@ -127,6 +127,16 @@ import Testing
         #expect(run.status == 69)
         #expect(run.stderr.contains("127.0.0.1:\(port)/farms"), "\(run.stderr)")
         #expect(!run.stderr.contains("hunter22") && !run.stdout.contains("hunter22"))
+    }
+
+    @Test func shippedMigrationsNeverChange() {
+        let pinned = ["v1": "f1fedce0aaa03019519af470201febf8"]
+        for migration in PostgresSchema.migrations {
+            #expect(
+                ContentHash.of(parts: migration.statements) == pinned[migration.identifier],
+                "migration \(migration.identifier) changed after shipping"
+            )
+        }
     }
 
     @Test func configCheckShowsTheDatabaseWithoutItsPassword() throws {
