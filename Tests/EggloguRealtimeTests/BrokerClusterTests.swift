@@ -100,11 +100,13 @@ struct BrokerClusterTests {
         var delays: [TimeInterval] = []
         for n in 0..<5 {
             try await replica("gw-a").put("flocks", ["id": .string("f\(n)")])
-            let delay = await waitFor(timeout: 10) { await has("gw-b", "f\(n)") }
+            let delay = await waitFor(timeout: 30) { await has("gw-b", "f\(n)") }
             #expect(delay != nil, "f\(n) did not reach gw-b through the cluster")
-            delays.append(delay ?? 10)
+            delays.append(delay ?? 30)
         }
-        #expect(delays.sorted()[delays.count / 2] < 2, "realtime through the cluster, not the 60 s poll")
+        // Far below the 60 s poll, with room for a CI machine running every suite at once (a 2 s
+        // bound failed there once at 2.08 s).
+        #expect(delays.sorted()[delays.count / 2] < 15, "realtime through the cluster, not the 60 s poll")
 
         // gw-a's retained presence, published on node 1, is read on node 0; its clean stop says offline.
         let watcher = try listener("egglogu-sync-server", password: "server-secret", node: 0, topics: ["egglogu/\(Self.farm)/devices/+/status"])
