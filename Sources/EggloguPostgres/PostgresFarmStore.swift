@@ -13,6 +13,8 @@ struct PostgresFarmStore: FarmStore {
     let farm: String
     let epoch: String
 
+    var farmID: String? { farm }
+
     static func newEpoch() -> String {
         var rng = SystemRandomNumberGenerator()
         let hex = String(rng.next() as UInt64, radix: 16)

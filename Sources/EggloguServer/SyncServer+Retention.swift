@@ -45,7 +45,7 @@ extension SyncServer {
                 // keeps two purges from overlapping.
                 for store in try await shared.farmsDueForPurge(every: FarmStores.purgeInterval, limit: 10_000) {
                     let horizon = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - FarmStores.milliseconds(retention))
-                    await totals.count(try await store.purge(receivedBefore: horizon), farm: "", logger: logger)
+                    await totals.count(try await store.purge(receivedBefore: horizon), farm: store.farmID ?? "?", logger: logger)
                 }
             } catch {
                 totals.failures += 1

@@ -5,6 +5,9 @@ import EggloguJSON
 /// store is another. Every implementation assigns sequence numbers so that a reader never sees a
 /// later one without every earlier one (docs/protocol.md, "Why a cursor never skips").
 public protocol FarmStore: Sendable {
+    /// The farm this store holds.
+    var farmID: String? { get }
+
     /// Identifies this history of the farm: a restored copy has another epoch.
     var epoch: String { get }
 
