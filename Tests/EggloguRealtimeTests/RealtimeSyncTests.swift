@@ -6,7 +6,7 @@ import Testing
 
 /// Two `egglogu-agent run` services, a real mosquitto and a real `egglogu-sync-server`.
 @Suite(.serialized, .ownThreads) struct RealtimeSyncTests {
-    @Test func aPutOnOneAgentAppearsOnTheOtherWithinAFractionOfASecond() async throws {
+    @Test func aPutOnOneAgentReachesTheOtherThroughANoticeNotThePoll() async throws {
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         try fixture.startAgent("gw-a")
@@ -15,15 +15,17 @@ import Testing
         var delays: [TimeInterval] = []
         for n in 0..<10 {
             try await fixture.replica("gw-a").put("flocks", ["id": .string("f\(n)"), "count": .number(JSONNumber(n))])
-            let delay = await fixture.waitUntil(timeout: 5) { await fixture.has("gw-b", "flocks", "f\(n)") }
+            let delay = await fixture.waitUntil(timeout: 15) { await fixture.has("gw-b", "flocks", "f\(n)") }
             #expect(delay != nil, "f\(n) did not arrive\n\(fixture.logs)")
-            delays.append(delay ?? 5)
+            delays.append(delay ?? 15)
         }
         let sorted = delays.sorted()
         print(
             "propagation a→b over \(sorted.count) puts (debug build): median \(Int(sorted[sorted.count / 2] * 1000)) ms, max \(Int(sorted.last! * 1000)) ms"
         )
-        #expect(sorted[sorted.count / 2] < 1.0, "realtime, not polling (poll interval is 30 s)")
+        // Notices, not the 30 s poll. How fast belongs to `egglogu-bench realtime` (BENCHMARKS.md): on
+        // a CI machine running every suite at once, the median was 1.2 to 1.3 s.
+        #expect(sorted[sorted.count / 2] < 10, "realtime, not polling (poll interval is 30 s)")
         let cli = try Subprocess.run(
             "egglogu-agent",
             ["put", "--config", fixture.config("gw-b"), "clients", #"{"id":"from-the-shell"}"#],
