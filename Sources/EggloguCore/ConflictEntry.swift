@@ -130,6 +130,19 @@ public struct ConflictEntry: Sendable, Equatable {
 }
 
 extension ConflictEntry {
+    /// The version an entry's `record` is stored with: stamped by its newest instant, with no
+    /// origin or vector (entries merge by ``joined(with:)``, not by versions).
+    public static func storedInfo(of record: JSONObject, updatedAt: Timestamp) -> VersionInfo {
+        VersionInfo(
+            updatedAt: updatedAt,
+            deletedAt: nil,
+            origin: "",
+            vector: VersionVector(),
+            generation: 0,
+            contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) }))
+        )
+    }
+
     /// The entry as it is stored and travels in `_conflictArchive`.
     public var record: JSONObject {
         var entries: [JSONObject.Element] = [

@@ -2,7 +2,6 @@ import EggloguStore
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 
 /// Devices and revocations in PostgreSQL: a revocation made through any instance applies at once
 /// on every instance, because each request reads it.
@@ -10,7 +9,7 @@ final class PostgresDeviceDirectory: DeviceDirectory {
     private let client: PostgresClient
     private let logger: Logger
     private let timeout: Duration
-    private let lastWritten = Mutex<[String: Date]>([:])
+    private let touches = TouchThrottle()
 
     /// A revocation under this farm applies to every farm (as in ``DeviceRegistry``).
     static let everyFarm = "*"
@@ -67,14 +66,7 @@ final class PostgresDeviceDirectory: DeviceDirectory {
     }
 
     func touch(farm: String, device: String, at now: Date) async throws {
-        let key = farm + "\u{0}" + device
-        let due = lastWritten.withLock { written in
-            if let last = written[key], now.timeIntervalSince(last) < 60 { return false }
-            if written.count >= 4_096 { written = written.filter { now.timeIntervalSince($0.value) < 60 } }
-            written[key] = now
-            return true
-        }
-        guard due else { return }
+        guard touches.isDue(farm: farm, device: device, at: now) else { return }
         do {
             try await run { client, logger in
                 try await client.query(
@@ -86,7 +78,7 @@ final class PostgresDeviceDirectory: DeviceDirectory {
                 ).collect()
             }
         } catch {
-            lastWritten.withLock { _ = $0.removeValue(forKey: key) }
+            touches.failed(farm: farm, device: device)
             throw error
         }
     }

@@ -146,14 +146,7 @@ struct PostgresMerge {
             conflictsFiled += 1
         }
         let record = merged.record
-        let info = VersionInfo(
-            updatedAt: merged.updatedAt,
-            deletedAt: nil,
-            origin: "",
-            vector: VersionVector(),
-            generation: 0,
-            contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) }))
-        )
+        let info = ConflictEntry.storedInfo(of: record, updatedAt: merged.updatedAt)
         write(ref, body: String(decoding: JSONValue.object(record).serialized(), as: UTF8.self), info: info, resolved: merged.isResolved)
         return merged
     }

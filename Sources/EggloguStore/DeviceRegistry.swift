@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// A device the server knows, with when it was last seen.
 public struct DeviceEntry: Sendable, Equatable {
@@ -26,7 +25,7 @@ public struct DeviceEntry: Sendable, Equatable {
 public final class DeviceRegistry: Sendable {
     private let pool: DatabasePool
     private let path: String
-    private let lastWritten = Mutex<[String: Date]>([:])
+    private let touches = TouchThrottle()
 
     private init(path: String, pool: DatabasePool) {
         self.path = path
@@ -138,14 +137,7 @@ public final class DeviceRegistry: Sendable {
 
     /// Records that `device` synced `farm` now (written at most once a minute).
     public func touch(farm: String, device: String, at now: Date = Date()) async throws {
-        let key = farm + "\u{0}" + device
-        let due = lastWritten.withLock { written in
-            if let last = written[key], now.timeIntervalSince(last) < 60 { return false }
-            if written.count >= 4_096 { written = written.filter { now.timeIntervalSince($0.value) < 60 } }
-            written[key] = now
-            return true
-        }
-        guard due else { return }
+        guard touches.isDue(farm: farm, device: device, at: now) else { return }
         do {
             try await mapped {
                 try await write { db in
@@ -157,7 +149,7 @@ public final class DeviceRegistry: Sendable {
                 }
             }
         } catch {
-            lastWritten.withLock { _ = $0.removeValue(forKey: key) }
+            touches.failed(farm: farm, device: device)
             throw error
         }
     }

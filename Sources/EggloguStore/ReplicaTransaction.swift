@@ -182,14 +182,7 @@ struct ReplicaTransaction {
             lastConflictKind = entry.kind
         }
         let record = merged.record
-        let info = VersionInfo(
-            updatedAt: merged.updatedAt,
-            deletedAt: nil,
-            origin: "",
-            vector: VersionVector(),
-            generation: 0,
-            contentHash: ContentHash.of(record.filter(keys: { !SyncField.isMetadata($0) }))
-        )
+        let info = ConflictEntry.storedInfo(of: record, updatedAt: merged.updatedAt)
         try write(
             collection: collection,
             id: merged.id,
