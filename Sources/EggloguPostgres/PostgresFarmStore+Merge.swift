@@ -12,8 +12,7 @@ extension PostgresFarmStore {
         after seq: Int64,
         limit: Int
     ) async throws -> MergedPush {
-        let now = storage.wallClock()
-        let futureLimit = now.adding(milliseconds: storage.maxClockSkewMilliseconds)
+        let futureLimit = storage.wallClock().adding(milliseconds: storage.maxClockSkewMilliseconds)
         var report = RemoteMergeReport()
         var checked: [(collection: String, record: IncomingRecord)] = []
         for (collection, records) in batch {
@@ -34,7 +33,7 @@ extension PostgresFarmStore {
         }
         // The farm's lock is held for the merge alone; the answer's page is read after the commit,
         // in one statement like any pull, so its cursor and changes agree with each other.
-        let merged = try await storage.transaction { [farm, epoch, report, checked, logger = storage.logger] connection in
+        let merged = try await storage.transaction { [farm, epoch, report, checked, storage, logger = storage.logger] connection in
             var report = report
             let locked = try await Self.lock(farm, epoch: epoch, on: connection, logger: logger)
             guard seq <= locked.head else { throw ReplicaError.cursorAhead(seq, head: locked.head) }
@@ -53,7 +52,8 @@ extension PostgresFarmStore {
                 }
                 report.accepted += 1
             }
-            try await merge.flush(at: now)
+            // Stamped once the lock is ours, as SQLite stamps inside its write transaction.
+            try await merge.flush(at: storage.wallClock())
             report.changed = merge.changes
             report.conflicts = merge.conflictsFiled
             // The versions the device sent, by the sequence number they hold now: a later change of

@@ -146,12 +146,17 @@ struct BrokerClusterTests {
         }
         async let v: Void = victim.run()
         async let i: Void = intruder.run()
-        #expect(await waitFor(timeout: 15) { heard.last("victim") == "connected" && heard.last("intruder") == "connected" } != nil)
+        // A first MQTT connection to a node sets up its JetStream streams: slow on a loaded machine
+        // (CI once needed more than 15 s).
+        #expect(
+            await waitFor(timeout: 45) { heard.last("victim") == "connected" && heard.last("intruder") == "connected" } != nil,
+            "\(heard.all)\n\(cluster.log(node: 1).suffix(1500))\n\(cluster.log(node: 2).suffix(1500))"
+        )
         try await Task.sleep(for: .milliseconds(300))
         try intruder.publish(topic: "egglogu/\(Self.farm)/sync", payload: Array("forged".utf8))
         let speaker = try listener("egglogu-sync-server", password: "server-secret", node: 0, topics: [])
         async let s: Void = speaker.run()
-        #expect(await waitFor(timeout: 15) { speaker.isConnected } != nil)
+        #expect(await waitFor(timeout: 45) { speaker.isConnected } != nil)
         try speaker.publish(topic: "egglogu/\(Self.farm)/sync", payload: Array("genuine".utf8))
         #expect(await waitFor(timeout: 10) { heard.last("victim egglogu/\(Self.farm)/sync") == "genuine" } != nil)
         try await Task.sleep(for: .milliseconds(500))
