@@ -13,3 +13,8 @@ public enum DurationText {
         return seconds <= 10 * 365 * 86_400 ? seconds : nil
     }
 }
+
+extension Duration {
+    /// The whole milliseconds of this duration (truncated), for stores that count in milliseconds.
+    public var wholeMilliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
+}

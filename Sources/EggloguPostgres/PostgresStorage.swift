@@ -112,7 +112,7 @@ public final class PostgresStorage: FarmStorage, Service {
     }
 
     public func farmsDueForPurge(every interval: Duration, limit: Int) async throws -> [any FarmStore] {
-        let before = wallClock().milliseconds - interval.milliseconds
+        let before = wallClock().milliseconds - interval.wholeMilliseconds
         let farms = try await run { connection in
             var farms: [(String, String)] = []
             let rows = try await connection.query(
@@ -165,8 +165,4 @@ enum PostgresDeadline {
             throw PostgresFailure.mapped(error)
         }
     }
-}
-
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -48,7 +48,7 @@ final class FarmStores: Sendable {
     func purge(_ replica: Replica) async throws -> PurgeReport {
         guard let retention else { return PurgeReport() }
         let now = replica.configuration.wallClock()
-        let report = try await replica.purge(receivedBefore: Timestamp(milliseconds: now.milliseconds - Self.milliseconds(retention)))
+        let report = try await replica.purge(receivedBefore: Timestamp(milliseconds: now.milliseconds - retention.wholeMilliseconds))
         if let farm = replica.farmID { state.withLock { $0.purgedAt[farm] = now.milliseconds } }
         return report
     }
@@ -62,12 +62,8 @@ final class FarmStores: Sendable {
             last = stored
             state.withLock { $0.purgedAt[farm] = stored }
         }
-        if let last, now - last < Self.milliseconds(Self.purgeInterval) { return }
+        if let last, now - last < Self.purgeInterval.wholeMilliseconds { return }
         _ = try await purge(replica)
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// How many farm stores are held open now.

@@ -43,8 +43,8 @@ extension SyncServer {
             do {
                 // Every farm, open or not: any instance may purge any farm, and the farm's lock
                 // keeps two purges from overlapping.
+                let horizon = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - retention.wholeMilliseconds)
                 for store in try await shared.farmsDueForPurge(every: FarmStores.purgeInterval, limit: 10_000) {
-                    let horizon = Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) - FarmStores.milliseconds(retention))
                     await totals.count(try await store.purge(receivedBefore: horizon), farm: store.farmID ?? "?", logger: logger)
                 }
             } catch {
