@@ -57,6 +57,13 @@ public final class SyncClient: SyncTransport {
         try? await http.shutdown()
     }
 
+    deinit {
+        // A client dropped without `shutdown()` (a path that threw) still releases its connections:
+        // AsyncHTTPClient keeps itself alive until that is done, and traps in debug builds when a
+        // client that is still running is deinitialized. Once shut down, this is a no-op.
+        http.shutdown { _ in }
+    }
+
     /// `POST /api/v1/sync/delta`.
     public func push(_ body: PushBody, token: String) async throws(SyncTransportError) -> SyncResponse {
         let body = try await send(.POST, "/api/v1/sync/delta", token: token, body: body.bytes)
