@@ -10,12 +10,36 @@ python3 scripts/check-module-graph.py
 # The code's format (.swift-format): `swift format format --in-place --recursive Sources Tests Benchmarks Package.swift` fixes it.
 swift format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 swift build --build-tests
-swift test --skip-build --disable-xctest --skip AppClientEmulationTests
+# A crash shows only the crashed thread, so CI's tail of the output still holds it.
+export SWIFT_BACKTRACE="enable=yes,threads=crashed,registers=none,images=none"
+# Runs a part of the suite, keeping its output; when it fails, its failures and any crash are
+# repeated at the end, where a truncated CI log still shows them.
+suite() {
+    local log status
+    log=".build/test-output-$1.log"
+    shift
+    set +e
+    swift test --skip-build --disable-xctest "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" -ne 0 ]; then
+        echo "=== failed (exit $status); the failures and any crash, from $log:"
+        grep -a -E -A 30 "crashed:|Fatal error|Precondition failed|Assertion failed" "$log" | head -80 || true
+        grep -a -E "✘|error:" "$log" | cut -c1-400 | head -40 || true
+    fi
+    return "$status"
+}
+suite main --skip AppClientEmulationTests
 # The app client's emulation on the large fixture keeps both cores busy for a minute: on its own,
 # it cannot starve the suite's timing-sensitive broker tests.
-swift test --skip-build --disable-xctest --filter AppClientEmulationTests
+suite emulation --filter AppClientEmulationTests
 # Benchmarks with a quick mode run too, so they cannot rot; their figures are not judged here.
-"$(swift build --show-bin-path)/egglogu-bench" legacy --quick
-"$(swift build --show-bin-path)/egglogu-bench" farms --quick --database private
-"$(swift build --show-bin-path)/egglogu-bench" load --quick --database private
+bench="$(swift build --show-bin-path)/egglogu-bench"
+"$bench" run --quick
+"$bench" sync --quick
+"$bench" legacy --quick
+"$bench" realtime --quick
+"$bench" page --quick
+"$bench" farms --quick --database private
+"$bench" load --quick --database private
 echo "browser screenshots: ${EGGLOGU_TEST_ARTIFACTS:-.build/test-artifacts}/browser/"

@@ -57,14 +57,19 @@ extension EggloguBench {
         @Option(name: .customLong("requests"), help: "Pushes per device in the load test.")
         var requests = 40
 
+        @Flag(help: "A small farm, one initial sync, 4 devices with 3 pushes each: checks that the benchmark runs.")
+        var quick = false
+
         func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-sync-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: work) }
-            let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            var figures = Figures()
-            try await SyncBenchmarks(work: work, products: products).run(into: &figures, devices: devices, requestsPerDevice: requests)
-            figures.print()
+            try await measuring("sync") { work, products, figures in
+                try await SyncBenchmarks(work: work, products: products).run(
+                    into: &figures,
+                    size: quick ? .small : .large,
+                    initialSyncs: quick ? 1 : 3,
+                    devices: quick ? 4 : devices,
+                    requestsPerDevice: quick ? 3 : requests
+                )
+            }
         }
     }
 
@@ -101,10 +106,18 @@ extension EggloguBench {
         @Option(name: .customLong("idle-agent"), help: "The egglogu-agent binary to watch idle (default: the one next to this).")
         var idleAgent: String?
 
+        @Flag(help: "10 edits and a 2 s idle watch after 1 s of settling: checks that the benchmark runs.")
+        var quick = false
+
         func run() async throws {
             try await measuring("rt") { work, products, figures in
-                try await RealtimeBenchmarks(work: work, products: products)
-                    .run(into: &figures, edits: edits, idleSeconds: idleSeconds, idleAgent: idleAgent)
+                try await RealtimeBenchmarks(work: work, products: products).run(
+                    into: &figures,
+                    edits: quick ? 10 : edits,
+                    idleSettle: quick ? 1 : 15,
+                    idleSeconds: quick ? 2 : idleSeconds,
+                    idleAgent: idleAgent
+                )
             }
         }
     }
@@ -126,14 +139,18 @@ extension EggloguBench {
         @Option(help: "The egglogu-agent binary for the RSS figures (default: the one next to this).")
         var agent: String?
 
+        @Flag(help: "A small farm, 20 conflicts, 5 requests each, no RSS figures: checks that the benchmark runs.")
+        var quick = false
+
         func run() async throws {
             try await measuring("page") { work, products, figures in
                 try await PageBenchmarks(work: work, products: products)
                     .run(
                         into: &figures,
-                        conflicts: conflicts,
-                        requests: requests,
-                        rssSeconds: rssSeconds,
+                        size: quick ? .small : .large,
+                        conflicts: quick ? 20 : conflicts,
+                        requests: quick ? 5 : requests,
+                        rssSeconds: quick ? 0 : rssSeconds,
                         agent: agent.map { URL(fileURLWithPath: $0).path }
                     )
             }
@@ -152,7 +169,14 @@ extension EggloguBench {
         @Option(name: .customLong("page-size"), help: "Remote records per merge transaction.")
         var pageSize = 1_000
 
+        @Flag(help: "The small farm once and 2,000 records to merge: checks that the benchmark runs.")
+        var quick = false
+
         func run() async throws {
+            let repeats = quick ? 1 : self.repeats
+            let mergeRecords = quick ? 2_000 : self.mergeRecords
+            let pageSize = quick ? 500 : self.pageSize
+            let farmName = quick ? "small farm" : "large farm"
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -161,11 +185,11 @@ extension EggloguBench {
             guard FileManager.default.isExecutableFile(atPath: agent) else {
                 throw BenchError("egglogu-agent is not built next to egglogu-bench (\(agent))")
             }
-            let blob = FarmGenerator(size: .large).bytes()
+            let blob = FarmGenerator(size: quick ? .small : .large).bytes()
             let farm = work + "/large-farm.json"
             try Data(blob).write(to: URL(fileURLWithPath: farm))
             print(
-                "large farm: \(String(format: "%.2f", Double(blob.count) / 1_048_576)) MB, "
+                "\(farmName): \(String(format: "%.2f", Double(blob.count) / 1_048_576)) MB, "
                     + "\(try JSONParser().parse(blob).objectValue!.count) top-level keys"
             )
             var report = Figures()
@@ -181,8 +205,8 @@ extension EggloguBench {
                 guard export.status == 0 else { throw BenchError("export exited \(export.status)") }
                 exportRuns.append(export)
             }
-            report.add("import, large farm (egglogu-agent import, whole process)", importRuns)
-            report.add("export, large farm (egglogu-agent export -o, whole process)", exportRuns)
+            report.add("import, \(farmName) (egglogu-agent import, whole process)", importRuns)
+            report.add("export, \(farmName) (egglogu-agent export -o, whole process)", exportRuns)
 
             let inProcess = try await measure(repeats) { n in
                 let replica = try await Replica.open(path: "\(work)/lib-\(n).sqlite")
@@ -190,14 +214,14 @@ extension EggloguBench {
                 _ = try await replica.importBlob(blob)
                 return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
             }
-            report.addTimes("import, large farm (library call, parse included)", inProcess)
+            report.addTimes("import, \(farmName) (library call, parse included)", inProcess)
             let exports = try await measure(repeats) { n in
                 let replica = try await Replica.open(path: "\(work)/lib-\(n).sqlite")
                 let start = DispatchTime.now()
                 _ = try await replica.exportBlob()
                 return DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds
             }
-            report.addTimes("export, large farm (library call)", exports)
+            report.addTimes("export, \(farmName) (library call)", exports)
 
             let merge = try await measure(max(1, repeats / 2)) { n in
                 try await mergeRemote(into: "\(work)/merge-\(n).sqlite", records: mergeRecords, pageSize: pageSize)

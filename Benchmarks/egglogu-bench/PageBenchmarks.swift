@@ -19,8 +19,15 @@ struct PageBenchmarks {
     let work: String
     let products: URL
 
-    func run(into figures: inout Figures, conflicts: Int, requests: Int, rssSeconds: Double, agent: String?) async throws {
-        let (b, records) = try await farmWithConflicts(conflicts)
+    func run(
+        into figures: inout Figures,
+        size: FarmSize,
+        conflicts: Int,
+        requests: Int,
+        rssSeconds: Double,
+        agent: String?
+    ) async throws {
+        let (b, records) = try await farmWithConflicts(conflicts, size: size)
         figures.line("page: the farm", "\(records) records, \(conflicts) delete-vs-edit conflicts, \(conflicts) deleted records")
         var configuration = LocalWebConfiguration()
         configuration.port = 0
@@ -98,9 +105,9 @@ struct PageBenchmarks {
         }
     }
 
-    /// Device B's replica of a large farm in which device A deleted `count` records B had edited.
-    private func farmWithConflicts(_ count: Int) async throws -> (Replica, Int) {
-        let blob = FarmGenerator(size: .large).bytes()
+    /// Device B's replica of a farm in which device A deleted `count` records B had edited.
+    private func farmWithConflicts(_ count: Int, size: FarmSize) async throws -> (Replica, Int) {
+        let blob = FarmGenerator(size: size).bytes()
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "gw-a"
         let a = try await Replica.open(path: work + "/page-a.sqlite", configuration: configuration)

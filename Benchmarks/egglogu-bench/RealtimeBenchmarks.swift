@@ -14,7 +14,7 @@ struct RealtimeBenchmarks {
 
     private func binary(_ name: String) -> String { products.appendingPathComponent(name).path }
 
-    func run(into figures: inout Figures, edits: Int, idleSeconds: Double, idleAgent: String?) async throws {
+    func run(into figures: inout Figures, edits: Int, idleSettle: Double, idleSeconds: Double, idleAgent: String?) async throws {
         let brokerPort = Self.freePort()
         let serverPort = Self.freePort()
         let broker = try Self.spawn("/usr/sbin/mosquitto", ["-p", "\(brokerPort)"], log: work + "/mosquitto.log")
@@ -73,7 +73,7 @@ struct RealtimeBenchmarks {
         let idle = try Self.spawn(idleAgent ?? binary("egglogu-agent"), ["run", "--config", "\(work)/gw-b.conf"], log: "\(work)/idle.log")
         agents.append(idle)
         try Self.waitFor("broker connected", in: "\(work)/idle.log")
-        usleep(15_000_000)
+        usleep(useconds_t(idleSettle * 1e6))
         let (cpu0, _) = try Self.usage(idle)
         let started = Date()
         var peak = 0

@@ -15,7 +15,7 @@ struct SyncBenchmarks {
     var agent: String { products.appendingPathComponent("egglogu-agent").path }
     var serverBinary: String { products.appendingPathComponent("egglogu-sync-server").path }
 
-    func run(into figures: inout Figures, devices: Int, requestsPerDevice: Int) async throws {
+    func run(into figures: inout Figures, size: FarmSize, initialSyncs: Int, devices: Int, requestsPerDevice: Int) async throws {
         let data = work + "/server-data"
         let server = try ServerProcess.start(binary: serverBinary, dataDir: data, log: work + "/server.log")
         defer { server.stop() }
@@ -36,7 +36,8 @@ struct SyncBenchmarks {
             ].filter { !$0.isEmpty }
         }
         let farm = work + "/large-farm.json"
-        let blob = FarmGenerator(size: .large).bytes()
+        let blob = FarmGenerator(size: size).bytes()
+        let farmName = size == .large ? "the large farm" : "a \(size.dailyProduction)-record farm"
         try Data(blob).write(to: URL(fileURLWithPath: farm))
 
         // A gateway imports the large farm and pushes it.
@@ -44,18 +45,18 @@ struct SyncBenchmarks {
         let push = try ChildProcess.run(agent, try agentArguments("gw-a", "sync"))
         guard push.status == 0 else { throw BenchError("the first push failed") }
         figures.line(
-            "sync: first push of the large farm (egglogu-agent sync)",
+            "sync: first push of \(farmName) (egglogu-agent sync)",
             String(format: "%.3f s, peak RSS %.1f MB", push.seconds, Double(push.peakRSSBytes) / 1_048_576)
         )
 
         // Another gateway syncs it into an empty replica.
         var initial: [ChildProcess.Result] = []
-        for n in 0..<3 {
+        for n in 0..<initialSyncs {
             let result = try ChildProcess.run(agent, try agentArguments("gw-b\(n)", "sync"))
             guard result.status == 0 else { throw BenchError("the initial sync failed") }
             initial.append(result)
         }
-        figures.add("sync: initial sync of the large farm into an empty replica (egglogu-agent sync)", initial)
+        figures.add("sync: initial sync of \(farmName) into an empty replica (egglogu-agent sync)", initial)
 
         // One edit: what goes up, and what the other gateway pulls.
         let replica = try await Replica.open(path: "\(work)/gw-a.sqlite")
@@ -78,7 +79,7 @@ struct SyncBenchmarks {
         pull.headers.add(name: "Authorization", value: "Bearer " + tokenB.trimmingCharacters(in: .whitespacesAndNewlines))
         let response = try await HTTPClient.shared.execute(pull, timeout: .seconds(30))
         let pullBytes = try await response.body.collect(upTo: 1 << 20).readableBytes
-        figures.line("sync: one flock edit on the large farm, push request body", "\(pushBytes) bytes")
+        figures.line("sync: one flock edit on \(farmName), push request body", "\(pushBytes) bytes")
         figures.line("sync: the same edit, pull response body carrying it", "\(pullBytes) bytes")
         figures.line("sync: the same edit as a legacy full push (the whole blob)", "\(blob.count) bytes")
 
