@@ -223,13 +223,23 @@ extension EggloguBench {
             }
             report.addTimes("export, \(farmName) (library call)", exports)
 
+            let pages = Self.remotePages(records: mergeRecords, pageSize: pageSize)
             let merge = try await measure(max(1, repeats / 2)) { n in
-                try await mergeRemote(into: "\(work)/merge-\(n).sqlite", records: mergeRecords, pageSize: pageSize)
+                try await mergeRemote(into: "\(work)/merge-\(n).sqlite", pages: pages)
             }
-            let seconds = Double(merge.sorted()[merge.count / 2]) / 1e9
+            let grdb = try await measure(max(1, repeats / 2)) { n in
+                try MergeFloors.grdb(pages: pages, collection: "dailyProduction", path: "\(work)/grdb-floor-\(n).sqlite")
+            }
+            let python = try MergeFloors.python(pages: pages, collection: "dailyProduction", work: work)
+            let rate = { (nanos: [UInt64]) in Double(mergeRecords) / (Double(nanos.sorted()[nanos.count / 2]) / 1e9) }
             report.line(
                 "merge \(mergeRecords) remote records in pages of \(pageSize) (JSON parse included)",
-                String(format: "%.3f s, %.0f records/s", seconds, Double(mergeRecords) / seconds)
+                String(format: "%.0f records/s, %.0f%% of the GRDB floor", rate(merge), 100 * rate(merge) / rate(grdb))
+            )
+            report.line("  floor: the same lookups and upserts with GRDB alone (no JSON work)", String(format: "%.0f records/s", rate(grdb)))
+            report.line(
+                "  floor: a naive Python sqlite3 pipeline (json.loads, lookup, INSERT OR REPLACE)",
+                python.map { String(format: "%.0f records/s", rate([$0])) } ?? "skipped: no /usr/bin/python3"
             )
             report.print()
         }
@@ -240,9 +250,8 @@ extension EggloguBench {
             return out
         }
 
-        /// Builds `records` remote versions from another device and merges them page by page.
-        private func mergeRemote(into path: String, records: Int, pageSize: Int) async throws -> UInt64 {
-            let replica = try await Replica.open(path: path)
+        /// `records` remote versions from another device, as pages of JSON arrays.
+        static func remotePages(records: Int, pageSize: Int) -> [[UInt8]] {
             let origin = "dev-remote"
             let base = Timestamp(milliseconds: 1_750_000_000_000)
             var pages: [[UInt8]] = []
@@ -267,6 +276,12 @@ extension EggloguBench {
                     page = []
                 }
             }
+            return pages
+        }
+
+        /// Merges `pages` into a new replica, parsing each as it goes.
+        private func mergeRemote(into path: String, pages: [[UInt8]]) async throws -> UInt64 {
+            let replica = try await Replica.open(path: path)
             let start = DispatchTime.now()
             for bytes in pages {
                 guard case .array(let values) = try JSONParser().parse(bytes) else { throw BenchError("bad page") }
