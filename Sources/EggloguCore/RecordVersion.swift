@@ -172,6 +172,37 @@ public struct RecordVersion: Sendable, Equatable {
         return JSONObject(uniqueEntries: entries)
     }
 
-    /// ``record`` written as compact JSON.
-    public var recordText: [UInt8] { JSONValue.object(record).serialized() }
+    /// ``record`` written as compact JSON, without building it first (a merge writes one per record).
+    public var recordText: [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 256)
+        var first = true
+        func key(_ name: String) {
+            writer.appendRaw(first ? "{" : ",")
+            first = false
+            writer.writeString(name)
+            writer.appendRaw(":")
+        }
+        for (name, value) in content.entries {
+            key(name)
+            writer.write(value)
+        }
+        key(SyncField.updatedAt)
+        writer.writeString(info.updatedAt.iso8601)
+        key(SyncField.deletedAt)
+        if let deletedAt = info.deletedAt {
+            writer.writeString(deletedAt.iso8601)
+        } else {
+            writer.appendRaw("null")
+        }
+        key(SyncField.origin)
+        writer.writeString(info.origin)
+        key(SyncField.vector)
+        writer.write(info.vector.json)
+        if info.generation != 0 {
+            key(SyncField.generation)
+            writer.write(.number(JSONNumber(info.generation)))
+        }
+        writer.appendRaw("}")
+        return writer.bytes
+    }
 }

@@ -103,7 +103,28 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The text used for hashing: equal numbers give equal text however they were written.
-    public var canonical: String { JSONNumber.canonicalText(doubleValue) }
+    public var canonical: String {
+        JSONNumber.isCanonicalInteger(literal) ? literal : JSONNumber.canonicalText(doubleValue)
+    }
+
+    /// Whether `text` is an integer written as ``canonicalText(_:)`` writes it: at most 15 digits,
+    /// no leading zero, no `-0` (most numbers in records are; they skip the trip through a double).
+    static func isCanonicalInteger(_ text: String) -> Bool {
+        var digits = 0
+        var negative = false
+        var leadingZero = false
+        for b in text.utf8 {
+            if b == UInt8(ascii: "-") && digits == 0 && !negative {
+                negative = true
+                continue
+            }
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return false }
+            if digits == 0 && b == UInt8(ascii: "0") { leadingZero = true }
+            digits += 1
+        }
+        guard digits >= 1 && digits <= 15 else { return false }
+        return !leadingZero || (digits == 1 && !negative)
+    }
 
     public var description: String { literal }
 

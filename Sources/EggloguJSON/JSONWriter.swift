@@ -79,30 +79,41 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func writeString(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
-        let utf8 = s.utf8
-        if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: utf8)
-        } else {
-            for b in utf8 {
-                switch b {
-                case UInt8(ascii: "\""): appendRaw("\\\"")
-                case UInt8(ascii: "\\"): appendRaw("\\\\")
-                case 0x0A: appendRaw("\\n")
-                case 0x0D: appendRaw("\\r")
-                case 0x09: appendRaw("\\t")
-                case 0x08: appendRaw("\\b")
-                case 0x0C: appendRaw("\\f")
-                case 0..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    appendRaw("\\u00")
-                    bytes.append(hex[Int(b >> 4)])
-                    bytes.append(hex[Int(b & 0xF)])
-                default: bytes.append(b)
-                }
+        var text = s
+        text.withUTF8 { utf8 in
+            bytes.append(UInt8(ascii: "\""))
+            var plain = true
+            for b in utf8 where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+                plain = false
+                break
+            }
+            if plain {
+                bytes.append(contentsOf: utf8)
+            } else {
+                writeEscaped(utf8)
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    private mutating func writeEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        for b in utf8 {
+            switch b {
+            case UInt8(ascii: "\""): appendRaw("\\\"")
+            case UInt8(ascii: "\\"): appendRaw("\\\\")
+            case 0x0A: appendRaw("\\n")
+            case 0x0D: appendRaw("\\r")
+            case 0x09: appendRaw("\\t")
+            case 0x08: appendRaw("\\b")
+            case 0x0C: appendRaw("\\f")
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                appendRaw("\\u00")
+                bytes.append(hex[Int(b >> 4)])
+                bytes.append(hex[Int(b & 0xF)])
+            default: bytes.append(b)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }
 

@@ -17,7 +17,8 @@ extension Replica {
 extension ReplicaTransaction {
     /// Merges a batch of remote records.
     ///
-    /// - Returns: the report, and the records now stored exactly as they came (for not echoing them back).
+    /// - Returns: the report, and the records now stored exactly as they came (for not echoing them
+    ///   back to a peer; empty for records from upstream, which nothing echoes to).
     mutating func merge(
         _ batch: [(collection: String, records: [JSONValue])],
         options: RemoteMergeOptions
@@ -29,6 +30,7 @@ extension ReplicaTransaction {
         let conflictsBefore = conflictsFiled
         let queuedBefore = queuedChanges
         let limit = futureLimit
+        let tracksEchoes = !options.fromUpstream
         for (collection, records) in batch {
             let kind = CollectionName.kind(of: collection)
             for value in records {
@@ -43,18 +45,16 @@ extension ReplicaTransaction {
                 case .entry(let entry):
                     // An entry the store already knew better (a higher winner, a resolution) is
                     // superseded like a losing version, so the sender gets the stored one back.
-                    let ref = RecordRef(collection: collection, id: entry.id)
                     if try file(entry, source: source) == entry {
-                        echoed.insert(ref)
+                        if tracksEchoes { echoed.insert(RecordRef(collection: collection, id: entry.id)) }
                     } else {
-                        report.superseded.append(ref)
+                        report.superseded.append(RecordRef(collection: collection, id: entry.id))
                     }
                 case .version(let version):
-                    let ref = RecordRef(collection: collection, id: version.id)
                     if try apply(version, in: collection, source: source) == .superseded {
-                        report.superseded.append(ref)
-                    } else {
-                        echoed.insert(ref)
+                        report.superseded.append(RecordRef(collection: collection, id: version.id))
+                    } else if tracksEchoes {
+                        echoed.insert(RecordRef(collection: collection, id: version.id))
                     }
                 }
                 report.accepted += 1

@@ -210,11 +210,21 @@ struct ReplicaTransaction {
                   seq = excluded.seq, dirty = excluded.dirty
                 """
         )
-        try statement.execute(arguments: [
-            collection, id, String(decoding: body, as: UTF8.self), info.contentHash, info.updatedAt.milliseconds,
-            info.deletedAt?.milliseconds, info.origin, VectorColumn.encode(info.vector), info.generation, nextSeq,
-            dirty && configuration.role == .device,
-        ])
+        let raw = RawStatement(statement)
+        raw.reset()
+        defer { raw.reset() }
+        try raw.bind(1, collection)
+        try raw.bind(2, id)
+        try body.withUnsafeBufferPointer { try raw.bind(3, $0) }
+        try raw.bind(4, info.contentHash)
+        try raw.bind(5, info.updatedAt.milliseconds)
+        try raw.bind(6, info.deletedAt?.milliseconds)
+        try raw.bind(7, info.origin)
+        try raw.bind(8, VectorColumn.encode(info.vector))
+        try raw.bind(9, Int64(info.generation))
+        try raw.bind(10, nextSeq)
+        try raw.bind(11, dirty && configuration.role == .device ? 1 : 0)
+        _ = try raw.step()
         if CollectionName.singletons.contains(collection) {
             try recordFieldHistory(collection: collection, id: id, info: info)
         }
@@ -269,9 +279,12 @@ struct ReplicaTransaction {
 
     /// Remembers the kind of a stored record's container; local writes also extend the layout.
     private mutating func registerShape(of collection: String, id: String, source: ChangeSource, layout: RecordVersion) throws {
+        // A known collection of records (a merge's common case): it and its parent are noted already.
+        if try knownShapes()[collection] == .collection { return }
         var added: [BlobLayout.Key] = []
         func note(_ name: String, _ kind: ShapeKind) throws {
-            if try knownShapes()[name] == nil { added.append(BlobLayout.Key(name: name, kind: kind)) }
+            guard try knownShapes()[name] == nil else { return }
+            added.append(BlobLayout.Key(name: name, kind: kind))
             try setShape(name, kind, replacing: false)
         }
         switch CollectionName.kind(of: collection) {

@@ -10,29 +10,56 @@ struct StoredRecord: FetchableRecord {
     let seq: Int64
     let dirty: Bool
 
+    /// The columns a row is read from, in this order.
     static let columns = "collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty"
 
+    /// Reads a row of ``columns`` by position.
     init(row: Row) throws {
-        collection = row["collection"]
-        id = row["id"]
-        let deletedAt: Int64? = row["deleted_at"]
+        collection = row[0]
+        id = row[1]
+        let deletedAt: Int64? = row[4]
         info = VersionInfo(
-            updatedAt: Timestamp(milliseconds: row["updated_at"]),
+            updatedAt: Timestamp(milliseconds: row[3]),
             deletedAt: deletedAt.map(Timestamp.init(milliseconds:)),
-            origin: row["origin"],
-            vector: try VectorColumn.decode(row["vv"]),
-            generation: row["gen"],
-            contentHash: row["hash"]
+            origin: row[5],
+            vector: try VectorColumn.decode(row[6]),
+            generation: row[7],
+            contentHash: row[2]
         )
-        seq = row["seq"]
-        dirty = row["dirty"]
+        seq = row[8]
+        dirty = row[9]
     }
 
+    /// The stored row of `collection/id` (a merge reads one per record, so without GRDB's rows).
     static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {
-        let statement = try db.cachedStatement(
-            sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?"
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?"))
+        statement.reset()
+        defer { statement.reset() }
+        try statement.bind(1, collection)
+        try statement.bind(2, id)
+        guard try statement.step() else { return nil }
+        return StoredRecord(
+            collection: collection,
+            id: id,
+            info: VersionInfo(
+                updatedAt: Timestamp(milliseconds: statement.int64(3)),
+                deletedAt: statement.isNull(4) ? nil : Timestamp(milliseconds: statement.int64(4)),
+                origin: statement.text(5),
+                vector: try VectorColumn.decode(statement.text(6)),
+                generation: Int(statement.int64(7)),
+                contentHash: statement.text(2)
+            ),
+            seq: statement.int64(8),
+            dirty: statement.int64(9) != 0
         )
-        return try StoredRecord.fetchOne(statement, arguments: [collection, id])
+    }
+
+    private init(collection: String, id: String, info: VersionInfo, seq: Int64, dirty: Bool) {
+        self.collection = collection
+        self.id = id
+        self.info = info
+        self.seq = seq
+        self.dirty = dirty
     }
 
     static func body(_ db: Database, collection: String, id: String) throws -> JSONObject {

@@ -104,4 +104,18 @@ import Testing
         #expect(JSONNumber(0.1).literal == "0.1")
         #expect(JSONNumber(5.0).literal == "5")
     }
+
+    /// Integers skip the trip through a double when hashing; the text must be what that trip gives.
+    @Test func canonicalNumberTextMatchesTheValueWrittenAgain() throws {
+        var literals = ["0", "-0", "7", "-7", "10", "120", "-4000", "999999999999999", "-999999999999999", "1000000000000000"]
+        literals += ["9007199254740993", "1.0", "1e3", "-1.5", "0.0", "2E2", "12345678901234567890", "1.25e-7"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            literals.append(String(Int64.random(in: -99_999_999_999_999_999...99_999_999_999_999_999, using: &random)))
+        }
+        for literal in literals {
+            let number = try #require(try parser.parse(literal).numberValue, "\(literal)")
+            #expect(number.canonical == JSONNumber(number.doubleValue).literal, "\(literal)")
+        }
+    }
 }
