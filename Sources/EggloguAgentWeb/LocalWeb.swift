@@ -20,7 +20,7 @@ public struct LocalWeb: Sendable {
     /// How many requests came, and when the last did.
     let activity = Activity()
     /// Wrong passwords per client address.
-    let throttle = LoginThrottle()
+    let throttle: LoginThrottle
 
     public init(
         replica: Replica,
@@ -28,10 +28,22 @@ public struct LocalWeb: Sendable {
         configuration: LocalWebConfiguration,
         onLocalChange: @escaping @Sendable () -> Void = {}
     ) {
+        self.init(replica: replica, monitor: monitor, configuration: configuration, onLocalChange: onLocalChange, throttle: LoginThrottle())
+    }
+
+    /// The page with the throttle it uses (tests give it their own clock).
+    init(
+        replica: Replica,
+        monitor: AgentMonitor,
+        configuration: LocalWebConfiguration,
+        onLocalChange: @escaping @Sendable () -> Void,
+        throttle: LoginThrottle
+    ) {
         self.replica = replica
         self.monitor = monitor
         self.configuration = configuration
         self.onLocalChange = onLocalChange
+        self.throttle = throttle
         var generator = SystemRandomNumberGenerator()
         self.csrfToken = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "-")
     }

@@ -95,7 +95,7 @@ import Testing
             tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
             tool.arguments = ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-f", file]
             try tool.run()
-            tool.waitUntilExit()
+            tool.waitForExit()
         }
         for _ in 0..<20 { try publish("{not json") }
         try publish(String(repeating: "x", count: 70_000))
@@ -124,7 +124,7 @@ import Testing
         tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
         tool.arguments = ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-r", "-m", notice]
         try tool.run()
-        tool.waitUntilExit()
+        tool.waitForExit()
         #expect(try await retainedMessage(topic: topic, port: fixture.broker.port) == notice)
 
         let a = try fixture.startAgent("gw-a")

@@ -32,7 +32,7 @@ public final class Broker: @unchecked Sendable {
                 tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_passwd")
                 tool.arguments = ["-b", passwords, user, password]
                 try tool.run()
-                tool.waitUntilExit()
+                tool.waitForExit()
             }
             lines += ["allow_anonymous false", "password_file \(passwords)"]
         }
@@ -67,7 +67,7 @@ public final class Broker: @unchecked Sendable {
     public func kill() {
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
         self.process = nil
     }
 

@@ -19,7 +19,6 @@ public enum Certificates {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
         try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard process.waitForExit().status == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 }

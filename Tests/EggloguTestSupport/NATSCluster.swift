@@ -100,7 +100,7 @@ public final class NATSCluster: @unchecked Sendable {
     public func kill(node: Int) {
         guard let process = processes[node], process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
         processes[node] = nil
     }
 

@@ -72,7 +72,7 @@ public final class Nginx: @unchecked Sendable {
     public func stop() {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
         self.process = nil
     }
 

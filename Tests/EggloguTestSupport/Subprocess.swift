@@ -88,14 +88,9 @@ public enum Subprocess {
         return (
             process, out,
             {
-                process.waitUntilExit()
+                let (status, signaled) = process.waitForExit()
                 let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-                return Output(
-                    status: process.terminationStatus,
-                    stdout: read(out),
-                    stderr: read(err),
-                    signaled: process.terminationReason == .uncaughtSignal
-                )
+                return Output(status: status, stdout: read(out), stderr: read(err), signaled: signaled)
             }
         )
     }

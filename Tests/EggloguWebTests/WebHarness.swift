@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import EggloguAgentService
-import EggloguAgentWeb
 import EggloguCore
 import EggloguJSON
 import EggloguStore
@@ -11,6 +10,8 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
+
+@testable import EggloguAgentWeb
 
 /// Device `b`'s replica behind a real local web listener on port 0, with device `a` and a
 /// server replica to sync with: a delete-vs-edit conflict is one call away.
@@ -59,6 +60,7 @@ final class WebHarness: Sendable {
         password: String? = nil,
         hostNames: [String] = [],
         logs: CapturedLogs? = nil,
+        throttle: LoginThrottle = LoginThrottle(),
         _ body: (WebClient) async throws -> Void
     ) async throws {
         var configuration = LocalWebConfiguration()
@@ -66,7 +68,13 @@ final class WebHarness: Sendable {
         configuration.port = 0
         configuration.password = password
         configuration.hostNames = hostNames
-        let web = LocalWeb(replica: b, monitor: monitor, configuration: configuration, onLocalChange: { [changes] in changes.increment() })
+        let web = LocalWeb(
+            replica: b,
+            monitor: monitor,
+            configuration: configuration,
+            onLocalChange: { [changes] in changes.increment() },
+            throttle: throttle
+        )
         let (urls, continuation) = AsyncStream.makeStream(of: String?.self)
         var logger = logs.map { logs in Logger(label: "web-test") { _ in logs } } ?? Logger(label: "web-test")
         logger.logLevel = .warning
