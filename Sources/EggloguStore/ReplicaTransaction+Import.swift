@@ -81,7 +81,7 @@ extension ReplicaTransaction {
                 report.unchanged += 1
             } else {
                 let entry = RecordVersion(id: id, content: record, updatedAt: .epoch, origin: "")
-                try apply(entry, in: collection, source: .local)
+                try apply(entry, in: collection, source: .local, current: .read(nil))
                 report.added += 1
             }
             return
@@ -104,7 +104,7 @@ extension ReplicaTransaction {
         }
         func applyEdit(on base: (vector: VersionVector, generation: Int)) throws {
             let edit = LocalWrite.edit(copy, deleted: deleted, base: base, device: author, stamp: try stamp())
-            try apply(edit, in: collection, source: .local)
+            try apply(edit, in: collection, source: .local, current: .read(row))
             report.updated += 1
             remember(edit.info)
         }
@@ -138,7 +138,7 @@ extension ReplicaTransaction {
                 try applyEdit(on: (row.info.vector, row.info.generation))
                 return
             }
-            let outcome = try apply(incoming, in: collection, source: .local)
+            let outcome = try apply(incoming, in: collection, source: .local, current: .read(row))
             if row == nil { report.added += 1 } else if outcome == .applied { report.updated += 1 } else { report.stale += 1 }
             remember(incoming.info)
             return
@@ -160,7 +160,7 @@ extension ReplicaTransaction {
                 vector: VersionVector([author: updatedAt]),
                 generation: meta.generation ?? 0
             )
-            try apply(created, in: collection, source: .local)
+            try apply(created, in: collection, source: .local, current: .read(nil))
             report.added += 1
             remember(created.info)
             return

@@ -21,6 +21,13 @@ enum ApplyOutcome: Equatable {
     case superseded
 }
 
+/// Whether a caller of ``ReplicaTransaction/apply(_:in:source:concurrent:current:)`` already read the stored row.
+enum StoredRow {
+    case unread
+    /// Read in this transaction, nothing written to the record since (nil: no row).
+    case read(StoredRecord?)
+}
+
 /// Thrown inside a write transaction when the clock cannot stamp yet: the transaction rolls back
 /// and runs again after this many milliseconds.
 struct ClockWait: Error {
@@ -114,17 +121,25 @@ struct ReplicaTransaction {
 
     /// Merges `incoming` into the stored record with the one merge rule.
     ///
-    /// - Parameter concurrent: the caller knows `incoming` was made without seeing the stored
-    ///   version, so the loser is archived whatever the vectors say.
+    /// - Parameters:
+    ///   - concurrent: the caller knows `incoming` was made without seeing the stored version, so
+    ///     the loser is archived whatever the vectors say.
+    ///   - current: the stored row, when the caller read it in this transaction and wrote nothing
+    ///     to the record since (an import reads every row first).
     @discardableResult
     mutating func apply(
         _ incoming: RecordVersion,
         in collection: String,
         source: ChangeSource,
-        concurrent: Bool = false
+        concurrent: Bool = false,
+        current: StoredRow = .unread
     ) throws -> ApplyOutcome {
         clock.observe(incoming.info.updatedAt)
-        let row = try stored(collection, incoming.id)
+        let row: StoredRecord?
+        switch current {
+        case .unread: row = try stored(collection, incoming.id)
+        case .read(let known): row = known
+        }
         let decision = MergeDecision(stored: row?.info, incoming: incoming.info, concurrent: concurrent)
         switch decision.outcome {
         case .duplicate:
