@@ -10,7 +10,9 @@ struct EggloguBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
-        subcommands: [Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Farms.self, Load.self, Generate.self, HighFilesCheck.self],
+        subcommands: [
+            Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Farms.self, Load.self, Pi.self, Generate.self, HighFilesCheck.self,
+        ],
         defaultSubcommand: Run.self
     )
 }

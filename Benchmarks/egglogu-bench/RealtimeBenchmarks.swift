@@ -14,7 +14,20 @@ struct RealtimeBenchmarks {
 
     private func binary(_ name: String) -> String { products.appendingPathComponent(name).path }
 
-    func run(into figures: inout Figures, edits: Int, idleSettle: Double, idleSeconds: Double, idleAgent: String?) async throws {
+    /// Runs the receiving agent (B) and the idle one through `confinement` when given, whose label
+    /// then names the figures.
+    func run(
+        into figures: inout Figures,
+        edits: Int,
+        idleSettle: Double,
+        idleSeconds: Double,
+        idleAgent: String?,
+        confinement: (label: String, confine: (String, [String]) -> (String, [String]))? = nil
+    ) async throws {
+        let label = confinement?.label ?? "realtime"
+        func confined(_ binary: String, _ arguments: [String]) -> (String, [String]) {
+            confinement?.confine(binary, arguments) ?? (binary, arguments)
+        }
         let brokerPort = Self.freePort()
         let serverPort = Self.freePort()
         let broker = try Self.spawn("/usr/sbin/mosquitto", ["-p", "\(brokerPort)"], log: work + "/mosquitto.log")
@@ -39,7 +52,10 @@ struct RealtimeBenchmarks {
                 "EGGLOGU_SERVER_URL=http://127.0.0.1:\(serverPort)", "EGGLOGU_TOKEN_FILE=\(device).token",
                 "EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=\(brokerPort)",
             ].joined(separator: "\n").write(toFile: "\(work)/\(device).conf", atomically: true, encoding: .utf8)
-            agents.append(try Self.spawn(binary("egglogu-agent"), ["run", "--config", "\(work)/\(device).conf"], log: "\(work)/\(device).log"))
+            let command = ["run", "--config", "\(work)/\(device).conf"]
+            let agent = binary("egglogu-agent")
+            let (program, arguments) = device == "gw-b" ? confined(agent, command) : (agent, command)
+            agents.append(try Self.spawn(program, arguments, log: "\(work)/\(device).log"))
         }
         try Self.waitFor("broker connected", in: "\(work)/gw-a.log")
         try Self.waitFor("broker connected", in: "\(work)/gw-b.log")
@@ -61,16 +77,17 @@ struct RealtimeBenchmarks {
             delays.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
             usleep(100_000)
         }
-        figures.line("realtime: put on agent A until it is in agent B's replica (\(edits) edits, default settings)", Self.percentiles(delays))
+        figures.line("\(label): put on agent A until it is in agent B's replica (\(edits) edits, default settings)", Self.percentiles(delays))
         figures.line(
-            "realtime: the floor, a bare publish to receive through the same broker",
+            "\(label): the floor, a bare publish to receive through the same broker",
             Self.percentiles(try await floor(port: brokerPort, messages: edits))
         )
 
         // The idle agent: a fresh service (the binary a gateway runs), settled, then watched.
         agents.forEach(Self.stop)
         agents = []
-        let idle = try Self.spawn(idleAgent ?? binary("egglogu-agent"), ["run", "--config", "\(work)/gw-b.conf"], log: "\(work)/idle.log")
+        let (idleProgram, idleArguments) = confined(idleAgent ?? binary("egglogu-agent"), ["run", "--config", "\(work)/gw-b.conf"])
+        let idle = try Self.spawn(idleProgram, idleArguments, log: "\(work)/idle.log")
         agents.append(idle)
         try Self.waitFor("broker connected", in: "\(work)/idle.log")
         usleep(useconds_t(idleSettle * 1e6))
@@ -83,7 +100,7 @@ struct RealtimeBenchmarks {
         }
         let (cpu1, rss) = try Self.usage(idle)
         figures.line(
-            "realtime: idle agent over \(Int(idleSeconds)) s (\(idleAgent == nil ? "this build" : URL(fileURLWithPath: idleAgent!).path))",
+            "\(label): idle agent over \(Int(idleSeconds)) s (\(idleAgent == nil ? "this build" : URL(fileURLWithPath: idleAgent!).path))",
             String(format: "CPU %.3f s, RSS %.1f MB (peak %.1f MB)", cpu1 - cpu0, Double(rss) / 1_048_576, Double(max(peak, rss)) / 1_048_576)
         )
     }
