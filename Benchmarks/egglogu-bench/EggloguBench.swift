@@ -230,9 +230,9 @@ extension EggloguBench {
                 try await mergeRemote(into: "\(work)/merge-\(n).sqlite", pages: pages)
             }
             let grdb = try await measure(max(1, repeats / 2)) { n in
-                try MergeFloors.grdb(pages: pages, collection: "dailyProduction", path: "\(work)/grdb-floor-\(n).sqlite")
+                try await MergeFloors.grdb(pages: pages, collection: "dailyProduction", path: "\(work)/grdb-floor-\(n).sqlite")
             }
-            let python = try MergeFloors.python(pages: pages, collection: "dailyProduction", work: work)
+            let python = try await MergeFloors.python(pages: pages, collection: "dailyProduction", work: work)
             let rate = { (nanos: [UInt64]) in Double(mergeRecords) / (Double(nanos.sorted()[nanos.count / 2]) / 1e9) }
             report.line(
                 "merge \(mergeRecords) remote records in pages of \(pageSize) (JSON parse included)",

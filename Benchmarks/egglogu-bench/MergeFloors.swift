@@ -1,44 +1,33 @@
 import EggloguCore
 import EggloguJSON
+import EggloguStore
 import Foundation
 import GRDB
 
 /// What the merge's durable work costs without egglogu-sync, on the same pages in the same run: the
 /// floors its figure is printed beside.
 ///
-/// Both floors use the replica's `record` table and indexes, WAL with `synchronous=FULL`, and one
-/// transaction per page in which each record is looked up and then written.
+/// Both floors write into a new replica's own `record` table and indexes, WAL with
+/// `synchronous=FULL`, one transaction per page in which each record is looked up and then written.
 enum MergeFloors {
-    /// The replica's `record` table and its indexes, as its first migration creates them.
-    static let schema = """
-        CREATE TABLE record (
-            collection TEXT NOT NULL,
-            id TEXT NOT NULL,
-            body TEXT NOT NULL,
-            hash TEXT NOT NULL,
-            updated_at INTEGER NOT NULL,
-            deleted_at INTEGER,
-            origin TEXT NOT NULL,
-            vv TEXT NOT NULL,
-            gen INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            dirty INTEGER NOT NULL,
-            pos INTEGER,
-            PRIMARY KEY (collection, id)
-        ) WITHOUT ROWID;
-        CREATE UNIQUE INDEX record_by_seq ON record(seq);
-        CREATE INDEX record_unpushed ON record(seq) WHERE dirty = 1;
-        """
+    /// A new replica's file at `path`, released: the floors write into its own `record` table.
+    private static func emptyReplica(at path: String) async throws {
+        _ = try await Replica.open(path: path)
+    }
 
     /// GRDB alone: every row's values worked out before the clock starts (no JSON work), two
     /// prepared statements (look up, `INSERT OR REPLACE`).
     ///
     /// - Returns: nanoseconds spent writing the pages.
-    static func grdb(pages: [[UInt8]], collection: String, path: String) throws -> UInt64 {
+    static func grdb(pages: [[UInt8]], collection: String, path: String) async throws -> UInt64 {
+        try await emptyReplica(at: path)
+        return try upsertWithGRDB(pages: pages, collection: collection, path: path)
+    }
+
+    private static func upsertWithGRDB(pages: [[UInt8]], collection: String, path: String) throws -> UInt64 {
         var config = Configuration()
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let pool = try DatabasePool(path: path, configuration: config)
-        try pool.write { db in try db.execute(sql: schema) }
         var seq: Int64 = 0
         let rows: [[(id: String, arguments: StatementArguments)]] = try pages.map { bytes in
             guard case .array(let values) = try JSONParser().parse(bytes) else { throw BenchError("bad page") }
@@ -78,8 +67,9 @@ enum MergeFloors {
     /// newer `_updatedAt`, `INSERT OR REPLACE` it.
     ///
     /// - Returns: nanoseconds spent on the pages as the script measures them, or nil without python3.
-    static func python(pages: [[UInt8]], collection: String, work: String) throws -> UInt64? {
+    static func python(pages: [[UInt8]], collection: String, work: String) async throws -> UInt64? {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { return nil }
+        try await emptyReplica(at: work + "/python-floor.sqlite")
         let script = work + "/naive-merge.py"
         let input = work + "/pages.jsonl"
         try pythonSource.write(toFile: script, atomically: true, encoding: .utf8)
@@ -101,7 +91,6 @@ enum MergeFloors {
         db = sqlite3.connect(sys.argv[1], isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.executescript('''\(schema)''')
         collection = sys.argv[3]
         pages = open(sys.argv[2], "rb").read().splitlines()
         start = time.perf_counter()
