@@ -3,32 +3,15 @@ import EggloguJSON
 import GRDB
 
 /// A row of the `record` table without its body: what merge decisions need.
-struct StoredRecord: FetchableRecord {
+struct StoredRecord {
     let collection: String
     let id: String
     let info: VersionInfo
     let seq: Int64
     let dirty: Bool
 
-    /// The columns a row is read from, in this order.
+    /// The columns ``fetch(_:collection:id:)`` reads, by position.
     static let columns = "collection, id, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty"
-
-    /// Reads a row of ``columns`` by position.
-    init(row: Row) throws {
-        collection = row[0]
-        id = row[1]
-        let deletedAt: Int64? = row[4]
-        info = VersionInfo(
-            updatedAt: Timestamp(milliseconds: row[3]),
-            deletedAt: deletedAt.map(Timestamp.init(milliseconds:)),
-            origin: row[5],
-            vector: try VectorColumn.decode(row[6]),
-            generation: row[7],
-            contentHash: row[2]
-        )
-        seq = row[8]
-        dirty = row[9]
-    }
 
     /// The stored row of `collection/id` (a merge reads one per record, so without GRDB's rows).
     static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {
@@ -52,14 +35,6 @@ struct StoredRecord: FetchableRecord {
             seq: statement.int64(8),
             dirty: statement.int64(9) != 0
         )
-    }
-
-    private init(collection: String, id: String, info: VersionInfo, seq: Int64, dirty: Bool) {
-        self.collection = collection
-        self.id = id
-        self.info = info
-        self.seq = seq
-        self.dirty = dirty
     }
 
     static func body(_ db: Database, collection: String, id: String) throws -> JSONObject {
