@@ -28,7 +28,7 @@ struct PiBenchmarks {
         let agent = binary("egglogu-agent")
         let farm = work + "/farm.json"
         try Data(FarmGenerator(size: size).bytes()).write(to: URL(fileURLWithPath: farm))
-        let farmName = size == .large ? "the large farm" : "a \(size.dailyProduction)-record farm"
+        let farmName = SyncBenchmarks.name(of: size)
 
         func both(_ arguments: (String) throws -> [String]) throws -> (inside: ChildProcess.Result, outside: ChildProcess.Result) {
             let outside = try ChildProcess.run(agent, try arguments("out"))

@@ -23,9 +23,15 @@ struct PiCgroup {
             try? "+cpu +memory".write(toFile: root + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
             let directory = root + "/" + name
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: false)
-            try write("\(quotaMicroseconds) 100000", to: directory + "/cpu.max")
-            try write("\(memoryBytes)", to: directory + "/memory.max")
-            return PiCgroup(procs: [directory + "/cgroup.procs"], directories: [directory], version: "v2")
+            let group = PiCgroup(procs: [directory + "/cgroup.procs"], directories: [directory], version: "v2")
+            do {
+                try write("\(quotaMicroseconds) 100000", to: directory + "/cpu.max")
+                try write("\(memoryBytes)", to: directory + "/memory.max")
+            } catch {
+                group.remove()
+                throw error
+            }
+            return group
         }
         let cpu = root + "/cpu/" + name
         let memory = root + "/memory/" + name

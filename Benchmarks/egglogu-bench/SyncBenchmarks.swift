@@ -15,6 +15,11 @@ struct SyncBenchmarks {
     var agent: String { products.appendingPathComponent("egglogu-agent").path }
     var serverBinary: String { products.appendingPathComponent("egglogu-sync-server").path }
 
+    /// How figures name a generated farm.
+    static func name(of size: FarmSize) -> String {
+        size == .large ? "the large farm" : "a \(size.dailyProduction)-record farm"
+    }
+
     func run(into figures: inout Figures, size: FarmSize, initialSyncs: Int, devices: Int, requestsPerDevice: Int) async throws {
         let data = work + "/server-data"
         let server = try ServerProcess.start(binary: serverBinary, dataDir: data, log: work + "/server.log")
@@ -37,7 +42,7 @@ struct SyncBenchmarks {
         }
         let farm = work + "/large-farm.json"
         let blob = FarmGenerator(size: size).bytes()
-        let farmName = size == .large ? "the large farm" : "a \(size.dailyProduction)-record farm"
+        let farmName = Self.name(of: size)
         try Data(blob).write(to: URL(fileURLWithPath: farm))
 
         // A gateway imports the large farm and pushes it.
