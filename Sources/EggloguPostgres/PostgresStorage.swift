@@ -42,6 +42,9 @@ public final class PostgresStorage: FarmStorage, Service {
 
     /// Connects once to migrate the schema, then makes the pool.
     ///
+    /// `connectTimeout` bounds the first connection, so a database that is not there fails the
+    /// start soon (a supervisor tries again); a long migration, once connected, takes its time.
+    ///
     /// - Throws: ``ReplicaError``: `cannotOpen` when the database cannot be reached or refuses
     ///   us, `migrationFailed` or `unreadable` from the migrations.
     public static func open(
@@ -49,20 +52,19 @@ public final class PostgresStorage: FarmStorage, Service {
         logger: Logger,
         maximumConnections: Int = 20,
         timeout: Duration = .seconds(15),
+        connectTimeout: Duration = .seconds(5),
         maxClockSkewMilliseconds: Int64 = HybridLogicalClock.defaultMaxSkewMilliseconds,
         wallClock: @escaping @Sendable () -> Timestamp = ReplicaConfiguration().wallClock
     ) async throws -> PostgresStorage {
         var configuration = url.clientConfiguration
         configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = connectTimeout
         // A client of its own for the migration: a pool's run() cannot start again once it ends.
         let migrator = PostgresClient(configuration: configuration, backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await migrator.run() }
             defer { group.cancelAll() }
-            // A database that is not there fails the start soon (a supervisor tries again); a long
-            // migration, once connected, takes the time it needs.
-            try await PostgresDeadline.run(within: min(timeout, .seconds(5))) {
+            try await PostgresDeadline.run(within: connectTimeout) {
                 try await migrator.withConnection { connection in _ = try await connection.query("SELECT 1", logger: logger).collect() }
             }
             try await PostgresDeadline.run(within: .seconds(3_600)) {

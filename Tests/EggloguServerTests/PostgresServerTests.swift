@@ -185,7 +185,7 @@ import Testing
     @Test func everyFarmIsPurgedWhenDueWhetherOrNotAnInstanceHasItOpen() async throws {
         let url = try PostgresURL(try PostgresServer.shared().createDatabase())
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let storage = try await PostgresStorage.open(url: url, logger: Logger(label: "test"))
+        let storage = try await PostgresStorage.open(url: url, logger: Logger(label: "test"), connectTimeout: .seconds(60))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await storage.runPool() }
             defer { group.cancelAll() }

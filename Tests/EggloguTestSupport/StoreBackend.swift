@@ -60,7 +60,7 @@ public final class BackendStores: Sendable {
             let url = try PostgresURL(try PostgresServer.shared().createDatabase())
             var logger = Logger(label: "test-postgres")
             logger.logLevel = .error
-            let storage = try await PostgresStorage.open(url: url, logger: logger, wallClock: wallClock)
+            let storage = try await PostgresStorage.open(url: url, logger: logger, connectTimeout: .seconds(60), wallClock: wallClock)
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     await storage.runPool()

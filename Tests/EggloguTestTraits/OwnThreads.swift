@@ -8,6 +8,10 @@ import Testing
 /// them at once left every other test of the run (broker probes, in-process HTTP servers) without
 /// a thread until their own deadlines passed. Under this trait they block one of these threads
 /// instead. Detached tasks and the servers' handlers still run on the pool.
+///
+/// It also names a test that runs for more than five minutes on standard error, every five
+/// minutes: the runner's own output is buffered, so a hung run would otherwise not say which test
+/// it waits for.
 public struct OwnThreads: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
 
@@ -20,8 +24,28 @@ public struct OwnThreads: SuiteTrait, TestTrait, TestScoping {
         testCase: Test.Case?,
         performing function: @Sendable () async throws -> Void
     ) async throws {
+        let watchdog = HangWatchdog(name: test.id.description, every: 300)
+        defer { watchdog.cancel() }
         try await withTaskExecutorPreference(BlockingTestsExecutor.shared) { try await function() }
     }
+}
+
+/// Writes a line to standard error each time a test has run for another `every` seconds.
+final class HangWatchdog {
+    private let timer: any DispatchSourceTimer
+
+    init(name: String, every seconds: Int) {
+        let started = Date()
+        timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + .seconds(seconds), repeating: .seconds(seconds))
+        timer.setEventHandler {
+            let minutes = Int(Date().timeIntervalSince(started) / 60)
+            FileHandle.standardError.write(Data("still running after \(minutes) min: \(name)\n".utf8))
+        }
+        timer.resume()
+    }
+
+    func cancel() { timer.cancel() }
 }
 
 extension Trait where Self == OwnThreads {
