@@ -40,7 +40,14 @@ struct TestServer: Sendable {
         var logger = Logger(label: "test-server")
         logger.logLevel = .error
         var storage: PostgresStorage?
-        if let database { storage = try await PostgresStorage.open(url: try PostgresURL(database), logger: logger, timeout: .seconds(3), connectTimeout: .seconds(60)) }
+        if let database {
+            storage = try await PostgresStorage.open(
+                url: try PostgresURL(database),
+                logger: logger,
+                timeout: .seconds(3),
+                connectTimeout: .seconds(60)
+            )
+        }
         let server = try await SyncServer(configuration: configuration, authority: authority, storage: storage)
         let services: [any Service] = storage.map { [$0] } ?? []
         let result = try await running(logger: logger, services: services, { try server.application(logger: logger, onServerRunning: $0) }) { port in

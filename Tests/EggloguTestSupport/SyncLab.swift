@@ -37,7 +37,11 @@ public final class SyncLab: Sendable {
         if backend == .postgres {
             var logger = Logger(label: "lab")
             logger.logLevel = .critical
-            let postgres = try await PostgresStorage.open(url: try PostgresURL(try PostgresServer.shared().createDatabase()), logger: logger, connectTimeout: .seconds(60))
+            let postgres = try await PostgresStorage.open(
+                url: try PostgresURL(try PostgresServer.shared().createDatabase()),
+                logger: logger,
+                connectTimeout: .seconds(60)
+            )
             storage = postgres
             pool = Task { await postgres.runPool() }
         } else {
