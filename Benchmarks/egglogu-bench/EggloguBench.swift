@@ -11,7 +11,8 @@ struct EggloguBench: AsyncParsableCommand {
         commandName: "egglogu-bench",
         abstract: "Benchmarks and fixtures for egglogu-sync. Build with -c release before measuring.",
         subcommands: [
-            Run.self, Sync.self, Legacy.self, Realtime.self, Page.self, Farms.self, Load.self, Pi.self, Generate.self, HighFilesCheck.self,
+            Run.self, Sync.self, Legacy.self, Realtime.self, Fanout.self, Page.self, Farms.self, Load.self, Pi.self, Generate.self,
+            HighFilesCheck.self,
         ],
         defaultSubcommand: Run.self
     )
@@ -120,6 +121,29 @@ extension EggloguBench {
                     idleSeconds: quick ? 2 : idleSeconds,
                     idleAgent: idleAgent
                 )
+            }
+        }
+    }
+
+    struct Fanout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure what an edit costs the server with many devices of one farm: pulls, CPU, propagation."
+        )
+
+        @Option(help: "Device counts to measure, comma-separated.")
+        var devices = "10,50"
+
+        @Option(help: "Edits per device count.")
+        var edits = 100
+
+        @Flag(help: "3 devices and 5 edits: checks that the benchmark runs.")
+        var quick = false
+
+        func run() async throws {
+            let counts = quick ? [3] : devices.split(separator: ",").compactMap { Int($0) }.filter { $0 >= 2 }
+            guard !counts.isEmpty else { throw ValidationError("--devices needs counts of at least 2, e.g. 10,50") }
+            try await measuring("fan") { work, products, figures in
+                try await FanoutBenchmarks(work: work, products: products).run(into: &figures, devices: counts, edits: quick ? 5 : edits)
             }
         }
     }
@@ -298,7 +322,7 @@ extension EggloguBench {
 /// Collects figures and prints them as a table.
 /// Runs a benchmark in a work directory of its own under the temporary directory, with the
 /// products (the binaries beside this one): prints its figures and removes the directory when it
-/// succeeds, and says where the logs are when it fails.
+/// succeeds (unless `EGGLOGU_BENCH_KEEP` is set), and says where the logs are when it fails.
 func measuring(_ name: String, _ body: (_ work: String, _ products: URL, _ figures: inout Figures) async throws -> Void) async throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-\(name)-\(getpid())").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -309,7 +333,11 @@ func measuring(_ name: String, _ body: (_ work: String, _ products: URL, _ figur
         print("failed; the logs are in \(work)")
         throw error
     }
-    try? FileManager.default.removeItem(atPath: work)
+    if ProcessInfo.processInfo.environment["EGGLOGU_BENCH_KEEP"] == nil {
+        try? FileManager.default.removeItem(atPath: work)
+    } else {
+        print("kept \(work)")
+    }
     figures.print()
 }
 

@@ -108,6 +108,14 @@ public final class AgentMonitor: Sendable {
         }
     }
 
+    /// A notice's changes were applied without a pull: they have arrived.
+    func noticeApplied(sentAt: Date?) {
+        noticesReceived.increment()
+        registry.makeCounter(descriptor: Self.name("notices_applied", unit: "total", "Notices whose changes were applied without a pull"))
+            .increment()
+        if let sentAt { propagationDelay.record(max(0, now().timeIntervalSince(sentAt))) }
+    }
+
     /// A sync cycle finished: every notice that arrived before it is now applied.
     func pulled() {
         let sent = state.withLock { state in

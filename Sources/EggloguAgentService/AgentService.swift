@@ -62,14 +62,14 @@ public struct AgentService: Sendable {
     /// optional: if either stops, the agent syncs on without it, polling.
     public func services(logger: Logger) -> [any Service] {
         let (wakeup, state, monitor) = (self.wakeup, self.state, self.monitor)
+        let sync = AgentSync(replica: replica, farm: farm, transport: transport, token: token, observe: { monitor.requestFinished($0) })
         var broker: BrokerLink?
         if var mqtt = configuration.mqtt {
             BrokerLink.configure(&mqtt, farm: farm, device: replica.deviceID)
             do {
                 broker = BrokerLink(
                     client: try MQTTClient(configuration: mqtt),
-                    replica: replica,
-                    farm: farm,
+                    sync: sync,
                     state: state,
                     monitor: monitor,
                     wakeup: wakeup,
@@ -83,7 +83,7 @@ public struct AgentService: Sendable {
             logger.info("no broker configured: polling only", metadata: ["interval": "\(configuration.pollInterval)s"])
         }
         let loop = SyncLoop(
-            sync: AgentSync(replica: replica, farm: farm, transport: transport, token: token, observe: { monitor.requestFinished($0) }),
+            sync: sync,
             state: state,
             monitor: monitor,
             wakeup: wakeup,

@@ -1,3 +1,4 @@
+import EggloguAgentSync
 import EggloguCore
 import EggloguMQTT
 import EggloguProtocol
@@ -6,42 +7,32 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The service's MQTT side: presence out, notices in (hints to pull). The server publishes the
-/// notices of every push; a device publishes only its presence.
+/// The service's MQTT side: presence out, notices in. The server publishes the notice of every
+/// push, with its changes when they are small; a device publishes only its presence. Changes that
+/// continue the replica's cursor are applied at once; any other notice is a hint to pull.
 final class BrokerLink: Service {
     private let client: MQTTClient
-    private let replica: Replica
-    private let farm: String
+    private let sync: AgentSync
     private let state: AgentState
     private let monitor: AgentMonitor
     private let wakeup: Wakeup
-    private let filter: NoticeFilter
     private let logger: Logger
     private let ignored: RateLimitedLog
 
-    init(
-        client: MQTTClient,
-        replica: Replica,
-        farm: String,
-        state: AgentState,
-        monitor: AgentMonitor,
-        wakeup: Wakeup,
-        logger: Logger
-    ) {
+    init(client: MQTTClient, sync: AgentSync, state: AgentState, monitor: AgentMonitor, wakeup: Wakeup, logger: Logger) {
         self.client = client
-        self.replica = replica
-        self.farm = farm
+        self.sync = sync
         self.state = state
         self.monitor = monitor
         self.wakeup = wakeup
-        self.filter = NoticeFilter(farm: farm, device: replica.deviceID)
         self.logger = logger
         self.ignored = RateLimitedLog(logger: logger)
     }
 
-    /// The MQTT settings of a device: notices of its farm at QoS 1, a retained Last Will of `offline`.
+    /// The MQTT settings of a device: the server's notices of its farm at QoS 1, a retained Last
+    /// Will of `offline`.
     static func configure(_ configuration: inout MQTTConfiguration, farm: String, device: String) {
-        configuration.subscriptions = [Notice.topic(farm: farm)]
+        configuration.subscriptions = [Notice.changesTopic(farm: farm)]
         configuration.will = .init(topic: Notice.presenceTopic(farm: farm, device: device), payload: Array("offline".utf8), retain: true)
     }
 
@@ -57,7 +48,7 @@ final class BrokerLink: Service {
         state.broker(connected: false)
     }
 
-    private var presenceTopic: String { Notice.presenceTopic(farm: farm, device: replica.deviceID) }
+    private var presenceTopic: String { Notice.presenceTopic(farm: sync.farm, device: sync.replica.deviceID) }
 
     private func handle(_ event: MQTTEvent) async {
         switch event {
@@ -78,35 +69,49 @@ final class BrokerLink: Service {
                 ignoreStale(payload, retained: retained)
                 return
             }
-            let cursor = try? await replica.upstreamCursor()
-            let (verdict, notice) = filter.evaluated(payload, cursor: cursor)
-            switch verdict {
-            case .pull:
-                let sentAt = notice.flatMap { Timestamp(iso8601: $0.at) }
-                monitor.notice(ignored: nil, sentAt: sentAt.map { Date(timeIntervalSince1970: Double($0.milliseconds) / 1000) })
-                wakeup.signal(.sync)
-            case .ignore(let reason) where reason == "own notice" || reason == "cursor already reached":
-                monitor.notice(ignored: reason, sentAt: nil)
-                logger.debug("notice ignored", metadata: ["reason": "\(reason)"])  // the expected duplicates
-            case .ignore(let reason):
-                monitor.notice(ignored: reason, sentAt: nil)
-                ignored.notice("notice ignored", reason: reason, metadata: ["bytes": "\(payload.count)"])
-            }
+            await take(payload)
+        }
+    }
+
+    private func take(_ payload: [UInt8]) async {
+        let outcome: NoticeOutcome
+        let notice: Notice?
+        do {
+            (outcome, notice) = try await sync.take(payload)
+        } catch {
+            // The replica failed to apply them: the pull goes the usual way, with its own errors.
+            ignored.notice("notice not applied; pulling", reason: "apply-failed", metadata: ["error": "\(error)"])
+            wakeup.signal(.sync)
+            return
+        }
+        let sentAt = notice.flatMap { Timestamp(iso8601: $0.at) }.map { Date(timeIntervalSince1970: Double($0.milliseconds) / 1000) }
+        switch outcome {
+        case .applied(let records, let conflicts, let queued):
+            monitor.noticeApplied(sentAt: sentAt)
+            logger.debug("notice applied", metadata: ["records": "\(records)", "conflicts": "\(conflicts)"])
+            // Conflict entries filed while merging go out with the next push.
+            if queued > 0 { wakeup.signal(.push) }
+        case .pull:
+            monitor.notice(ignored: nil, sentAt: sentAt)
+            wakeup.signal(.sync)
+        case .ignored(let reason) where reason == "own notice" || reason == "cursor already reached":
+            monitor.notice(ignored: reason, sentAt: nil)
+            logger.debug("notice ignored", metadata: ["reason": "\(reason)"])  // the expected duplicates
+        case .ignored(let reason):
+            monitor.notice(ignored: reason, sentAt: nil)
+            ignored.notice("notice ignored", reason: reason, metadata: ["bytes": "\(payload.count)"])
         }
     }
 
     /// A retained notice comes with every subscription, so it is never news: the pull every
     /// (re)connect makes already covers it, and acting on it would make every connect pull twice.
-    /// Notices are never retained on purpose, so this one is cleared (an empty retained message
-    /// deletes it), and the broker stops handing it to the farm's devices. The empty message that
-    /// clearing forwards to the devices connected at the time is skipped too.
+    /// The server never retains one; the empty message that clears one is skipped too.
     private func ignoreStale(_ payload: [UInt8], retained: Bool) {
         guard retained, !payload.isEmpty else {
             logger.debug("notice ignored", metadata: ["reason": "empty"])
             return
         }
         monitor.notice(ignored: "retained", sentAt: nil)
-        let cleared = (try? client.publish(topic: Notice.topic(farm: farm), payload: [], retain: true)) != nil
-        ignored.notice("retained notice ignored", reason: "retained", metadata: ["bytes": "\(payload.count)", "cleared": "\(cleared)"])
+        ignored.notice("retained notice ignored", reason: "retained", metadata: ["bytes": "\(payload.count)"])
     }
 }

@@ -84,6 +84,9 @@ final class SyncLoop<C: Clock<Duration>>: Service {
                 deadline = min(deadline, now.advanced(by: pollDelay()))
                 continue
             }
+            // A local write already pushed by the cycle that was running when it woke us: nothing
+            // to do (a cycle would only pull, and notices keep this replica current).
+            if reason == .push, (try? await sync.replica.unpushed(limit: 1))?.isEmpty == true { continue }
             // Leading edge: the first write after a quiet period goes out at once; writes that follow
             // within the debounce wait for its end and go out together.
             if reason == .push {

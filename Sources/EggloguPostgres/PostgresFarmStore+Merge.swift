@@ -59,7 +59,7 @@ extension PostgresFarmStore {
             // The versions the device sent, by the sequence number they hold now: a later change of
             // one of them by someone else is not the device's own and goes back to it.
             let own = Dictionary(echoed.compactMap { ref in merge.seq(of: ref).map { (ref, $0) } }, uniquingKeysWith: max)
-            return (report: report, own: own, head: merge.head)
+            return (report: report, own: own, head: merge.head, previousHead: locked.head)
         }
         var page = try await changes(after: seq, limit: limit)
         page.changes.removeAll { merged.own[RecordRef(collection: $0.collection, id: $0.id)] == $0.seq }
@@ -74,7 +74,7 @@ extension PostgresFarmStore {
                 return changes
             }
         }
-        return MergedPush(report: merged.report, page: page, head: merged.head)
+        return MergedPush(report: merged.report, page: page, head: merged.head, previousHead: merged.previousHead)
     }
 
     private static func change(_ farm: String, _ ref: RecordRef, on connection: PostgresConnection, logger: Logger) async throws -> Change? {

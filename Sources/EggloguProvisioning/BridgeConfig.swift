@@ -42,7 +42,10 @@ public struct BridgeConfig: Sendable {
         cleansession false
         keepalive_interval 30
         restart_timeout 2 60
-        topic egglogu/\(farm)/# both 1
+        topic egglogu/\(farm)/changes in 1
+        topic egglogu/\(farm)/sync both 1
+        topic egglogu/\(farm)/devices/# both 1
+        topic egglogu/\(farm)/sensors/# both 1
 
         """
     }

@@ -9,10 +9,12 @@ public enum BrokerACL {
     /// The username of a farm's gateway-broker bridge on the central broker.
     public static func bridgeUsername(farm: String) -> String { "bridge@\(farm)" }
 
-    /// A device may use its farm's notices and sensors, read its farm's presence and write its own.
+    /// A device reads its farm's changes (which the server alone writes), may use its farm's plain
+    /// notices and sensors, reads its farm's presence and writes its own.
     public static func deviceBlock(device: String, farm: String) -> String {
         """
         user \(username(device: device, farm: farm))
+        topic read egglogu/\(farm)/changes
         topic readwrite egglogu/\(farm)/sync
         topic read egglogu/\(farm)/devices/+/status
         topic readwrite egglogu/\(farm)/devices/\(device)/status
@@ -21,11 +23,15 @@ public enum BrokerACL {
         """
     }
 
-    /// A gateway broker's bridge carries its farm's whole tree, and nothing else.
+    /// A gateway broker's bridge carries its farm's topics, and nothing else; the farm's changes
+    /// only inwards (the server alone writes them).
     public static func bridgeBlock(farm: String) -> String {
         """
         user \(bridgeUsername(farm: farm))
-        topic readwrite egglogu/\(farm)/#
+        topic read egglogu/\(farm)/changes
+        topic readwrite egglogu/\(farm)/sync
+        topic readwrite egglogu/\(farm)/devices/#
+        topic readwrite egglogu/\(farm)/sensors/#
 
         """
     }

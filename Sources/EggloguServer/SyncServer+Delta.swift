@@ -46,18 +46,17 @@ extension SyncServer {
             conflicts: report.conflicts,
             head: result.page.cursor
         )
-        if report.changed > 0 {
+        if report.changed > 0, let notices {
             let collections = Array(Set(push.changes.map(\.collection))).sorted()
-            notices?.publish(
-                Notice(
-                    farmID: push.farmID,
-                    deviceID: claims.subject,
-                    cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
-                    collections: collections,
-                    count: report.accepted - report.superseded.count,
-                    at: serverTime
-                )
+            let notice = Notice(
+                farmID: push.farmID,
+                deviceID: claims.subject,
+                cursor: Cursor(epoch: replica.epoch, seq: result.head).description,
+                collections: collections,
+                count: report.accepted - report.superseded.count,
+                at: serverTime
             )
+            notices.publish(notice, inline: await inline(notice, from: result.previousHead, in: replica, logger: logger))
         }
         // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =
@@ -66,6 +65,32 @@ extension SyncServer {
             + report.superseded.map { Rejection(collection: $0.collection, id: $0.id, reason: .superseded) }
         return write(result.page, epoch: replica.epoch, accepted: report.accepted - report.superseded.count, rejected: rejected)
     }
+
+    /// `notice` with every change after `previousHead` inline, read after the push committed (so
+    /// from any store), or nil when they exceed ``Notice/inlineLimit``. Changes another push made
+    /// since are included up to the page's cursor: what counts is that nothing after `previousHead`
+    /// is left out.
+    private func inline(_ notice: Notice, from previousHead: Int64, in replica: any FarmStore, logger: Logger) async -> [UInt8]? {
+        guard configuration.noticeInlineBytes > 0 else { return nil }
+        let page: ChangePage
+        do {
+            page = try await replica.changes(after: previousHead, limit: Self.inlineRecords)
+        } catch {
+            logger.debug("notice sent without its changes", metadata: ["error": "\(error)"])
+            return nil
+        }
+        guard !page.hasMore else { return nil }
+        var notice = notice
+        notice.cursor = Cursor(epoch: replica.epoch, seq: page.cursor).description
+        return notice.bytes(
+            before: Cursor(epoch: replica.epoch, seq: previousHead).description,
+            changes: page.changes.map { ($0.collection, $0.body) },
+            limit: min(configuration.noticeInlineBytes, Notice.inlineLimit)
+        )
+    }
+
+    /// More records than this never fit in ``Notice/inlineLimit``.
+    private static let inlineRecords = 64
 
     /// Reads a request's JSON body within the server's limits and hands it to `handle`. A body
     /// larger than ``SyncServerConfiguration/heavyBodyBytes`` (or of unknown length) is read and

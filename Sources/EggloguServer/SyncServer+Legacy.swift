@@ -90,7 +90,8 @@ extension SyncServer {
                     collections: result.changedCollections,
                     count: result.synced,
                     at: serverTime
-                )
+                ),
+                inline: nil
             )
         }
         let lines = notes + result.issues.map(Self.describe)
@@ -173,7 +174,8 @@ extension SyncServer {
                     collections: [],
                     count: report.added + report.updated,
                     at: serverTime
-                )
+                ),
+                inline: nil
             )
         }
         return JSONBody.response(["status": "ok", "synced_at": .string(serverTime)])

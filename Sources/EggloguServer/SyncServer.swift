@@ -21,6 +21,9 @@ public struct SyncServerConfiguration: Sendable {
     /// How long tombstones and resolved conflict-archive entries are kept once received; nil keeps
     /// them forever. A device whose cursor is older than a purged one gets 410 `history-purged`.
     public var tombstoneRetention: Duration? = .seconds(90 * 86_400)
+    /// The largest notice sent with its changes inline (at most ``Notice/inlineLimit``); 0 sends
+    /// plain notices only, and every device pulls.
+    public var noticeInlineBytes = Notice.inlineLimit
     /// Farm stores kept open while idle; the least recently used beyond it are closed.
     public var maxOpenFarms = 512
     /// Bodies above this get 413.

@@ -10,11 +10,14 @@ public struct MergedPush: Sendable {
     public var page: ChangePage
     /// The newest sequence number once the push is merged.
     public var head: Int64
+    /// The newest sequence number before it: the push's changes are the ones after this, up to ``head``.
+    public var previousHead: Int64
 
-    public init(report: RemoteMergeReport, page: ChangePage, head: Int64) {
+    public init(report: RemoteMergeReport, page: ChangePage, head: Int64, previousHead: Int64) {
         self.report = report
         self.page = page
         self.head = head
+        self.previousHead = previousHead
     }
 }
 
@@ -48,7 +51,7 @@ extension Replica {
                 )
                 if let change { page.changes.append(change) }
             }
-            return MergedPush(report: merged.report, page: page, head: transaction.headSequence)
+            return MergedPush(report: merged.report, page: page, head: transaction.headSequence, previousHead: head)
         }
     }
 }

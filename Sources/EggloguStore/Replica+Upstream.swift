@@ -31,12 +31,57 @@ extension Replica {
         try await write { transaction in
             try transaction.markPushed(settled)
             let report = try transaction.merge(changes, options: RemoteMergeOptions()).report
-            try Meta.set(transaction.db, .upstreamCursor, cursor)
+            // A notice's changes applied while this page was on its way may have moved the cursor
+            // further; everything up to either one is here, so the further one stays.
+            let stored = try Meta.get(transaction.db, .upstreamCursor)
+            if !(stored.map { Self.cursor($0, isAhead: cursor) } ?? false) {
+                try Meta.set(transaction.db, .upstreamCursor, cursor)
+            }
             if completesSync {
                 try Meta.set(transaction.db, .lastSync, transaction.wallClock.iso8601)
             }
             return report
         }
+    }
+
+    /// Applies changes a notice carried, in one transaction, if they continue this replica's
+    /// cursor: when the stored cursor is `before`, merges them and moves it to `cursor`.
+    ///
+    /// The server never sends a record its own checks refuse, so a notice holding one (malformed,
+    /// or stamped beyond this clock's allowed skew) is not taken for the server's: nothing of it
+    /// is applied.
+    ///
+    /// - Returns: the merge report, or nil (nothing done) when the cursor is elsewhere or a record
+    ///   fails the checks: then the device pulls.
+    public func applyInline(
+        _ changes: [(collection: String, records: [JSONValue])],
+        before: String,
+        cursor: String
+    ) async throws -> RemoteMergeReport? {
+        let strict = RemoteMergeOptions(rejectsFutureTimestamps: true)
+        let limit = configuration.wallClock().adding(milliseconds: configuration.maxClockSkewMilliseconds)
+        for (collection, records) in changes {
+            let kind = CollectionName.kind(of: collection)
+            for record in records {
+                guard (try? IncomingRecord(record, collection: collection, kind: kind, options: strict, limit: limit)) != nil else {
+                    return nil
+                }
+            }
+        }
+        return try await write { transaction in
+            guard try Meta.get(transaction.db, .upstreamCursor) == before else { return nil }
+            let report = try transaction.merge(changes, options: RemoteMergeOptions()).report
+            try Meta.set(transaction.db, .upstreamCursor, cursor)
+            return report
+        }
+    }
+
+    /// Whether cursor `a` is past `b` in the same history (`<epoch>:<seq>`, as the server writes them).
+    static func cursor(_ a: String, isAhead b: String) -> Bool {
+        guard let i = a.lastIndex(of: ":"), let j = b.lastIndex(of: ":"), a[..<i] == b[..<j],
+            let x = Int64(a[a.index(after: i)...]), let y = Int64(b[b.index(after: j)...])
+        else { return false }
+        return x > y
     }
 
     /// Stores what a running service reports about itself (nil: it stopped), shown by ``status()``.

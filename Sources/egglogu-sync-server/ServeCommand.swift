@@ -47,6 +47,12 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var tombstoneRetention: Double?
 
+    @Option(
+        name: .customLong("notice-inline-bytes"),
+        help: "Largest notice sent with its changes (EGGLOGU_SYNC_NOTICE_INLINE_BYTES, default and most 8192; 0: plain notices, devices pull)."
+    )
+    var noticeInlineBytes: Int?
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS (EGGLOGU_SYNC_TLS_CERT).")
     var tlsCert: String?
 
@@ -96,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
             "EGGLOGU_SYNC_HOST": host, "EGGLOGU_SYNC_PORT": port.map(String.init), "EGGLOGU_SYNC_MAX_CLOCK_SKEW": maxClockSkew.map { String($0) },
             "EGGLOGU_SYNC_MAX_OPEN_FARMS": maxOpenFarms.map(String.init),
             "EGGLOGU_SYNC_TOMBSTONE_RETENTION": tombstoneRetention.map { String($0) },
+            "EGGLOGU_SYNC_NOTICE_INLINE_BYTES": noticeInlineBytes.map(String.init),
             "EGGLOGU_SYNC_TLS_CERT": tlsCert, "EGGLOGU_SYNC_TLS_KEY": tlsKey,
             "EGGLOGU_SYNC_PUBLIC_KEYS": publicKeys.isEmpty ? nil : publicKeys.joined(separator: ","),
             "EGGLOGU_SYNC_APP_JWT_SECRET_FILE": appSecretFile, "EGGLOGU_SYNC_APP_FARM_CLAIM": appFarmClaim,
@@ -195,6 +202,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = config.port
         configuration.maxClockSkewMilliseconds = config.maxClockSkewMilliseconds
         configuration.maxOpenFarms = config.maxOpenFarms
+        configuration.noticeInlineBytes = config.noticeInlineBytes
         configuration.tombstoneRetention =
             config.tombstoneRetentionDays > 0 ? .milliseconds(Int64(config.tombstoneRetentionDays * 86_400_000)) : nil
         configuration.tlsCertificateFile = config.tlsCertificate

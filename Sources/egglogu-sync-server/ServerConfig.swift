@@ -25,6 +25,7 @@ struct ServerConfig {
     private(set) var maxClockSkewMilliseconds: Int64 = 300_000
     private(set) var maxOpenFarms = 512
     private(set) var tombstoneRetentionDays: Double = 90
+    private(set) var noticeInlineBytes = 8_192
     private(set) var tlsCertificate: String?
     private(set) var tlsKey: String?
     private(set) var publicKeys: [String] = []
@@ -88,6 +89,7 @@ struct ServerConfig {
         maxClockSkewMilliseconds = Int64(check.number("EGGLOGU_SYNC_MAX_CLOCK_SKEW", default: 300, in: 1...86_400) * 1000)
         maxOpenFarms = Int(check.number("EGGLOGU_SYNC_MAX_OPEN_FARMS", default: 512, in: 1...100_000, unit: "farms"))
         tombstoneRetentionDays = check.number("EGGLOGU_SYNC_TOMBSTONE_RETENTION", default: 90, in: 0...36_500, unit: "days")
+        noticeInlineBytes = Int(check.number("EGGLOGU_SYNC_NOTICE_INLINE_BYTES", default: 8_192, in: 0...8_192, unit: "bytes"))
         tlsCertificate = check.readableFile("EGGLOGU_SYNC_TLS_CERT")
         tlsKey = check.secretFile("EGGLOGU_SYNC_TLS_KEY")
         if (settings["EGGLOGU_SYNC_TLS_CERT"] == nil) != (settings["EGGLOGU_SYNC_TLS_KEY"] == nil) {

@@ -4,9 +4,11 @@ import EggloguServer
 import Logging
 import ServiceLifecycle
 
-/// Publishes the server's notices on the farm's MQTT topic: the one publisher of notices, since the
-/// server alone knows what a push changed and the cursor after it. A notice that cannot be sent is
-/// dropped: devices poll as a safety net.
+/// Publishes the server's notices on the farm's MQTT topics: the one publisher of notices, since the
+/// server alone knows what a push changed and the cursor after it. The notice, with its changes when
+/// they are small, goes on `egglogu/<farm>/changes` (only the server may write there); a plain one
+/// on `egglogu/<farm>/sync` for agents of earlier releases. A notice that cannot be sent is dropped:
+/// devices poll as a safety net.
 final class ServerNotifier: NoticePublisher, Service {
     private let client: MQTTClient
     private let logger: Logger
@@ -33,9 +35,11 @@ final class ServerNotifier: NoticePublisher, Service {
         await connection
     }
 
-    func publish(_ notice: Notice) {
+    func publish(_ notice: Notice, inline: [UInt8]?) {
         do {
-            try client.publish(topic: Notice.topic(farm: notice.farmID), payload: notice.bytes)
+            let plain = notice.bytes
+            try client.publish(topic: Notice.changesTopic(farm: notice.farmID), payload: inline ?? plain)
+            try client.publish(topic: Notice.topic(farm: notice.farmID), payload: plain)
         } catch {
             logger.debug("notice dropped", metadata: ["error": "\(error)"])
         }

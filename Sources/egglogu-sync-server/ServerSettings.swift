@@ -35,6 +35,10 @@ enum ServerSettings {
                 "EGGLOGU_SYNC_TOMBSTONE_RETENTION",
                 "Days deletions and resolved conflicts are kept; older cursors must resync (default 90; 0 keeps them forever)."
             ),
+            .init(
+                "EGGLOGU_SYNC_NOTICE_INLINE_BYTES",
+                "Largest notice sent with the push's changes, which devices apply without a pull (default and most 8192; 0: plain notices)."
+            ),
             .init("EGGLOGU_SYNC_IDLE_TIMEOUT", "Seconds an idle connection stays open between requests (default 30)."),
             .init("EGGLOGU_SYNC_HEADER_TIMEOUT", "Seconds from a request's first byte to its complete head (default 10)."),
             .init("EGGLOGU_SYNC_BODY_TIMEOUT", "Seconds from a request's head to the end of its body (default 60)."),

@@ -1,3 +1,4 @@
+import EggloguAgentSync
 import EggloguCore
 import EggloguProtocol
 import EggloguTestSupport
@@ -22,6 +23,23 @@ import Testing
         #expect(filter.evaluate(notice(cursor: "e2:3"), cursor: "e1:99") == .pull, "another epoch: pull")
         #expect(filter.evaluate(notice(v: 7), cursor: "e1:9") == .pull, "an unknown version still triggers a pull")
         #expect(filter.evaluate(notice(cursor: nil), cursor: "e1:9") == .pull)
+    }
+
+    @Test func changesThatContinueTheCursorAreAppliedAndAnyGapIsAPull() {
+        func inline(before: String?, cursor: String, v: Int = 1) -> [UInt8] {
+            var n = Notice(farmID: "farm-1", deviceID: "gw-a", cursor: cursor, collections: ["flocks"], count: 1, at: "2026-01-01T00:00:00.000Z")
+            n.version = v
+            guard let before else { return n.bytes }
+            return n.bytes(before: before, changes: [("flocks", #"{"id":"a"}"#)])!
+        }
+        #expect(filter.evaluate(inline(before: "e1:9", cursor: "e1:10"), cursor: "e1:9") == .apply)
+        #expect(filter.evaluate(inline(before: "e1:8", cursor: "e1:10"), cursor: "e1:9") == .pull, "a gap")
+        #expect(filter.evaluate(inline(before: "e1:9", cursor: "e1:10"), cursor: "e1:8") == .pull, "a notice missed")
+        #expect(filter.evaluate(inline(before: "e1:9", cursor: "e1:10"), cursor: nil) == .pull, "never synced")
+        #expect(filter.evaluate(inline(before: "e1:9", cursor: "e2:10"), cursor: "e1:9") == .pull, "another epoch")
+        #expect(filter.evaluate(inline(before: "e1:9", cursor: "e1:10", v: 2), cursor: "e1:9") == .pull, "a later format")
+        #expect(filter.evaluate(inline(before: nil, cursor: "e1:10"), cursor: "e1:9") == .pull, "a plain notice")
+        #expect(filter.evaluate(inline(before: "e1:9", cursor: "e1:10"), cursor: "e1:10") == .ignore(reason: "cursor already reached"))
     }
 
     @Test func selfEchoForeignFarmsReachedCursorsGarbageAndGiantsAreIgnored() {

@@ -54,7 +54,7 @@ import Testing
             "a2@farmA",
             subscribe: ["egglogu/farmA/sync", "egglogu/farmA/sensors/#", "egglogu/farmA/devices/+/status"]
         )
-        let victim = try topology.device(b1, "b1@farmB", subscribe: ["egglogu/farmB/sync"])
+        let victim = try topology.device(b1, "b1@farmB", subscribe: ["egglogu/farmB/sync", "egglogu/farmB/changes"])
         #expect(await intruder.connected(), "\(intruder.failures)")
         #expect(await neighbour.connected(), "\(neighbour.failures)")
         #expect(await victim.connected(), "\(victim.failures)")
@@ -92,6 +92,12 @@ import Testing
         try victim.publish("b-again", to: "egglogu/farmB/sync")
         #expect(await victim.received("b-again", on: "egglogu/farmB/sync"))
         #expect(await !server.received("b-again", on: "egglogu/farmB/sync", within: 0.3))
+
+        // The farm's changes: the server alone writes them, its devices only read them.
+        try victim.publish("forged-changes", to: "egglogu/farmB/changes")
+        try server.publish("changes", to: "egglogu/farmB/changes")
+        #expect(await victim.received("changes", on: "egglogu/farmB/changes"))
+        #expect(await !victim.received("forged-changes", on: "egglogu/farmB/changes", within: 0.3))
         for probe in [intruder, neighbour, victim, server] { await probe.stop() }
     }
 
@@ -209,9 +215,9 @@ import Testing
             port: gateway.mqttPort,
             username: "g1@farmA",
             password: try topology.password(g1),
-            subscribe: ["egglogu/farmA/sync"]
+            subscribe: ["egglogu/farmA/sync", "egglogu/farmA/changes"]
         )
-        let remote = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmA/sync"])
+        let remote = try topology.device(a1, "a1@farmA", subscribe: ["egglogu/farmA/sync", "egglogu/farmA/changes"])
         #expect(await local.connected(), "\(local.failures)")
         #expect(await remote.connected(), "\(remote.failures)")
         // The bridge connects on its own schedule: wait until a notice from the centre gets through.
@@ -223,7 +229,16 @@ import Testing
         #expect(crossed, "central → gateway; gateway log:\n\(gateway.log)")
         try local.publish("up", to: "egglogu/farmA/sync")
         #expect(await remote.received("up", on: "egglogu/farmA/sync"), "gateway → central")
-        for probe in [local, remote] { await probe.stop() }
+        // The server's changes come in; a local device's forged ones go nowhere.
+        let server = try MQTTProbe(port: topology.central.mqttPort, username: "egglogu-sync-server", password: topology.serverPassword)
+        #expect(await server.connected(), "\(server.failures)")
+        try local.publish("forged", to: "egglogu/farmA/changes")
+        try server.publish("from-server", to: "egglogu/farmA/changes")
+        #expect(await local.received("from-server", on: "egglogu/farmA/changes"), "central → gateway")
+        #expect(await remote.received("from-server", on: "egglogu/farmA/changes"))
+        #expect(await !remote.received("forged", on: "egglogu/farmA/changes", within: 0.5))
+        #expect(await !local.received("forged", on: "egglogu/farmA/changes", within: 0.1))
+        for probe in [local, remote, server] { await probe.stop() }
     }
 
     /// The whole deployment: a server publishing notices as its broker user, one gateway on the

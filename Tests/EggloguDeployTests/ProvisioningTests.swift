@@ -39,7 +39,7 @@ import Testing
         #expect(config.contains("EGGLOGU_MQTT_USERNAME=gw-p@farm-p"))
         #expect(config.contains("EGGLOGU_MQTT_PORT=8883"))
         let acl = try String(contentsOfFile: out + "/central-broker/acl", encoding: .utf8)
-        #expect(acl.contains("user gw-p@farm-p\ntopic readwrite egglogu/farm-p/sync\n"))
+        #expect(acl.contains("user gw-p@farm-p\ntopic read egglogu/farm-p/changes\ntopic readwrite egglogu/farm-p/sync\n"))
         #expect(try String(contentsOfFile: out + "/central-broker/passwd", encoding: .utf8).hasPrefix("gw-p@farm-p:$7$101$"))
         #expect(!provisioned.stdout.contains(password) && !provisioned.stdout.contains(token) && !provisioned.stderr.contains(token))
 

@@ -129,7 +129,7 @@ struct BrokerClusterTests {
 
     @Test func aDeviceOfAnotherFarmNeitherHearsNorSpeaksForThisFarm() async throws {
         try cluster.start()
-        let victim = try listener("gw-a", password: "a-secret", node: 1, topics: ["egglogu/\(Self.farm)/sync"])
+        let victim = try listener("gw-a", password: "a-secret", node: 1, topics: ["egglogu/\(Self.farm)/sync", "egglogu/\(Self.farm)/changes"])
         let intruder = try listener("gw-other", password: "other-secret", node: 2, topics: ["egglogu/\(Self.farm)/sync"])
         let heard = PresenceLog()
         let victimEvents = Task { [victim] in
@@ -159,6 +159,10 @@ struct BrokerClusterTests {
         #expect(await waitFor(timeout: 45) { speaker.isConnected } != nil)
         try speaker.publish(topic: "egglogu/\(Self.farm)/sync", payload: Array("genuine".utf8))
         #expect(await waitFor(timeout: 10) { heard.last("victim egglogu/\(Self.farm)/sync") == "genuine" } != nil)
+        // The farm's changes: its own device cannot write them, the server can.
+        try victim.publish(topic: "egglogu/\(Self.farm)/changes", payload: Array("forged".utf8))
+        try speaker.publish(topic: "egglogu/\(Self.farm)/changes", payload: Array("genuine-changes".utf8))
+        #expect(await waitFor(timeout: 10) { heard.last("victim egglogu/\(Self.farm)/changes") == "genuine-changes" } != nil)
         try await Task.sleep(for: .milliseconds(500))
         #expect(!heard.all.contains { $0.1 == "forged" }, "the other farm's device cannot publish here: \(heard.all)")
         #expect(!heard.all.contains { $0.0.hasPrefix("intruder egglogu") }, "nor hear this farm: \(heard.all)")

@@ -35,6 +35,27 @@ enum NetworkFault: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// How the broker hands a device the next of the server's notices (each device has its own queue).
+enum Delivery: Sendable, Equatable, CustomStringConvertible {
+    /// The next notice arrives.
+    case next
+    /// The next notice is lost.
+    case lost
+    /// The notice heard last arrives again.
+    case again
+    /// The notice after the next arrives first (the next one stays queued).
+    case reordered
+
+    var description: String {
+        switch self {
+        case .next: "hears the next notice"
+        case .lost: "loses the next notice"
+        case .again: "hears the last notice again"
+        case .reordered: "hears the notice after the next first"
+        }
+    }
+}
+
 /// One step of a multi-device history.
 enum SyncOperation: Sendable, CustomStringConvertible, CustomTestStringConvertible {
     case put(device: Int, key: RecordKey, value: Int)
@@ -45,6 +66,8 @@ enum SyncOperation: Sendable, CustomStringConvertible, CustomTestStringConvertib
     case sync(device: Int, fault: NetworkFault)
     /// The device's wall clock moves on.
     case tick(device: Int, milliseconds: Int)
+    /// A notice reaches the device (changes inline are applied on continuity, else it is a hint).
+    case hear(device: Int, delivery: Delivery)
 
     var testDescription: String { description }
 
@@ -56,6 +79,7 @@ enum SyncOperation: Sendable, CustomStringConvertible, CustomTestStringConvertib
         case .resolve(let d, let pick, let keepMine): "dev\(d) resolve conflict #\(pick) \(keepMine ? "keep-mine" : "accept-theirs")"
         case .sync(let d, let fault): "dev\(d) sync\(fault)"
         case .tick(let d, let ms): "dev\(d) clock +\(ms) ms"
+        case .hear(let d, let delivery): "dev\(d) \(delivery)"
         }
     }
 }
@@ -89,6 +113,11 @@ enum Histories {
         (1, zip(device, key).map { SyncOperation.restore(device: $0, key: $1) }),
         (1, zip(device, Gen.int(in: 0...3), Gen.bool).map { SyncOperation.resolve(device: $0.0, pick: $0.1, keepMine: $0.2) }),
         (3, zip(device, fault).map { SyncOperation.sync(device: $0, fault: $1) }),
-        (1, zip(device, Gen.int(in: 0...3)).map { SyncOperation.tick(device: $0, milliseconds: $1) })
+        (1, zip(device, Gen.int(in: 0...3)).map { SyncOperation.tick(device: $0, milliseconds: $1) }),
+        (4, zip(device, delivery).map { SyncOperation.hear(device: $0, delivery: $1) })
     )
+
+    /// Shrinks towards in-order delivery.
+    static let delivery = Gen.int(in: 0...(deliveries.count - 1)).map { deliveries[$0] }
+    private static let deliveries: [Delivery] = [.next, .next, .next, .lost, .again, .reordered]
 }

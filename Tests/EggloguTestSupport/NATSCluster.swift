@@ -43,9 +43,11 @@ public final class NATSCluster: @unchecked Sendable {
         let userLines = users.map { user -> String in
             let subjects = user.farms.map { farms in farms.flatMap { ["\"egglogu.\($0)\"", "\"egglogu.\($0).>\""] } } ?? ["\"egglogu.>\""]
             let allowed = (subjects + ["\"$MQTT.>\""]).joined(separator: ", ")
+            // A farm's changes are the server's to write: its devices only read them.
+            let denied = (user.farms ?? []).map { "\"egglogu.\($0).changes\"" }.joined(separator: ", ")
             return """
                       { user: "\(user.name)", password: "\(user.password)", allowed_connection_types: ["MQTT"],
-                        permissions: { publish: [\(allowed)], subscribe: [\(allowed)] } }
+                        permissions: { publish: { allow: [\(allowed)], deny: [\(denied)] }, subscribe: [\(allowed)] } }
                 """
         }.joined(separator: "\n")
         for node in 0..<nodes {

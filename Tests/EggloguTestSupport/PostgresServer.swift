@@ -59,7 +59,12 @@ public final class PostgresServer: Sendable {
             \(prefix)\(binaries)/postgres \(options) >\(directory.file("postgres.log")) 2>&1 &
             child=$!
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done
+            # The postmaster itself: as root, $child is runuser, which does not pass SIGINT on.
+            postmaster=$(head -n 1 \(data)/postmaster.pid 2>/dev/null)
+            [ -n "$postmaster" ] && kill -INT "$postmaster" 2>/dev/null
             kill -INT $child 2>/dev/null
+            for _ in $(seq 1 30); do kill -0 "${postmaster:-$child}" 2>/dev/null || break; sleep 1; done
+            rm -rf \(directory.path)
             """
         let process = Process()
         // A session of its own, and none of our output: a test runner that waits for the end of its

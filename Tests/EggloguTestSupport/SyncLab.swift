@@ -112,13 +112,17 @@ public struct LabDevice: Sendable {
 
 /// Collects the notices a server publishes.
 public final class NoticeLog: NoticePublisher {
-    private let list = Mutex<[Notice]>([])
+    private let list = Mutex<[(notice: Notice, payload: [UInt8])]>([])
 
     public init() {}
 
-    public func publish(_ notice: Notice) {
-        list.withLock { $0.append(notice) }
+    public func publish(_ notice: Notice, inline: [UInt8]?) {
+        list.withLock { $0.append((notice, inline ?? notice.bytes)) }
     }
 
-    public var all: [Notice] { list.withLock { $0 } }
+    /// The notices, as published on the `sync` topic.
+    public var all: [Notice] { list.withLock { $0.map(\.notice) } }
+
+    /// What went on the `changes` topic: each notice with its changes when they were inline.
+    public var payloads: [[UInt8]] { list.withLock { $0.map(\.payload) } }
 }

@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import EggloguJSON
+import EggloguStore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One farm with many agent services and one of them editing: what each edit costs the server, with
+/// the changes inline in the notices and, as the baseline in the same run, with plain notices
+/// (`--notice-inline-bytes 0`) that make every other device pull.
+struct FanoutBenchmarks {
+    let work: String
+    let products: URL
+
+    /// What one configuration measured.
+    struct Result {
+        var pullsPerEdit: Double
+        var serverCPUPerEdit: Double
+        var delays: [Double]
+    }
+
+    func run(into figures: inout Figures, devices counts: [Int], edits: Int) async throws {
+        for count in counts {
+            let inline = try await measure(devices: count, edits: edits, inline: true)
+            let plain = try await measure(devices: count, edits: edits, inline: false)
+            figures.line(
+                "fanout: \(count) devices, server pulls per edit (changes in the notice | plain notices, the baseline)",
+                String(format: "%.2f | %.2f", inline.pullsPerEdit, plain.pullsPerEdit)
+            )
+            figures.line(
+                "fanout: \(count) devices, server CPU per edit (changes in the notice | plain notices)",
+                String(format: "%.2f ms | %.2f ms", inline.serverCPUPerEdit * 1000, plain.serverCPUPerEdit * 1000)
+            )
+            figures.line(
+                "fanout: \(count) devices, put on the first until it is in the last one's replica, changes in the notice",
+                RealtimeBenchmarks.percentiles(inline.delays)
+            )
+            figures.line("fanout: \(count) devices, the same with plain notices", RealtimeBenchmarks.percentiles(plain.delays))
+        }
+    }
+
+    private func binary(_ name: String) -> String { products.appendingPathComponent(name).path }
+
+    private func measure(devices count: Int, edits: Int, inline: Bool) async throws -> Result {
+        let directory = "\(work)/fanout-\(count)-\(inline ? "inline" : "plain")"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let brokerPort = RealtimeBenchmarks.freePort()
+        let serverPort = RealtimeBenchmarks.freePort()
+        let broker = try RealtimeBenchmarks.spawn("/usr/sbin/mosquitto", ["-p", "\(brokerPort)"], log: directory + "/mosquitto.log")
+        defer { RealtimeBenchmarks.stop(broker) }
+        usleep(300_000)
+        let data = directory + "/server-data"
+        let server = try RealtimeBenchmarks.spawn(
+            binary("egglogu-sync-server"),
+            [
+                "serve", "--data-dir", data, "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(brokerPort)",
+                "--notice-inline-bytes", inline ? "8192" : "0",
+            ],
+            log: directory + "/server.log"
+        )
+        defer { RealtimeBenchmarks.stop(server) }
+        try RealtimeBenchmarks.waitFor("listening on", in: directory + "/server.log")
+
+        let names = (0..<count).map { "gw-\($0)" }
+        var agents: [pid_t] = []
+        defer { agents.forEach(RealtimeBenchmarks.stop) }
+        for name in names {
+            let token = try output(of: binary("egglogu-sync-server"), ["token", "--data-dir", data, "--farm", "fan", "--device", name])
+            try token.write(toFile: "\(directory)/\(name).token", atomically: true, encoding: .utf8)
+            chmod("\(directory)/\(name).token", 0o600)
+            try [
+                "EGGLOGU_REPLICA=\(name).sqlite", "EGGLOGU_DEVICE_ID=\(name)", "EGGLOGU_FARM_ID=fan",
+                "EGGLOGU_SERVER_URL=http://127.0.0.1:\(serverPort)", "EGGLOGU_TOKEN_FILE=\(name).token",
+                "EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=\(brokerPort)",
+                "EGGLOGU_LOG_LEVEL=\(ProcessInfo.processInfo.environment["EGGLOGU_BENCH_AGENT_LOG_LEVEL"] ?? "info")",
+            ].joined(separator: "\n").write(toFile: "\(directory)/\(name).conf", atomically: true, encoding: .utf8)
+            agents.append(
+                try RealtimeBenchmarks.spawn(
+                    binary("egglogu-agent"),
+                    ["run", "--config", "\(directory)/\(name).conf"],
+                    log: "\(directory)/\(name).log"
+                )
+            )
+        }
+        for name in names { try RealtimeBenchmarks.waitFor("broker connected", in: "\(directory)/\(name).log") }
+
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = names[0]
+        let first = try await Replica.open(path: "\(directory)/\(names[0]).sqlite", configuration: configuration)
+        configuration.deviceID = names[count - 1]
+        let last = try await Replica.open(path: "\(directory)/\(names[count - 1]).sqlite", configuration: configuration)
+        // A first edit brings every device to the farm's cursor (each pulls it once), then the
+        // server settles before counting starts.
+        try await first.put("flocks", ["id": "warm-up"])
+        try await arrive(at: last, id: "warm-up")
+        var pulls = try await settledPulls(port: serverPort)
+        let (cpu0, _) = try RealtimeBenchmarks.usage(server)
+        let pulls0 = pulls
+
+        var delays: [Double] = []
+        for n in 0..<edits {
+            let start = DispatchTime.now()
+            try await first.put("flocks", ["id": .string("edit-\(n)"), "count": .number(JSONNumber(n))])
+            try await arrive(at: last, id: "edit-\(n)")
+            delays.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
+            usleep(50_000)
+        }
+        // Every device has every edit once each replica holds the last one.
+        for name in names.dropFirst() {
+            configuration.deviceID = name
+            let replica = try await Replica.open(path: "\(directory)/\(name).sqlite", configuration: configuration)
+            try await arrive(at: replica, id: "edit-\(edits - 1)")
+        }
+        pulls = try await settledPulls(port: serverPort)
+        let (cpu1, _) = try RealtimeBenchmarks.usage(server)
+        return Result(pullsPerEdit: Double(pulls - pulls0) / Double(edits), serverCPUPerEdit: (cpu1 - cpu0) / Double(edits), delays: delays)
+    }
+
+    private func arrive(at replica: Replica, id: String) async throws {
+        let start = DispatchTime.now()
+        while await (try? replica.get("flocks", id: id)) == nil {
+            usleep(200)
+            if Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) > 30e9 { throw BenchError("\(id) never arrived") }
+        }
+    }
+
+    /// The server's count of pulls once it stops moving for a second.
+    private func settledPulls(port: Int) async throws -> Int {
+        var previous = try await pulls(port: port)
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            let now = try await pulls(port: port)
+            if now == previous { return now }
+            previous = now
+        }
+    }
+
+    /// Pulls served so far, from the server's metrics.
+    private func pulls(port: Int) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        return text.split(separator: "\n").filter { $0.hasPrefix("egglogu_sync_requests_total{") && $0.contains("endpoint=\"pull\"") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0) { $0 + Int($1) }
+    }
+}
