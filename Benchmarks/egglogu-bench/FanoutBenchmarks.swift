@@ -89,12 +89,11 @@ struct FanoutBenchmarks {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = names[0]
         let first = try await Replica.open(path: "\(directory)/\(names[0]).sqlite", configuration: configuration)
-        configuration.deviceID = names[count - 1]
-        let last = try await Replica.open(path: "\(directory)/\(names[count - 1]).sqlite", configuration: configuration)
+        let last = try Arrival(path: "\(directory)/\(names[count - 1]).sqlite")
         // A first edit brings every device to the farm's cursor (each pulls it once), then the
         // server settles before counting starts.
         try await first.put("flocks", ["id": "warm-up"])
-        try await arrive(at: last, id: "warm-up")
+        try last.wait(for: "warm-up", since: .now())
         var pulls = try await settledPulls(port: serverPort)
         let (cpu0, _) = try RealtimeBenchmarks.usage(server)
         let pulls0 = pulls
@@ -103,27 +102,17 @@ struct FanoutBenchmarks {
         for n in 0..<edits {
             let start = DispatchTime.now()
             try await first.put("flocks", ["id": .string("edit-\(n)"), "count": .number(JSONNumber(n))])
-            try await arrive(at: last, id: "edit-\(n)")
+            try last.wait(for: "edit-\(n)", since: start)
             delays.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
             usleep(50_000)
         }
         // Every device has every edit once each replica holds the last one.
         for name in names.dropFirst() {
-            configuration.deviceID = name
-            let replica = try await Replica.open(path: "\(directory)/\(name).sqlite", configuration: configuration)
-            try await arrive(at: replica, id: "edit-\(edits - 1)")
+            try Arrival(path: "\(directory)/\(name).sqlite").wait(for: "edit-\(edits - 1)", since: .now())
         }
         pulls = try await settledPulls(port: serverPort)
         let (cpu1, _) = try RealtimeBenchmarks.usage(server)
         return Result(pullsPerEdit: Double(pulls - pulls0) / Double(edits), serverCPUPerEdit: (cpu1 - cpu0) / Double(edits), delays: delays)
-    }
-
-    private func arrive(at replica: Replica, id: String) async throws {
-        let start = DispatchTime.now()
-        while await (try? replica.get("flocks", id: id)) == nil {
-            usleep(200)
-            if Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) > 30e9 { throw BenchError("\(id) never arrived") }
-        }
     }
 
     /// The server's count of pulls once it stops moving for a second.

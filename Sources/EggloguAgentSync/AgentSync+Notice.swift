@@ -20,20 +20,27 @@ extension AgentSync {
     /// - Throws: the store's `ReplicaError` when the replica fails.
     public func take(_ payload: [UInt8]) async throws -> (outcome: NoticeOutcome, notice: Notice?) {
         let filter = NoticeFilter(farm: farm, device: replica.deviceID)
-        let (verdict, notice) = filter.evaluated(payload, cursor: try await replica.upstreamCursor())
-        switch verdict {
-        case .ignore(let reason):
-            return (.ignored(reason: reason), notice)
-        case .pull:
-            return (.pull, notice)
-        case .apply:
-            guard let notice, let before = notice.before, let cursor = notice.cursor, let changes = notice.changes else {
-                return (.pull, notice)
-            }
+        // Changes that would apply at the cursor they name go straight to the write, which checks
+        // the cursor itself: reading it first would cost a second trip to the store.
+        let (verdict, parsed) = filter.evaluated(payload, cursor: nil)
+        guard let notice = parsed else { return (Self.outcome(verdict), nil) }
+        if filter.evaluate(notice, cursor: notice.before) == .apply, let before = notice.before, let cursor = notice.cursor,
+            let changes = notice.changes,
             let report = try await replica.applyInline(changes.map { ($0.collection, $0.records) }, before: before, cursor: cursor)
-            guard let report else { return (.pull, notice) }
+        {
             let records = changes.reduce(0) { $0 + $1.records.count }
             return (.applied(records: records, conflicts: report.conflicts, queued: report.queued), notice)
+        }
+        switch filter.evaluate(notice, cursor: try await replica.upstreamCursor()) {
+        case .ignore(let reason): return (.ignored(reason: reason), notice)
+        case .pull, .apply: return (.pull, notice)  // .apply: the write found the cursor elsewhere
+        }
+    }
+
+    private static func outcome(_ verdict: NoticeFilter.Verdict) -> NoticeOutcome {
+        switch verdict {
+        case .ignore(let reason): .ignored(reason: reason)
+        case .pull, .apply: .pull
         }
     }
 }

@@ -29,7 +29,8 @@ public struct NoticeFilter: Sendable {
         return (evaluate(notice, cursor: cursor), notice)
     }
 
-    private func evaluate(_ notice: Notice, cursor: String?) -> Verdict {
+    /// The verdict on a notice already read.
+    public func evaluate(_ notice: Notice, cursor: String?) -> Verdict {
         if notice.farmID != farm { return .ignore(reason: "another farm") }
         if notice.deviceID == device { return .ignore(reason: "own notice") }
         let announced = notice.cursor.flatMap(Cursor.init)

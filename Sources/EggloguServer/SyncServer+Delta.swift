@@ -56,7 +56,7 @@ extension SyncServer {
                 count: report.accepted - report.superseded.count,
                 at: serverTime
             )
-            notices.publish(notice, inline: await inline(notice, from: result.previousHead, in: replica, logger: logger))
+            notices.publish(notice, inline: await inline(notice, from: result.previousHead, read: result.ownChanges, in: replica, logger: logger))
         }
         // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =
@@ -66,15 +66,21 @@ extension SyncServer {
         return write(result.page, epoch: replica.epoch, accepted: report.accepted - report.superseded.count, rejected: rejected)
     }
 
-    /// `notice` with every change after `previousHead` inline, read after the push committed (so
-    /// from any store), or nil when they exceed ``Notice/inlineLimit``. Changes another push made
-    /// since are included up to the page's cursor: what counts is that nothing after `previousHead`
-    /// is left out.
-    private func inline(_ notice: Notice, from previousHead: Int64, in replica: any FarmStore, logger: Logger) async -> [UInt8]? {
+    /// `notice` with every change after `previousHead` inline, or nil when they exceed
+    /// ``Notice/inlineLimit``. They are the page the store `read` in the merge's transaction, or are
+    /// read now (from any store); then changes another push made since are included up to the
+    /// page's cursor: what counts is that nothing after `previousHead` is left out.
+    private func inline(
+        _ notice: Notice,
+        from previousHead: Int64,
+        read: ChangePage?,
+        in replica: any FarmStore,
+        logger: Logger
+    ) async -> [UInt8]? {
         guard configuration.noticeInlineBytes > 0 else { return nil }
         let page: ChangePage
         do {
-            page = try await replica.changes(after: previousHead, limit: Self.inlineRecords)
+            if let read { page = read } else { page = try await replica.changes(after: previousHead, limit: MergedPush.ownChangesLimit) }
         } catch {
             logger.debug("notice sent without its changes", metadata: ["error": "\(error)"])
             return nil
@@ -88,9 +94,6 @@ extension SyncServer {
             limit: min(configuration.noticeInlineBytes, Notice.inlineLimit)
         )
     }
-
-    /// More records than this never fit in ``Notice/inlineLimit``.
-    private static let inlineRecords = 64
 
     /// Reads a request's JSON body within the server's limits and hands it to `handle`. A body
     /// larger than ``SyncServerConfiguration/heavyBodyBytes`` (or of unknown length) is read and

@@ -12,12 +12,19 @@ public struct MergedPush: Sendable {
     public var head: Int64
     /// The newest sequence number before it: the push's changes are the ones after this, up to ``head``.
     public var previousHead: Int64
+    /// The push's own changes (those after ``previousHead``, at most ``MergedPush/ownChangesLimit``),
+    /// when the store read them in the merge's transaction; nil when it did not.
+    public var ownChanges: ChangePage?
 
-    public init(report: RemoteMergeReport, page: ChangePage, head: Int64, previousHead: Int64) {
+    /// The most changes a store reads into ``ownChanges``.
+    public static let ownChangesLimit = 64
+
+    public init(report: RemoteMergeReport, page: ChangePage, head: Int64, previousHead: Int64, ownChanges: ChangePage? = nil) {
         self.report = report
         self.page = page
         self.head = head
         self.previousHead = previousHead
+        self.ownChanges = ownChanges
     }
 }
 
@@ -51,7 +58,8 @@ extension Replica {
                 )
                 if let change { page.changes.append(change) }
             }
-            return MergedPush(report: merged.report, page: page, head: transaction.headSequence, previousHead: head)
+            let own = transaction.headSequence > head ? try Replica.page(transaction.db, after: head, limit: MergedPush.ownChangesLimit) : nil
+            return MergedPush(report: merged.report, page: page, head: transaction.headSequence, previousHead: head, ownChanges: own)
         }
     }
 }
