@@ -222,7 +222,8 @@ let package = Package(
         .testTarget(
             name: "EggloguAgentTests",
             dependencies: [
-                "egglogu-agent", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits",
+                "egglogu-agent", "EggloguCLI", "EggloguStore", "EggloguCore", "EggloguJSON", "EggloguFixtures", "EggloguTestSupport",
+                "EggloguTestTraits",
             ],
             swiftSettings: strict
         ),
@@ -289,8 +290,9 @@ let package = Package(
         .testTarget(
             name: "EggloguSyncTests",
             dependencies: [
-                "EggloguAgentSync", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguStore", "EggloguTestSupport",
+                "EggloguAgentSync", "EggloguCore", "EggloguJSON", "EggloguProtocol", "EggloguServer", "EggloguStore", "EggloguTestSupport",
                 "EggloguTestTraits", .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

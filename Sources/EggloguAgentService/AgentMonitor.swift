@@ -128,6 +128,17 @@ public final class AgentMonitor: Sendable {
         }
     }
 
+    /// A catch-up's progress: records pulled in the running cycle and about how many are left
+    /// (-1: unknown); both 0 when none is under way.
+    func catchUp(pulled: Int, remaining: Int?) {
+        registry.makeGauge(descriptor: Self.name("catchup_pulled_records", "Records pulled so far by a catch-up under way"))
+            .set(Double(pulled))
+        registry.makeGauge(
+            descriptor: Self.name("catchup_remaining_records", "About how many records a catch-up under way has left (-1: unknown)")
+        )
+        .set(Double(remaining ?? -1))
+    }
+
     func broker(connected: Bool) {
         brokerConnected.set(Int64(connected ? 1 : 0))
     }

@@ -62,7 +62,14 @@ public struct AgentService: Sendable {
     /// optional: if either stops, the agent syncs on without it, polling.
     public func services(logger: Logger) -> [any Service] {
         let (wakeup, state, monitor) = (self.wakeup, self.state, self.monitor)
-        let sync = AgentSync(replica: replica, farm: farm, transport: transport, token: token, observe: { monitor.requestFinished($0) })
+        let sync = AgentSync(
+            replica: replica,
+            farm: farm,
+            transport: transport,
+            token: token,
+            observe: { monitor.requestFinished($0) },
+            progress: { state.catchingUp($0) }
+        )
         var broker: BrokerLink?
         if var mqtt = configuration.mqtt {
             BrokerLink.configure(&mqtt, farm: farm, device: replica.deviceID)

@@ -1,3 +1,4 @@
+import EggloguAgentSync
 import EggloguCore
 import EggloguJSON
 import EggloguStore
@@ -15,6 +16,14 @@ final class AgentState: Sendable {
         case offline
     }
 
+    /// A long catch-up under way: a sync cycle whose pages keep coming.
+    struct CatchUp: Equatable {
+        var pulled: Int
+        /// About how many records are left; nil when the server did not say.
+        var remaining: Int?
+        var recordsPerSecond: Int
+    }
+
     private struct Snapshot: Equatable {
         var brokerConfigured: Bool
         var brokerConnected = false
@@ -26,6 +35,7 @@ final class AgentState: Sendable {
         var webURL: String?
         /// Whether writes by other processes wake the sync loop (the local-change watcher runs).
         var watchingLocalWrites = true
+        var catchUp: CatchUp?
 
         var mode: Mode {
             if !serverReachable { return .offline }
@@ -38,6 +48,8 @@ final class AgentState: Sendable {
     private let monitor: AgentMonitor
     private let onChange: @Sendable (String) -> Void
     private let lastSummary = Mutex("")
+    /// When the catch-up under way started, and when it was last published.
+    private let catchUpTimes = Mutex<(started: Date?, published: Date?)>((nil, nil))
     /// The states to write to the replica, newest only: ``run()`` writes them one at a time.
     private let writes: AsyncStream<JSONValue?>
     private let writer: AsyncStream<JSONValue?>.Continuation
@@ -94,6 +106,35 @@ final class AgentState: Sendable {
         update { $0.clockOffsetMilliseconds = offsetMilliseconds }
     }
 
+    /// A sync cycle applied a page. While more follow, the catch-up is reported (in the replica, to
+    /// the supervisor and in metrics), at most once a second.
+    func catchingUp(_ progress: SyncProgress) {
+        guard progress.remaining != 0 else { return }
+        monitor.catchUp(pulled: progress.pulled, remaining: progress.remaining)
+        let now = Date()
+        let (started, due) = catchUpTimes.withLock { times in
+            let started = times.started ?? now
+            let due = times.published.map { now.timeIntervalSince($0) >= 1 } ?? true
+            times = (started, due ? now : times.published)
+            return (started, due)
+        }
+        guard due else { return }
+        let rate = Double(progress.pulled) / max(0.001, now.timeIntervalSince(started))
+        update { $0.catchUp = CatchUp(pulled: progress.pulled, remaining: progress.remaining, recordsPerSecond: Int(rate)) }
+    }
+
+    /// A sync cycle ended: no catch-up is under way.
+    func caughtUp() {
+        guard
+            catchUpTimes.withLock({ times in
+                defer { times = (nil, nil) }
+                return times.started != nil
+            })
+        else { return }
+        monitor.catchUp(pulled: 0, remaining: 0)
+        update { $0.catchUp = nil }
+    }
+
     /// Re-counts the changes waiting to be pushed.
     func countQueued() async {
         guard let queued = try? await replica.unpushedCount() else { return }
@@ -110,6 +151,9 @@ final class AgentState: Sendable {
             line += current.brokerConfigured ? " (broker: \(current.brokerError ?? "connecting"))" : " (no broker configured)"
         case .offline:
             line += " (server: \(current.serverError ?? "unreachable"))"
+        }
+        if let catchUp = current.catchUp {
+            line += ", catching up: \(catchUp.pulled) records pulled" + (catchUp.remaining.map { ", about \($0) left" } ?? "")
         }
         return line + ", \(current.queued) queued change\(current.queued == 1 ? "" : "s")"
     }
@@ -133,6 +177,12 @@ final class AgentState: Sendable {
             "server": ["reachable": .bool(current.serverReachable), "error": current.serverError.map(JSONValue.string) ?? .null],
             "clockOffsetMs": .number(JSONNumber(current.clockOffsetMilliseconds)),
             "web": current.webURL.map(JSONValue.string) ?? .null,
+            "catchUp": current.catchUp.map { catchUp in
+                [
+                    "pulled": .number(JSONNumber(catchUp.pulled)), "remaining": catchUp.remaining.map { .number(JSONNumber($0)) } ?? .null,
+                    "recordsPerSecond": .number(JSONNumber(catchUp.recordsPerSecond)),
+                ]
+            } ?? .null,
             "updatedAt": .string(Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)).iso8601),
         ]
         writer.yield(value)

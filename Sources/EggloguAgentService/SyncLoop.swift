@@ -97,6 +97,7 @@ final class SyncLoop<C: Clock<Duration>>: Service {
             }
             do {
                 let summary = try await withHeartbeat { try await sync.sync() }
+                state.caughtUp()
                 await state.countQueued()
                 failures = 0
                 state.server(reachable: true)
@@ -123,6 +124,7 @@ final class SyncLoop<C: Clock<Duration>>: Service {
                 }
                 deadline = now.advanced(by: pollDelay())
             } catch {
+                state.caughtUp()
                 await state.countQueued()
                 failures += 1
                 let delay = backoff(failures)

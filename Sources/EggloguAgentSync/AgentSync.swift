@@ -28,8 +28,30 @@ public struct SyncSummary: Sendable, Equatable {
     public var cursor: String?
     /// The server's clock in its last answer (ISO-8601).
     public var serverTime: String?
+    /// Bytes of the server's answers.
+    public var bytes = 0
 
     public init() {}
+}
+
+/// How far a sync cycle has come, told after every page it applies.
+public struct SyncProgress: Sendable, Equatable {
+    /// Records received from the server so far in this cycle.
+    public var pulled: Int
+    /// Bytes of the server's answers so far.
+    public var bytes: Int
+    /// About how many changes are left while more pages follow (the farm's newest sequence number
+    /// minus the cursor: an upper bound); 0 once none follow, nil when the server did not say.
+    public var remaining: Int?
+    /// Whether the cycle started without a cursor: a first sync or a resync.
+    public var fromScratch: Bool
+
+    public init(pulled: Int, bytes: Int, remaining: Int?, fromScratch: Bool) {
+        self.pulled = pulled
+        self.bytes = bytes
+        self.remaining = remaining
+        self.fromScratch = fromScratch
+    }
 }
 
 /// The agent's side of a sync: its replica, the server (through a ``SyncTransport``), and the
@@ -46,15 +68,19 @@ public final class AgentSync: Sendable {
     private let token: TokenStore
     private let pageSize: Int
     private let observe: @Sendable (SyncRequestOutcome) -> Void
+    private let progress: @Sendable (SyncProgress) -> Void
 
-    /// - Parameter observe: told how each push and pull request ended (for metrics).
+    /// - Parameters:
+    ///   - observe: told how each push and pull request ended (for metrics).
+    ///   - progress: told how far a cycle has come after every page it applies.
     public init(
         replica: Replica,
         farm: String,
         transport: any SyncTransport,
         token: TokenStore,
         pageSize: Int = 500,
-        observe: @escaping @Sendable (SyncRequestOutcome) -> Void = { _ in }
+        observe: @escaping @Sendable (SyncRequestOutcome) -> Void = { _ in },
+        progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }
     ) {
         self.replica = replica
         self.farm = farm
@@ -62,6 +88,7 @@ public final class AgentSync: Sendable {
         self.token = token
         self.pageSize = pageSize
         self.observe = observe
+        self.progress = progress
     }
 
     /// Runs one full cycle. On 410 it resyncs once from scratch: after a restored server it keeps
@@ -126,6 +153,7 @@ public final class AgentSync: Sendable {
     /// - Returns: the cursor after the last page, and how many changes merging queued for pushing.
     private func round(_ summary: inout SyncSummary) async throws -> (cursor: String?, queued: Int) {
         var since = try await replica.upstreamCursor()
+        let fromScratch = since == nil
         var queued = 0
         var pushedUpTo: Int64 = 0
         var complete = false
@@ -145,7 +173,7 @@ public final class AgentSync: Sendable {
             )
             let settled = batch.filter { !retry.contains(RecordRef(collection: $0.collection, id: $0.id)) }
             complete = !response.hasMore && !more
-            queued += try await apply(response, settled: settled, completes: complete, into: &summary)
+            queued += try await apply(response, settled: settled, completes: complete, fromScratch: fromScratch, into: &summary)
             summary.pushed += response.accepted
             summary.rejected += response.rejected.filter { $0.reason != .superseded }
             since = response.cursor.description
@@ -155,7 +183,7 @@ public final class AgentSync: Sendable {
                 try await transport.pull(farm: farm, since: since, limit: pageSize, token: token.current)
             }
             complete = !response.hasMore
-            queued += try await apply(response, settled: [], completes: complete, into: &summary)
+            queued += try await apply(response, settled: [], completes: complete, fromScratch: fromScratch, into: &summary)
             since = response.cursor.description
         }
         return (since, queued)
@@ -173,7 +201,13 @@ public final class AgentSync: Sendable {
     }
 
     /// Applies an answer in one transaction; returns how many changes merging it queued for pushing.
-    private func apply(_ response: SyncResponse, settled: [Change], completes: Bool, into summary: inout SyncSummary) async throws -> Int {
+    private func apply(
+        _ response: SyncResponse,
+        settled: [Change],
+        completes: Bool,
+        fromScratch: Bool,
+        into summary: inout SyncSummary
+    ) async throws -> Int {
         let changes = response.changes.map { (collection: $0.collection, records: $0.records) }
         let report = try await replica.applyUpstream(
             changes,
@@ -184,6 +218,9 @@ public final class AgentSync: Sendable {
         summary.pulled += response.changes.reduce(0) { $0 + $1.records.count }
         summary.conflicts += report.conflicts
         summary.serverTime = response.serverTime
+        summary.bytes += response.bytes
+        let remaining = response.hasMore ? response.head.map { Int(max(0, $0 - response.cursor.seq)) } : 0
+        progress(SyncProgress(pulled: summary.pulled, bytes: summary.bytes, remaining: remaining, fromScratch: fromScratch))
         return report.queued
     }
 

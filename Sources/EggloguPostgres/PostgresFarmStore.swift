@@ -53,7 +53,7 @@ struct PostgresFarmStore: FarmStore {
         let kept = Array(scanned.prefix(limit))
         if !hasMore && seq > head { throw ReplicaError.cursorAhead(seq, head: head) }
         let cursor = hasMore ? kept.last!.seq : head
-        return ChangePage(changes: kept, hasMore: hasMore, cursor: cursor)
+        return ChangePage(changes: kept, hasMore: hasMore, cursor: cursor, head: hasMore ? head : nil)
     }
 
     func sequence(receivedBefore time: Timestamp) async throws -> Int64 {

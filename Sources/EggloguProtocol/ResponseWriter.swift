@@ -16,10 +16,12 @@ public struct SyncResponseWriter: Sendable {
         changes.append(collection: collection, record: record)
     }
 
-    /// Closes the document with the remaining fields; `rejectedCount` counts rejections beyond those listed.
+    /// Closes the document with the remaining fields; `rejectedCount` counts rejections beyond those
+    /// listed, `head` is the farm's newest sequence number when more pages follow.
     public mutating func finish(
         cursor: Cursor,
         hasMore: Bool,
+        head: Int64? = nil,
         serverTime: String,
         accepted: Int? = nil,
         rejected: [Rejection]? = nil,
@@ -30,6 +32,7 @@ public struct SyncResponseWriter: Sendable {
         writer.writeString(cursor.description)
         writer.appendRaw(",\"hasMore\":")
         writer.appendRaw(hasMore ? "true" : "false")
+        if let head { writer.appendRaw(",\"head\":\(head)") }
         writer.appendRaw(",\"serverTime\":")
         writer.writeString(serverTime)
         if let accepted {

@@ -90,7 +90,12 @@ public struct SyncResponse: Sendable, Equatable {
     /// Where the next request continues; it covers the versions this device just pushed.
     public var cursor: Cursor
     public var hasMore: Bool
+    /// The farm's newest sequence number, sent while more pages follow: changes left are at most
+    /// `head` minus the cursor's sequence number.
+    public var head: Int64?
     public var serverTime: String
+    /// The answer's size on the wire, as the transport received it (not part of the JSON).
+    public var bytes = 0
 
     public init(accepted: Int = 0, rejected: [Rejection] = [], changes: [CollectionChanges], cursor: Cursor, hasMore: Bool, serverTime: String) {
         self.accepted = accepted
@@ -110,6 +115,7 @@ public struct SyncResponse: Sendable, Equatable {
         guard case .bool(let hasMore)? = o["hasMore"] else { throw .badRequest("the response has no hasMore") }
         self.cursor = cursor
         self.hasMore = hasMore
+        self.head = o["head"]?.numberValue?.intValue.map(Int64.init)
         self.serverTime = o["serverTime"]?.stringValue ?? ""
         self.accepted = o["accepted"]?.numberValue?.intValue ?? 0
         self.changes = try CollectionChanges.list(o["changes"], field: "changes")

@@ -49,7 +49,9 @@ public struct InProcessTransport: SyncTransport {
             throw Self.transportError(error)
         }
         do {
-            return try SyncResponse(json: try JSONParser().parse(bytes))
+            var response = try SyncResponse(json: try JSONParser().parse(bytes))
+            response.bytes = bytes.count
+            return response
         } catch {
             throw SyncTransportError(.badResponse, "the answer is not the protocol's: \(error)")
         }

@@ -172,6 +172,7 @@ extension SyncServer {
         return writer.finish(
             cursor: Cursor(epoch: epoch, seq: page.cursor),
             hasMore: page.hasMore,
+            head: page.head,
             serverTime: serverTime,
             accepted: accepted,
             rejected: rejected.map { Array($0.prefix(configuration.maxListedRejections)) },

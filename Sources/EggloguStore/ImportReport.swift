@@ -15,11 +15,23 @@ public struct ImportOptions: Sendable {
     public var prune = false
     /// Where the blob came from, remembered in the replica's status.
     public var source: String?
+    /// Told `(records done, records in the blob)` every ``progressInterval`` records and at the
+    /// end, from inside the import's transaction: it must return at once.
+    public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
 
-    public init(policy: Policy = .replica, prune: Bool = false, source: String? = nil) {
+    /// Records between two calls of ``progress``.
+    public static let progressInterval = 2_000
+
+    public init(
+        policy: Policy = .replica,
+        prune: Bool = false,
+        source: String? = nil,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) {
         self.policy = policy
         self.prune = prune
         self.source = source
+        self.progress = progress
     }
 }
 

@@ -31,11 +31,14 @@ public struct ChangePage: Sendable, Equatable {
     public var hasMore: Bool
     /// Where the next page starts: the last change of this page, or the head when nothing remains.
     public var cursor: Int64
+    /// The newest sequence number when more pages follow: how far the reader has to go.
+    public var head: Int64?
 
-    public init(changes: [Change], hasMore: Bool, cursor: Int64) {
+    public init(changes: [Change], hasMore: Bool, cursor: Int64, head: Int64? = nil) {
         self.changes = changes
         self.hasMore = hasMore
         self.cursor = cursor
+        self.head = head
     }
 }
 
@@ -58,15 +61,10 @@ extension Replica {
         )
         let scanned = Array(rows.prefix(limit))
         let hasMore = rows.count > limit
-        var head = seq
-        if !hasMore {
-            let newest = try Replica.head(db)
-            guard seq <= newest else { throw ReplicaError.cursorAhead(seq, head: newest) }
-            head = newest
-        }
-        if hasMore { head = scanned.last!.seq }
+        let newest = try Replica.head(db)
+        guard hasMore || seq <= newest else { throw ReplicaError.cursorAhead(seq, head: newest) }
         let changes = excluded.isEmpty ? scanned : scanned.filter { !excluded.contains(RecordRef(collection: $0.collection, id: $0.id)) }
-        return ChangePage(changes: changes, hasMore: hasMore, cursor: head)
+        return ChangePage(changes: changes, hasMore: hasMore, cursor: hasMore ? scanned.last!.seq : newest, head: hasMore ? newest : nil)
     }
 
     /// The sequence number just before the first change this replica received at or after `time`.

@@ -32,11 +32,16 @@ extension ReplicaTransaction {
         case .legacyPush(let device): scope = "legacy:" + device
         }
         var state = ImportState(policy: options.policy, baseline: try loadBaseline(scope: scope))
+        let total = decoded.groups.reduce(0) { $0 + $1.records.count }
+        var done = 0
         for group in decoded.groups {
             for record in group.records {
                 try importRecord(record, collection: group.collection, state: &state, report: &report)
+                done += 1
+                if done % ImportOptions.progressInterval == 0 { options.progress?(done, total) }
             }
         }
+        options.progress?(total, total)
         if options.policy == .replica {
             try removeAbsent(decoded: decoded, state: &state, report: &report)
             if options.prune {

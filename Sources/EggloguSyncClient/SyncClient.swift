@@ -66,9 +66,11 @@ public final class SyncClient: SyncTransport {
 
     /// `POST /api/v1/sync/delta`.
     public func push(_ body: PushBody, token: String) async throws(SyncTransportError) -> SyncResponse {
-        let body = try await send(.POST, "/api/v1/sync/delta", token: token, body: body.bytes)
+        let (body, size) = try await send(.POST, "/api/v1/sync/delta", token: token, body: body.bytes)
         do {
-            return try SyncResponse(json: body)
+            var response = try SyncResponse(json: body)
+            response.bytes = size
+            return response
         } catch {
             throw SyncTransportError(.badResponse, error.message)
         }
@@ -78,9 +80,11 @@ public final class SyncClient: SyncTransport {
     public func pull(farm: String, since: String?, limit: Int, token: String) async throws(SyncTransportError) -> SyncResponse {
         var query = "farmId=\(Self.escape(farm))&limit=\(limit)"
         if let since { query += "&since=\(Self.escape(since))" }
-        let body = try await send(.GET, "/api/v1/sync/delta?" + query, token: token, body: nil)
+        let (body, size) = try await send(.GET, "/api/v1/sync/delta?" + query, token: token, body: nil)
         do {
-            return try SyncResponse(json: body)
+            var response = try SyncResponse(json: body)
+            response.bytes = size
+            return response
         } catch {
             throw SyncTransportError(.badResponse, error.message)
         }
@@ -88,14 +92,20 @@ public final class SyncClient: SyncTransport {
 
     /// `POST /api/v1/auth/renew`: a fresh token for a valid one.
     public func renew(token: String) async throws(SyncTransportError) -> String {
-        let body = try await send(.POST, "/api/v1/auth/renew", token: token, body: Array("{}".utf8))
+        let (body, _) = try await send(.POST, "/api/v1/auth/renew", token: token, body: Array("{}".utf8))
         guard case .string(let fresh)? = body.objectValue?["token"] else {
             throw SyncTransportError(.badResponse, "the renewal answer has no token")
         }
         return fresh
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, token: String, body: [UInt8]?) async throws(SyncTransportError) -> JSONValue {
+    /// The answer's JSON and its size in bytes.
+    private func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        token: String,
+        body: [UInt8]?
+    ) async throws(SyncTransportError) -> (JSONValue, Int) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer " + token)
@@ -124,7 +134,7 @@ public final class SyncClient: SyncTransport {
             )
         }
         guard let json else { throw SyncTransportError(.badResponse, "\(base) answered with malformed JSON") }
-        return json
+        return (json, buffer.readableBytes)
     }
 
     private static func escape(_ text: String) -> String {

@@ -11,7 +11,8 @@ struct ImportCommand: AsyncParsableCommand {
             Records the replica never saw are backfilled at the Unix epoch; records changed since this \
             replica's previous import are stamped now. A record missing from the blob is soft-deleted \
             only if the previous import had it, or with --prune. The import is one transaction: \
-            on any error the replica is left exactly as it was.
+            on any error the replica is left exactly as it was. On a terminal, a long import shows its \
+            progress on standard error.
             """
     )
 
@@ -34,13 +35,20 @@ struct ImportCommand: AsyncParsableCommand {
             guard maxSize > 0 && maxSize <= 4096 else { throw CommandFailure(Sysexits.usage, "--max-size must be 1 to 4096") }
             let bytes = try InputFile.read(file, limit: maxSize << 20)
             let replica = try await options.open(create: true)
-            let report = try await replica.importBlob(bytes, options: ImportOptions(prune: prune, source: file))
+            let line = ProgressLine("importing")
+            let size = bytes.count
+            let progress: @Sendable (Int, Int) -> Void = { done, total in
+                line.update(done: done, total: total, bytes: total > 0 ? size / total * done : size, totalBytes: size)
+            }
+            let report = try await replica.importBlob(bytes, options: ImportOptions(prune: prune, source: file, progress: progress))
+            line.finish()
             if json {
                 let value: JSONValue = [
                     "records": .number(JSONNumber(report.records)), "added": .number(JSONNumber(report.added)),
                     "updated": .number(JSONNumber(report.updated)), "unchanged": .number(JSONNumber(report.unchanged)),
                     "stale": .number(JSONNumber(report.stale)), "deleted": .number(JSONNumber(report.deleted)),
                     "conflicts": .number(JSONNumber(report.conflicts)), "clamped": .number(JSONNumber(report.clamped)),
+                    "bytes": .number(JSONNumber(size)), "seconds": .number(JSONNumber((line.elapsed * 1000).rounded() / 1000)),
                 ]
                 say(value.jsonText())
             } else {

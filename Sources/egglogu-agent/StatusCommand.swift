@@ -52,6 +52,12 @@ struct StatusCommand: AsyncParsableCommand {
                     if let error = server?["error"]?.stringValue { line += " (\(error))" }
                 }
                 lines.append(line)
+                if running, case .object(let catchUp)? = service["catchUp"] {
+                    let pulled = catchUp["pulled"]?.numberValue?.intValue ?? 0
+                    let rate = catchUp["recordsPerSecond"]?.numberValue?.intValue ?? 0
+                    let left = catchUp["remaining"]?.numberValue?.intValue.map { ", about \($0) left" } ?? ""
+                    lines.append("catch-up   \(pulled) records pulled\(left) (\(rate) records/s)")
+                }
                 if running, let web = service["web"]?.stringValue { lines.append("page       \(web)") }
             }
             if case .object(let last)? = status.lastImport {

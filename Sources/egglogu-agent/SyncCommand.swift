@@ -14,7 +14,8 @@ struct SyncCommand: AsyncParsableCommand {
         discussion: """
             Exits 0 after a complete cycle. When the server cannot be reached (69) or refuses the token (77), \
             nothing queued is lost: it goes out with the next sync. The token is renewed once two thirds of its \
-            lifetime have passed and stored where it was read.
+            lifetime have passed and stored where it was read. On a terminal, a long sync (a first one, a \
+            resync) shows its progress on standard error.
             """
     )
 
@@ -33,7 +34,7 @@ struct SyncCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (replica, engine, client) = try await reportingFailures { () async throws -> (Replica, AgentSync, SyncClient) in
+        let (replica, engine, client, line) = try await reportingFailures { () async throws -> (Replica, AgentSync, SyncClient, ProgressLine) in
             let flags = ["EGGLOGU_SERVER_URL": serverURL, "EGGLOGU_TOKEN_FILE": tokenFile, "EGGLOGU_SERVER_CA_FILE": caFile]
             let config = try options.config(for: .sync, flags: flags)
             guard let url = config.serverURL, let token = config.token else {
@@ -49,14 +50,27 @@ struct SyncCommand: AsyncParsableCommand {
             } catch let error as SyncTransportError {
                 throw CommandFailure(Sysexits.config, error.message)
             }
-            return (replica, AgentSync(replica: replica, farm: farm, transport: client, token: token), client)
+            let line = ProgressLine("syncing")
+            let engine = AgentSync(
+                replica: replica,
+                farm: farm,
+                transport: client,
+                token: token,
+                progress: { progress in
+                    line.update(done: progress.pulled, total: progress.remaining.map { progress.pulled + $0 }, bytes: progress.bytes)
+                }
+            )
+            return (replica, engine, client, line)
         }
         let result: Result<SyncSummary, any Error>
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             result = .success(try await engine.sync())
         } catch {
             result = .failure(error)
         }
+        line.finish()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         await client.shutdown()
         try await reportingFailures {
             let summary: SyncSummary
@@ -75,11 +89,11 @@ struct SyncCommand: AsyncParsableCommand {
             if let problem = summary.renewalProblem {
                 FileHandle.standardError.write(Data("egglogu-agent: warning: the renewed token was not stored: \(problem)\n".utf8))
             }
-            report(summary)
+            report(summary, seconds: seconds)
         }
     }
 
-    private func report(_ summary: SyncSummary) {
+    private func report(_ summary: SyncSummary, seconds: Double) {
         if json {
             let value: JSONValue = [
                 "pushed": .number(JSONNumber(summary.pushed)), "pulled": .number(JSONNumber(summary.pulled)),
@@ -91,6 +105,7 @@ struct SyncCommand: AsyncParsableCommand {
                 "conflicts": .number(JSONNumber(summary.conflicts)), "resynced": .bool(summary.resynced),
                 "dropped": summary.dropped.map { .number(JSONNumber($0)) } ?? .null,
                 "renewed": .bool(summary.renewed), "cursor": summary.cursor.map(JSONValue.string) ?? .null,
+                "bytes": .number(JSONNumber(summary.bytes)), "seconds": .number(JSONNumber((seconds * 1000).rounded() / 1000)),
             ]
             say(value.jsonText())
             return

@@ -1,7 +1,10 @@
 import EggloguAgentSync
 import EggloguProtocol
+import EggloguServer
 import EggloguTestSupport
 import EggloguTestTraits
+import Logging
+import Synchronization
 import Testing
 
 /// The server is the one publisher of notices: one per push that changed something, naming the
@@ -111,5 +114,33 @@ import Testing
         #expect(try await b.replica.get("flocks", id: "good").objectValue?["id"] == "good")
         #expect(try await b.replica.get("flocks", id: "kept").objectValue?["id"] == "kept")
         #expect(try await b.replica.upstreamCursor() == "\(epoch):99")
+    }
+}
+
+/// A sync cycle tells how far it has come after every page, with what is left while more follow.
+@Suite(.ownThreads) struct SyncProgressTests {
+    @Test func everyPageReportsRecordsBytesAndWhatIsLeft() async throws {
+        let lab = try await SyncLab()
+        let a = try await lab.device("gw-a")
+        for n in 0..<9 { try await a.replica.put("flocks", ["id": .string("f\(n)")]) }
+        _ = try await a.sync.sync()
+        let seen = Mutex<[SyncProgress]>([])
+        let b = try await lab.device("gw-b", pageSize: 3) { $0 }
+        let engine = AgentSync(
+            replica: b.replica,
+            farm: lab.farm,
+            transport: InProcessTransport(server: lab.server, logger: Logger(label: "test")),
+            token: TokenStore(token: try await lab.authority.mint(subject: "gw-b", farms: [lab.farm], lifetime: 600).token, origin: .ephemeral),
+            pageSize: 3,
+            progress: { progress in seen.withLock { $0.append(progress) } }
+        )
+        let summary = try await engine.sync()
+        let reports = seen.withLock { $0 }
+        #expect(reports.count == 4, "10 changes in pages of 3: \(reports)")
+        #expect(reports.map(\.pulled) == [3, 6, 9, 10])
+        #expect(reports.map(\.remaining) == [7, 4, 1, 0])
+        #expect(reports.filter { !$0.fromScratch }.isEmpty)
+        #expect(reports.last?.bytes == summary.bytes && summary.bytes > 500)
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.bytes < $1.bytes })
     }
 }

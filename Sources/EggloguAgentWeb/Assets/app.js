@@ -185,7 +185,14 @@
     else setHealth($('server'), 'bad', 'unreachable', server.error ? el('span', { class: 'detail' }, server.error) : null);
 
     const last = st.sync && st.sync.lastSyncAt;
-    setHealth($('last-sync'), last ? '' : 'muted', last ? timeEl(last) : 'never');
+    const catchUp = svc && svc.running && svc.catchUp;
+    if (catchUp) {
+      const left = catchUp.remaining == null ? '' : `, about ${Number(catchUp.remaining)} left`;
+      setHealth($('last-sync'), 'warn', `catching up: ${Number(catchUp.pulled)} records pulled${left}`,
+        el('span', { class: 'detail' }, `${Number(catchUp.recordsPerSecond)} records/s`));
+    } else {
+      setHealth($('last-sync'), last ? '' : 'muted', last ? timeEl(last) : 'never');
+    }
     const q = Number(st.unpushed) || 0;
     setHealth($('queued'), q > 0 ? 'warn' : '', String(q));
     const n = st.conflicts ? Number(st.conflicts.unresolved) || 0 : 0;
