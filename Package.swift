@@ -253,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "EggloguAgentServiceTests",
             dependencies: [
-                "EggloguAgentService", "EggloguAgentSync", "EggloguProtocol", "EggloguCore", "EggloguStore", "EggloguTestSupport",
+                "EggloguAgentService", "EggloguAgentSync", "EggloguProtocol", "EggloguCore", "EggloguJSON", "EggloguStore", "EggloguTestSupport",
                 "EggloguTestTraits", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
