@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Gives back memory an idle agent no longer needs: the clean, file-backed pages that start-up
-/// touched (argument parsing, TLS and database set-up, type metadata).
+/// touched (argument parsing, TLS and database set-up, type metadata), and the free pages of the
+/// heap.
 ///
 /// A gateway runs the agent for months on a small board; those pages are only read again if the
 /// code runs again, in which case the kernel faults them back in from the binary.
@@ -29,6 +30,14 @@ public enum MemoryTrim {
             else { continue }
             _ = madvise(address, Int(end - start), pageOut)
         }
+        _ = trimHeap?(0)
         #endif
     }
+
+    #if os(Linux)
+    /// glibc's `malloc_trim`, which the Glibc module does not export (it is in `malloc.h`).
+    private static let trimHeap: (@convention(c) (Int) -> Int32)? = dlsym(nil, "malloc_trim").map {
+        unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self)
+    }
+    #endif
 }

@@ -70,6 +70,7 @@ final class SyncLoop<C: Clock<Duration>>: Service {
         while true {
             // Going idle for a while: hand back what start-up and the last bursts touched (once per 10 min at most).
             if now.duration(to: deadline) > .seconds(5), lastTrim.map({ $0.duration(to: now) > .seconds(600) }) ?? true {
+                await sync.replica.releaseMemory()
                 MemoryTrim.release()
                 lastTrim = now
             }

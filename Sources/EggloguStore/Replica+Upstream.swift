@@ -84,6 +84,12 @@ extension Replica {
         return x > y
     }
 
+    /// Frees the SQLite page caches of this replica's connections and closes its idle readers (an
+    /// idle service's memory); they fill again on the next reads.
+    public func releaseMemory() async {
+        try? await StoreThread.run { [pool] in pool.releaseMemory() }
+    }
+
     /// Stores what a running service reports about itself (nil: it stopped), shown by ``status()``.
     public func setServiceState(_ state: JSONValue?) async throws {
         try await write { transaction in
