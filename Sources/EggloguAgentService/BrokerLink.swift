@@ -88,6 +88,7 @@ final class BrokerLink: Service {
         switch outcome {
         case .applied(let records, let conflicts, let queued):
             monitor.noticeApplied(sentAt: sentAt)
+            monitor.record("sync", "pulled \(records) carried by a notice" + (conflicts > 0 ? ", \(conflicts) conflicts filed" : ""))
             logger.debug("notice applied", metadata: ["records": "\(records)", "conflicts": "\(conflicts)"])
             // Conflict entries filed while merging go out with the next push.
             if queued > 0 { wakeup.signal(.push) }
