@@ -127,6 +127,8 @@ import Testing
             harness.clock.advance(by: .seconds(100))
             harness.state.broker(connected: false)
             harness.wakeup.signal(.reschedule)
+            // The loop has taken the signal once it sleeps until the new deadline.
+            await harness.clock.sleeper(until: harness.clock.now.advanced(by: .seconds(34)))
             let rescheduled = await harness.settled().count
             #expect(rescheduled == 1, "a reschedule does not sync")
             harness.clock.advance(by: .seconds(34))

@@ -75,6 +75,14 @@ public final class ManualClock: Clock, Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
+    /// Returns once a task sleeps until `deadline` (or after 10 s of real time, when none does).
+    public func sleeper(until deadline: Instant) async {
+        for _ in 0..<10_000 {
+            if state.withLock({ $0.sleepers.contains { $0.deadline == deadline } }) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     /// Returns once at least `count` tasks sleep on this clock.
     public func sleepers(atLeast count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

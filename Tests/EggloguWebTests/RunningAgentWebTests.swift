@@ -9,7 +9,7 @@ import Testing
 @Suite(.ownThreads) struct RunningAgentWebTests {
     func url(_ fixture: RealtimeFixture, _ device: String) async throws -> String {
         let url = Box<String>()
-        _ = await eventually(timeout: 20) {
+        _ = await eventually(timeout: 60) {
             url.value = (try? await offPool { try fixture.service(device) })?["web"]?.stringValue
             return url.value != nil
         }
