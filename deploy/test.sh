@@ -39,7 +39,7 @@ bench="$(swift build --show-bin-path)/egglogu-bench"
 "$bench" sync --quick
 "$bench" legacy --quick
 "$bench" realtime --quick
-"$bench" fanout --quick
+"$bench" fanout --quick --database private
 "$bench" page --quick
 # The agent inside a quarter-core, 256 MB cgroup; on a host without writable cgroups it says "skipped".
 "$bench" pi --quick

@@ -136,14 +136,21 @@ extension EggloguBench {
         @Option(help: "Edits per device count.")
         var edits = 100
 
+        @Option(help: "Also run on PostgreSQL: a postgres:// URL of an empty database, or 'private' for a cluster of its own.")
+        var database: String?
+
         @Flag(help: "3 devices and 5 edits: checks that the benchmark runs.")
         var quick = false
 
         func run() async throws {
             let counts = quick ? [3] : devices.split(separator: ",").compactMap { Int($0) }.filter { $0 >= 2 }
             guard !counts.isEmpty else { throw ValidationError("--devices needs counts of at least 2, e.g. 10,50") }
+            let stores = [BenchDatabase.sqlite] + (database.map { [BenchDatabase.named($0)] } ?? [])
             try await measuring("fan") { work, products, figures in
-                try await FanoutBenchmarks(work: work, products: products).run(into: &figures, devices: counts, edits: quick ? 5 : edits)
+                for store in stores {
+                    try await FanoutBenchmarks(work: work, products: products, store: store)
+                        .run(into: &figures, devices: counts, edits: quick ? 5 : edits)
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ import Glibc
 struct FanoutBenchmarks {
     let work: String
     let products: URL
+    let store: BenchDatabase
 
     /// What one configuration measured.
     struct Result {
@@ -26,25 +27,25 @@ struct FanoutBenchmarks {
             let inline = try await measure(devices: count, edits: edits, inline: true)
             let plain = try await measure(devices: count, edits: edits, inline: false)
             figures.line(
-                "fanout: \(count) devices, server pulls per edit (changes in the notice | plain notices, the baseline)",
+                "fanout (\(store.name)): \(count) devices, server pulls per edit (changes in the notice | plain notices, the baseline)",
                 String(format: "%.2f | %.2f", inline.pullsPerEdit, plain.pullsPerEdit)
             )
             figures.line(
-                "fanout: \(count) devices, server CPU per edit (changes in the notice | plain notices)",
+                "fanout (\(store.name)): \(count) devices, server CPU per edit (changes in the notice | plain notices)",
                 String(format: "%.2f ms | %.2f ms", inline.serverCPUPerEdit * 1000, plain.serverCPUPerEdit * 1000)
             )
             figures.line(
-                "fanout: \(count) devices, put on the first until it is in the last one's replica, changes in the notice",
+                "fanout (\(store.name)): \(count) devices, put on the first until it is in the last one's replica, changes in the notice",
                 RealtimeBenchmarks.percentiles(inline.delays)
             )
-            figures.line("fanout: \(count) devices, the same with plain notices", RealtimeBenchmarks.percentiles(plain.delays))
+            figures.line("fanout (\(store.name)): \(count) devices, the same with plain notices", RealtimeBenchmarks.percentiles(plain.delays))
         }
     }
 
     private func binary(_ name: String) -> String { products.appendingPathComponent(name).path }
 
     private func measure(devices count: Int, edits: Int, inline: Bool) async throws -> Result {
-        let directory = "\(work)/fanout-\(count)-\(inline ? "inline" : "plain")"
+        let directory = "\(work)/fanout-\(store.name)-\(count)-\(inline ? "inline" : "plain")"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let brokerPort = RealtimeBenchmarks.freePort()
         let serverPort = RealtimeBenchmarks.freePort()
@@ -57,7 +58,7 @@ struct FanoutBenchmarks {
             [
                 "serve", "--data-dir", data, "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(brokerPort)",
                 "--notice-inline-bytes", inline ? "8192" : "0",
-            ],
+            ] + (try store.fresh().arguments),
             log: directory + "/server.log"
         )
         defer { RealtimeBenchmarks.stop(server) }
