@@ -47,43 +47,20 @@ struct FanoutBenchmarks {
     private func measure(devices count: Int, edits: Int, inline: Bool) async throws -> Result {
         let directory = "\(work)/fanout-\(store.name)-\(count)-\(inline ? "inline" : "plain")"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let brokerPort = RealtimeBenchmarks.freePort()
-        let serverPort = RealtimeBenchmarks.freePort()
-        let broker = try RealtimeBenchmarks.spawn("/usr/sbin/mosquitto", ["-p", "\(brokerPort)"], log: directory + "/mosquitto.log")
-        defer { RealtimeBenchmarks.stop(broker) }
-        usleep(300_000)
-        let data = directory + "/server-data"
-        let server = try RealtimeBenchmarks.spawn(
-            binary("egglogu-sync-server"),
-            [
-                "serve", "--data-dir", data, "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(brokerPort)",
-                "--notice-inline-bytes", inline ? "8192" : "0",
-            ] + (try store.fresh().arguments),
-            log: directory + "/server.log"
+        let farm = try BenchFarm(
+            directory: directory,
+            products: products,
+            farm: "fan",
+            serverArguments: ["--notice-inline-bytes", inline ? "8192" : "0"] + (try store.fresh().arguments)
         )
-        defer { RealtimeBenchmarks.stop(server) }
-        try RealtimeBenchmarks.waitFor("listening on", in: directory + "/server.log")
-
+        defer { farm.stop() }
+        let (server, serverPort) = (farm.server, farm.serverPort)
         let names = (0..<count).map { "gw-\($0)" }
         var agents: [pid_t] = []
         defer { agents.forEach(RealtimeBenchmarks.stop) }
         for name in names {
-            let token = try output(of: binary("egglogu-sync-server"), ["token", "--data-dir", data, "--farm", "fan", "--device", name])
-            try token.write(toFile: "\(directory)/\(name).token", atomically: true, encoding: .utf8)
-            chmod("\(directory)/\(name).token", 0o600)
-            try [
-                "EGGLOGU_REPLICA=\(name).sqlite", "EGGLOGU_DEVICE_ID=\(name)", "EGGLOGU_FARM_ID=fan",
-                "EGGLOGU_SERVER_URL=http://127.0.0.1:\(serverPort)", "EGGLOGU_TOKEN_FILE=\(name).token",
-                "EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=\(brokerPort)",
-                "EGGLOGU_LOG_LEVEL=\(ProcessInfo.processInfo.environment["EGGLOGU_BENCH_AGENT_LOG_LEVEL"] ?? "info")",
-            ].joined(separator: "\n").write(toFile: "\(directory)/\(name).conf", atomically: true, encoding: .utf8)
-            agents.append(
-                try RealtimeBenchmarks.spawn(
-                    binary("egglogu-agent"),
-                    ["run", "--config", "\(directory)/\(name).conf"],
-                    log: "\(directory)/\(name).log"
-                )
-            )
+            let arguments = try farm.agentArguments(for: name)
+            agents.append(try RealtimeBenchmarks.spawn(binary("egglogu-agent"), arguments, log: "\(directory)/\(name).log"))
         }
         for name in names { try RealtimeBenchmarks.waitFor("broker connected", in: "\(directory)/\(name).log") }
 

@@ -29,31 +29,13 @@ struct RealtimeBenchmarks {
         func confined(_ binary: String, _ arguments: [String]) -> (String, [String]) {
             confinement?.confine(binary, arguments) ?? (binary, arguments)
         }
-        let brokerPort = Self.freePort()
-        let serverPort = Self.freePort()
-        let broker = try Self.spawn("/usr/sbin/mosquitto", ["-p", "\(brokerPort)"], log: work + "/mosquitto.log")
-        defer { Self.stop(broker) }
-        usleep(300_000)
-        let data = work + "/server-data"
-        let server = try Self.spawn(
-            binary("egglogu-sync-server"),
-            ["serve", "--data-dir", data, "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1", "--mqtt-port", "\(brokerPort)"],
-            log: work + "/server.log"
-        )
-        defer { Self.stop(server) }
-        try Self.waitFor("listening on", in: work + "/server.log")
+        let farm = try BenchFarm(directory: work, products: products, farm: "bench")
+        defer { farm.stop() }
+        let brokerPort = farm.brokerPort
         var agents: [pid_t] = []
         defer { agents.forEach(Self.stop) }
         for device in ["gw-a", "gw-b"] {
-            let token = try output(of: binary("egglogu-sync-server"), ["token", "--data-dir", data, "--farm", "bench", "--device", device])
-            try token.write(toFile: "\(work)/\(device).token", atomically: true, encoding: .utf8)
-            chmod("\(work)/\(device).token", 0o600)
-            try [
-                "EGGLOGU_REPLICA=\(device).sqlite", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=bench",
-                "EGGLOGU_SERVER_URL=http://127.0.0.1:\(serverPort)", "EGGLOGU_TOKEN_FILE=\(device).token",
-                "EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=\(brokerPort)",
-            ].joined(separator: "\n").write(toFile: "\(work)/\(device).conf", atomically: true, encoding: .utf8)
-            let command = ["run", "--config", "\(work)/\(device).conf"]
+            let command = try farm.agentArguments(for: device)
             let agent = binary("egglogu-agent")
             let (program, arguments) = device == "gw-b" ? confined(agent, command) : (agent, command)
             agents.append(try Self.spawn(program, arguments, log: "\(work)/\(device).log"))
