@@ -23,15 +23,9 @@ struct PiCgroup {
             try? "+cpu +memory".write(toFile: root + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
             let directory = root + "/" + name
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: false)
-            let group = PiCgroup(procs: [directory + "/cgroup.procs"], directories: [directory], version: "v2")
-            do {
-                try write("\(quotaMicroseconds) 100000", to: directory + "/cpu.max")
-                try write("\(memoryBytes)", to: directory + "/memory.max")
-            } catch {
-                group.remove()
-                throw error
-            }
-            return group
+            return try PiCgroup(procs: [directory + "/cgroup.procs"], directories: [directory], version: "v2").limited([
+                ("\(quotaMicroseconds) 100000", directory + "/cpu.max"), ("\(memoryBytes)", directory + "/memory.max"),
+            ])
         }
         let cpu = root + "/cpu/" + name
         let memory = root + "/memory/" + name
@@ -44,16 +38,10 @@ struct PiCgroup {
         } catch {
             throw BenchError("cannot create a cgroup (run as root): \(error.localizedDescription)")
         }
-        let group = PiCgroup(procs: [cpu + "/cgroup.procs", memory + "/cgroup.procs"], directories: [cpu, memory], version: "v1")
-        do {
-            try write("100000", to: cpu + "/cpu.cfs_period_us")
-            try write("\(quotaMicroseconds)", to: cpu + "/cpu.cfs_quota_us")
-            try write("\(memoryBytes)", to: memory + "/memory.limit_in_bytes")
-        } catch {
-            group.remove()
-            throw error
-        }
-        return group
+        return try PiCgroup(procs: [cpu + "/cgroup.procs", memory + "/cgroup.procs"], directories: [cpu, memory], version: "v1").limited([
+            ("100000", cpu + "/cpu.cfs_period_us"), ("\(quotaMicroseconds)", cpu + "/cpu.cfs_quota_us"),
+            ("\(memoryBytes)", memory + "/memory.limit_in_bytes"),
+        ])
     }
 
     /// `binary arguments` run inside the group: a shell joins it, then becomes the program (same pid).
@@ -76,6 +64,17 @@ struct PiCgroup {
     /// Removes the group; its processes must have ended.
     func remove() {
         for directory in directories { rmdir(directory) }
+    }
+
+    /// The group with each value written to its file; removed again if one cannot be.
+    private func limited(_ limits: [(value: String, file: String)]) throws -> PiCgroup {
+        do {
+            for (value, file) in limits { try Self.write(value, to: file) }
+        } catch {
+            remove()
+            throw error
+        }
+        return self
     }
 
     private static func write(_ value: String, to file: String) throws {

@@ -74,15 +74,10 @@ public struct Notice: Sendable, Equatable {
         }
     }
 
-    /// The notice as JSON bytes, its changes (if any) included.
+    /// The plain notice as JSON bytes: without ``before`` and ``changes``, which only the server
+    /// writes, from stored records (``bytes(before:changes:limit:)``).
     public var bytes: [UInt8] {
         var writer = head
-        if let changes, let before {
-            writer.appendRaw(",\"before\":")
-            writer.writeString(before)
-            writer.appendRaw(",\"changes\":")
-            writer.write(.array(changes.map(\.json)))
-        }
         writer.appendRaw("}")
         return writer.bytes
     }

@@ -56,7 +56,10 @@ extension SyncServer {
                 count: report.accepted - report.superseded.count,
                 at: serverTime
             )
-            notices.publish(notice, inline: await inline(notice, from: result.previousHead, read: result.ownChanges, in: replica, logger: logger))
+            // More changes than fit a notice are not read at all.
+            let fits = result.head - result.previousHead <= MergedPush.ownChangesLimit
+            let inline = fits ? await inline(notice, from: result.previousHead, read: result.ownChanges, in: replica, logger: logger) : nil
+            notices.publish(notice, inline: inline)
         }
         // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =

@@ -12,8 +12,9 @@ public struct MergedPush: Sendable {
     public var head: Int64
     /// The newest sequence number before it: the push's changes are the ones after this, up to ``head``.
     public var previousHead: Int64
-    /// The push's own changes (those after ``previousHead``, at most ``MergedPush/ownChangesLimit``),
-    /// when the store read them in the merge's transaction; nil when it did not.
+    /// The push's own changes (those after ``previousHead``) when there are at most
+    /// ``MergedPush/ownChangesLimit`` of them and the store read them in the merge's transaction;
+    /// nil otherwise.
     public var ownChanges: ChangePage?
 
     /// The most changes a store reads into ``ownChanges``.
@@ -58,7 +59,10 @@ extension Replica {
                 )
                 if let change { page.changes.append(change) }
             }
-            let own = transaction.headSequence > head ? try Replica.page(transaction.db, after: head, limit: MergedPush.ownChangesLimit) : nil
+            let changed = transaction.headSequence - head
+            let own =
+                (1...Int64(MergedPush.ownChangesLimit)).contains(changed)
+                ? try Replica.page(transaction.db, after: head, limit: MergedPush.ownChangesLimit) : nil
             return MergedPush(report: merged.report, page: page, head: transaction.headSequence, previousHead: head, ownChanges: own)
         }
     }

@@ -38,7 +38,7 @@ struct ImportCommand: AsyncParsableCommand {
             let line = ProgressLine("importing")
             let size = bytes.count
             let progress: @Sendable (Int, Int) -> Void = { done, total in
-                line.update(done: done, total: total, bytes: total > 0 ? size / total * done : size, totalBytes: size)
+                line.update(done: done, total: total, bytes: total > 0 ? size * done / total : size, totalBytes: size)
             }
             let report = try await replica.importBlob(bytes, options: ImportOptions(prune: prune, source: file, progress: progress))
             line.finish()

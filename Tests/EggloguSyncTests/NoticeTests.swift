@@ -68,6 +68,14 @@ import Testing
         #expect(payload.count < 1_024)
         let notice = try Notice(bytes: payload)
         #expect(notice.changes == nil && notice.before == nil)
+        // More changes than a notice holds are not even read: a plain notice again.
+        for n in 0..<70 { try await a.replica.put("flocks", ["id": .string("small-\(n)")]) }
+        _ = try await a.sync.sync()
+        let many = try Notice(bytes: try #require(lab.notices.payloads.last))
+        #expect(many.changes == nil && many.count == 70)
+        try await a.replica.put("flocks", ["id": "one-more"])
+        _ = try await a.sync.sync()
+        #expect(try Notice(bytes: try #require(lab.notices.payloads.last)).changes?.count == 1, "and a small push travels inline again")
     }
 
     /// A notice that is not whole, or holds a record the server's checks refuse, changes nothing:
