@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing egglogu-sync needs on Debian 12, and checks for Swift.
 # Runs as root (CI) or through sudo. --tests adds what only the tests need (headless Chromium for the
-# status page's browser test, nginx for the test of deploy/nginx/, nats-server for the clustered
+# status page's browser test, bsdutils for `script` (the progress line's terminal test), nginx for the test of deploy/nginx/, nats-server for the clustered
 # broker's test, and systemd-nspawn and debootstrap for deploy/test-systemd.sh).
 set -euo pipefail
 
@@ -10,7 +10,7 @@ packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto m
 # libnss-mymachines, whose postinst adds "mymachines" to this machine's /etc/nsswitch.conf.
 no_recommends=()
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium nginx nats-server postgresql)
+  packages+=(chromium nginx nats-server postgresql bsdutils)
   no_recommends+=(systemd-container debootstrap)
 fi
 
