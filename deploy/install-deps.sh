@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing egglogu-sync needs on Debian 12, and checks for Swift.
 # Runs as root (CI) or through sudo. --tests adds what only the tests need (headless Chromium for the
-# status page's browser test, bsdutils for `script` (the progress line's terminal test), nginx for the test of deploy/nginx/, nats-server for the clustered
-# broker's test, and systemd-nspawn and debootstrap for deploy/test-systemd.sh).
+# status page's browser test, nginx for the test of deploy/nginx/, nats-server for the clustered
+# broker's test, bsdutils for script(1) in the progress test, and systemd-nspawn and debootstrap for
+# deploy/test-systemd.sh).
 set -euo pipefail
 
 packages=(libsqlite3-dev sqlite3 pkg-config openssl libmosquitto-dev mosquitto mosquitto-clients python3 systemd dpkg-dev)
