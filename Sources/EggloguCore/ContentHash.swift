@@ -5,7 +5,9 @@ import EggloguJSON
 public enum ContentHash {
     /// SHA-256 of the canonical JSON of `value`, as 32 hex digits (128 bits).
     public static func of(_ value: JSONValue) -> String {
-        hex(SHA256.hash(data: value.serialized(.canonical)))
+        var writer = JSONWriter(style: .canonical, reservingCapacity: 512)
+        writer.write(value)
+        return hex(SHA256.hash(data: writer.bytes))
     }
 
     /// The hash of an object's canonical JSON.
@@ -29,13 +31,18 @@ public enum ContentHash {
     }
 
     private static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for byte in digest.prefix(16) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+        digest.withUnsafeBytes { raw in
+            String(unsafeUninitializedCapacity: 32) { out in
+                for (n, byte) in raw.prefix(16).enumerated() {
+                    out[2 * n] = digit(byte >> 4)
+                    out[2 * n + 1] = digit(byte & 0x0F)
+                }
+                return 32
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func digit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }

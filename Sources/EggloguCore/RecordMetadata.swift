@@ -13,8 +13,9 @@ public struct RecordMetadata: Sendable, Equatable {
     /// Reads the metadata fields of `record`; `null` counts as absent.
     public init(of record: JSONObject) throws(RecordError) {
         let id = record["id"]?.stringValue
+        let fields = MetadataFields(record)
         func timestamp(_ field: String) throws(RecordError) -> Timestamp? {
-            switch record[field] {
+            switch field == SyncField.updatedAt ? fields.updatedAt : fields.deletedAt {
             case nil, .null?: return nil
             case .string(let text)?:
                 guard let t = Timestamp(iso8601: text) else {
@@ -27,12 +28,12 @@ public struct RecordMetadata: Sendable, Equatable {
         }
         updatedAt = try timestamp(SyncField.updatedAt)
         deletedAt = try timestamp(SyncField.deletedAt)
-        switch record[SyncField.origin] {
+        switch fields.origin {
         case nil, .null?: origin = nil
         case .string(let s)? where s.utf8.count <= 256 && !s.utf8.contains(0): origin = s
         default: throw RecordError(.badMetadata, id: id, "\(SyncField.origin) must be a string of at most 256 bytes, without NUL")
         }
-        switch record[SyncField.vector] {
+        switch fields.vector {
         case nil, .null?: vector = nil
         case let value?:
             guard let v = VersionVector(json: value) else {
@@ -40,7 +41,7 @@ public struct RecordMetadata: Sendable, Equatable {
             }
             vector = v
         }
-        switch record[SyncField.generation] {
+        switch fields.generation {
         case nil, .null?: generation = nil
         case .number(let n)?:
             guard let g = n.intValue, g >= 0, g < 1 << 40 else {
@@ -50,8 +51,32 @@ public struct RecordMetadata: Sendable, Equatable {
         case let other?:
             throw RecordError(.badMetadata, id: id, "\(SyncField.generation) is a \(other.typeName), not an integer")
         }
-        if case .string(let hash)? = record[SyncField.contentHash], ContentHash.isWellFormed(hash) {
+        if case .string(let hash)? = fields.contentHash, ContentHash.isWellFormed(hash) {
             contentHash = hash
+        }
+    }
+
+    /// The metadata fields' values, found in one pass over the record's keys.
+    private struct MetadataFields {
+        var updatedAt: JSONValue?
+        var deletedAt: JSONValue?
+        var origin: JSONValue?
+        var vector: JSONValue?
+        var generation: JSONValue?
+        var contentHash: JSONValue?
+
+        init(_ record: JSONObject) {
+            for (key, value) in record.entries where key.utf8.first == UInt8(ascii: "_") {
+                switch key {
+                case SyncField.updatedAt: updatedAt = value
+                case SyncField.deletedAt: deletedAt = value
+                case SyncField.origin: origin = value
+                case SyncField.vector: vector = value
+                case SyncField.generation: generation = value
+                case SyncField.contentHash: contentHash = value
+                default: break
+                }
+            }
         }
     }
 

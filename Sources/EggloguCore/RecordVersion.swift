@@ -176,33 +176,28 @@ public struct RecordVersion: Sendable, Equatable {
     public var recordText: [UInt8] {
         var writer = JSONWriter(reservingCapacity: 256)
         var first = true
-        func key(_ name: String) {
-            writer.appendRaw(first ? "{" : ",")
-            first = false
-            writer.writeString(name)
-            writer.appendRaw(":")
-        }
         for (name, value) in content.entries {
-            key(name)
+            writer.writeKey(name, first: first)
+            first = false
             writer.write(value)
         }
-        key(SyncField.updatedAt)
+        writer.writeKey(SyncField.updatedAt, first: first)
         writer.writeString(info.updatedAt.iso8601)
-        key(SyncField.deletedAt)
+        writer.writeKey(SyncField.deletedAt, first: false)
         if let deletedAt = info.deletedAt {
             writer.writeString(deletedAt.iso8601)
         } else {
             writer.appendRaw("null")
         }
-        key(SyncField.origin)
+        writer.writeKey(SyncField.origin, first: false)
         writer.writeString(info.origin)
-        key(SyncField.vector)
-        writer.write(info.vector.json)
+        writer.writeKey(SyncField.vector, first: false)
+        info.vector.write(to: &writer)
         if info.generation != 0 {
-            key(SyncField.generation)
-            writer.write(.number(JSONNumber(info.generation)))
+            writer.writeKey(SyncField.generation, first: false)
+            writer.writeInteger(Int64(info.generation))
         }
-        writer.appendRaw("}")
+        writer.appendByte(UInt8(ascii: "}"))
         return writer.bytes
     }
 }

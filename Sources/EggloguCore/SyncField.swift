@@ -19,6 +19,7 @@ public enum SyncField {
 
     /// Whether `key` is sync metadata rather than app data.
     public static func isMetadata(_ key: String) -> Bool {
-        key == updatedAt || key == deletedAt || key.hasPrefix(prefix)
+        guard key.utf8.first == UInt8(ascii: "_") else { return false }
+        return key == updatedAt || key == deletedAt || key.hasPrefix(prefix)
     }
 }

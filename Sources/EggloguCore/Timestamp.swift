@@ -37,22 +37,30 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             days -= 1
         }
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        var out: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
-        func put(_ value: Int64, at end: Int, width: Int) {
-            var x = value
-            for k in stride(from: end, to: end - width, by: -1) {
-                out[k] = UInt8(ascii: "0") + UInt8(x % 10)
-                x /= 10
+        return String(unsafeUninitializedCapacity: 24) { out in
+            func put(_ value: Int64, at end: Int, width: Int) {
+                var x = value
+                for k in stride(from: end, to: end - width, by: -1) {
+                    out[k] = UInt8(ascii: "0") + UInt8(x % 10)
+                    x /= 10
+                }
             }
+            out[4] = UInt8(ascii: "-")
+            out[7] = UInt8(ascii: "-")
+            out[10] = UInt8(ascii: "T")
+            out[13] = UInt8(ascii: ":")
+            out[16] = UInt8(ascii: ":")
+            out[19] = UInt8(ascii: ".")
+            out[23] = UInt8(ascii: "Z")
+            put(y, at: 3, width: 4)
+            put(m, at: 6, width: 2)
+            put(d, at: 9, width: 2)
+            put(msOfDay / 3_600_000, at: 12, width: 2)
+            put(msOfDay / 60_000 % 60, at: 15, width: 2)
+            put(msOfDay / 1000 % 60, at: 18, width: 2)
+            put(msOfDay % 1000, at: 22, width: 3)
+            return 24
         }
-        put(y, at: 3, width: 4)
-        put(m, at: 6, width: 2)
-        put(d, at: 9, width: 2)
-        put(msOfDay / 3_600_000, at: 12, width: 2)
-        put(msOfDay / 60_000 % 60, at: 15, width: 2)
-        put(msOfDay / 1000 % 60, at: 18, width: 2)
-        put(msOfDay % 1000, at: 22, width: 3)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses an ISO-8601 date-time with an explicit offset; `nil` when it is not one.
@@ -74,8 +82,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             i += width
             return v
         }
-        func expect(_ c: Character) -> Bool {
-            guard i < b.count, b[i] == c.asciiValue! else { return false }
+        func expect(_ c: Unicode.Scalar) -> Bool {
+            guard i < b.count, b[i] == UInt8(ascii: c) else { return false }
             i += 1
             return true
         }

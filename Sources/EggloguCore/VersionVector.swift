@@ -47,10 +47,29 @@ public struct VersionVector: Sendable, Hashable {
     public var json: JSONValue {
         .object(
             JSONObject(
-                entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                    .map { ($0.key, .string($0.value.iso8601)) }
+                sortedEntries.map { ($0.key, .string($0.value.iso8601)) }
             )
         )
+    }
+
+    /// Writes ``json`` without building it.
+    public func write(to writer: inout JSONWriter) {
+        guard !entries.isEmpty else {
+            writer.appendRaw("{}")
+            return
+        }
+        var first = true
+        for (device, stamp) in sortedEntries {
+            writer.writeKey(device, first: first)
+            first = false
+            writer.writeString(stamp.iso8601)
+        }
+        writer.appendByte(UInt8(ascii: "}"))
+    }
+
+    /// The entries ordered by device id's UTF-8 bytes.
+    public var sortedEntries: [(key: String, value: Timestamp)] {
+        entries.count == 1 ? Array(entries) : entries.sorted { JSONObject.keyPrecedes($0.key, $1.key) }
     }
 
     /// Reads `{device: ISO-8601}`; `nil` if any entry is not a timestamp.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A JSON object that keeps its keys in document order.
 ///
 /// Lookups are linear, which suits records of a few dozen fields; the parser
@@ -56,6 +62,21 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// A copy without the keys for which `predicate` is true.
     public func filter(keys predicate: (String) -> Bool) -> JSONObject {
         JSONObject(uniqueEntries: entries.filter { predicate($0.key) })
+    }
+
+    /// Whether `a` sorts before `b` by UTF-8 bytes, the order of canonical JSON's keys.
+    public static func keyPrecedes(_ a: String, _ b: String) -> Bool {
+        let order = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                let common = Swift.min(x.count, y.count)
+                if common > 0, let p = x.baseAddress, let q = y.baseAddress {
+                    let order = memcmp(p, q, common)
+                    if order != 0 { return order < 0 }
+                }
+                return x.count < y.count
+            }
+        }
+        return (order ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {

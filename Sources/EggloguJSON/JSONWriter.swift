@@ -25,7 +25,32 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func appendRaw(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends one ASCII byte of JSON syntax (`{`, `,`, `:`, ...).
+    public mutating func appendByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    /// Appends `key` as a string followed by `:`, after a `{` when `first` else a `,`.
+    public mutating func writeKey(_ key: String, first: Bool) {
+        bytes.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        writeString(key)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Appends the decimal digits of `value`.
+    public mutating func writeInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        let start = bytes.count
+        var magnitude = value.magnitude
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
     }
 
     public mutating func write(_ value: JSONValue) {
@@ -55,18 +80,30 @@ public struct JSONWriter: Sendable {
     }
 
     mutating func writeObject(_ object: JSONObject, indent: Int) {
-        bytes.append(UInt8(ascii: "{"))
-        var entries = object.entries
-        if style == .canonical {
-            entries.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        let entries = object.entries
+        guard style == .canonical, entries.count > 1 else {
+            writeEntries(entries.indices, of: entries, indent: indent)
+            return
         }
-        for (n, entry) in entries.enumerated() {
-            if n > 0 { bytes.append(UInt8(ascii: ",")) }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: entries.count) { buffer in
+            var order = buffer
+            for i in entries.indices { order.initializeElement(at: i, to: i) }
+            order.sort { JSONObject.keyPrecedes(entries[$0].key, entries[$1].key) }
+            writeEntries(order, of: entries, indent: indent)
+        }
+    }
+
+    private mutating func writeEntries(_ order: some Collection<Int>, of entries: [JSONObject.Element], indent: Int) {
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for index in order {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
             newline(indent + 1)
-            writeString(entry.key)
+            writeString(entries[index].key)
             bytes.append(UInt8(ascii: ":"))
             if style == .pretty { bytes.append(UInt8(ascii: " ")) }
-            write(entry.value, indent: indent + 1)
+            write(entries[index].value, indent: indent + 1)
         }
         if !entries.isEmpty { newline(indent) }
         bytes.append(UInt8(ascii: "}"))

@@ -255,7 +255,16 @@ extension ReplicaTransaction {
         for (collection, updates) in state.updates {
             for (id, value) in updates {
                 if let value {
-                    try upsert.execute(arguments: [scope, collection, id, value.key, value.vector, value.generation])
+                    let raw = RawStatement(upsert)
+                    raw.reset()
+                    defer { raw.reset() }
+                    try raw.bind(1, scope)
+                    try raw.bind(2, collection)
+                    try raw.bind(3, id)
+                    try raw.bind(4, value.key)
+                    try raw.bind(5, value.vector)
+                    try raw.bind(6, Int64(value.generation))
+                    _ = try raw.step()
                 } else {
                     try delete.execute(arguments: [scope, collection, id])
                 }

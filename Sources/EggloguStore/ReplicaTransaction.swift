@@ -63,9 +63,11 @@ struct ReplicaTransaction {
     private(set) var lastConflictKind: ConflictKind?
     /// Keys and fields that local writes added, for the layout record.
     private var layoutAdditions = BlobLayout()
+    private let statements: RecordStatements
 
     init(db: Database, replica: Replica, clockWaited: Int64 = 0) throws {
         self.db = db
+        self.statements = RecordStatements(db)
         self.clockWaited = clockWaited
         self.device = replica.deviceID
         self.configuration = replica.configuration
@@ -112,7 +114,7 @@ struct ReplicaTransaction {
     }
 
     func stored(_ collection: String, _ id: String) throws -> StoredRecord? {
-        try StoredRecord.fetch(db, collection: collection, id: id)
+        try StoredRecord.fetch(statements.lookupStatement(), collection: collection, id: id)
     }
 
     func version(_ collection: String, _ id: String) throws -> RecordVersion? {
@@ -215,17 +217,7 @@ struct ReplicaTransaction {
         info: VersionInfo,
         dirty: Bool
     ) throws {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO record (collection, id, body, hash, updated_at, deleted_at, origin, vv, gen, seq, dirty)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(collection, id) DO UPDATE SET
-                  body = excluded.body, hash = excluded.hash, updated_at = excluded.updated_at,
-                  deleted_at = excluded.deleted_at, origin = excluded.origin, vv = excluded.vv, gen = excluded.gen,
-                  seq = excluded.seq, dirty = excluded.dirty
-                """
-        )
-        let raw = RawStatement(statement)
+        let raw = try statements.upsertStatement()
         raw.reset()
         defer { raw.reset() }
         try raw.bind(1, collection)

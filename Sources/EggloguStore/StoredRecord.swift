@@ -15,7 +15,13 @@ struct StoredRecord {
 
     /// The stored row of `collection/id` (a merge reads one per record, so without GRDB's rows).
     static func fetch(_ db: Database, collection: String, id: String) throws -> StoredRecord? {
-        let statement = RawStatement(try db.cachedStatement(sql: "SELECT \(columns) FROM record WHERE collection = ? AND id = ?"))
+        try fetch(RawStatement(db.cachedStatement(sql: lookupSQL)), collection: collection, id: id)
+    }
+
+    static let lookupSQL = "SELECT \(columns) FROM record WHERE collection = ? AND id = ?"
+
+    /// The stored row of `collection/id`, read with a statement of ``lookupSQL``.
+    static func fetch(_ statement: RawStatement, collection: String, id: String) throws -> StoredRecord? {
         statement.reset()
         defer { statement.reset() }
         try statement.bind(1, collection)
@@ -64,15 +70,15 @@ struct StoredRecord {
 public enum VectorColumn {
     /// The column text of `vector`.
     public static func encode(_ vector: VersionVector) -> String {
-        var writer = JSONWriter()
-        writer.appendRaw("{")
-        for (n, entry) in vector.entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
-            if n > 0 { writer.appendRaw(",") }
-            writer.writeString(entry.key)
-            writer.appendRaw(":")
-            writer.appendRaw(String(entry.value.milliseconds))
+        var writer = JSONWriter(reservingCapacity: 64)
+        if vector.entries.isEmpty { return "{}" }
+        var first = true
+        for (device, stamp) in vector.sortedEntries {
+            writer.writeKey(device, first: first)
+            first = false
+            writer.writeInteger(stamp.milliseconds)
         }
-        writer.appendRaw("}")
+        writer.appendByte(UInt8(ascii: "}"))
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 

@@ -21,15 +21,14 @@ struct ExportCommand: AsyncParsableCommand {
         try await reportingFailures {
             let replica = try await options.openForReading()
             let bytes = try await replica.exportBlob(style: pretty ? .pretty : .compact)
-            guard let output else {
-                FileHandle.standardOutput.write(Data(bytes))
-                FileHandle.standardOutput.write(Data("\n".utf8))
-                return
-            }
-            do {
-                try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
+            do throws(OutputFileError) {
+                if let output {
+                    try OutputFile.replace(output, with: bytes)
+                } else {
+                    try OutputFile.writeStandardOutput(bytes)
+                }
             } catch {
-                throw CommandFailure(Sysexits.cannotCreate, "cannot write \(output): \(error.localizedDescription)")
+                throw CommandFailure(output == nil ? Sysexits.ioError : Sysexits.cannotCreate, error.description)
             }
         }
     }

@@ -158,6 +158,26 @@ import Testing
         #expect(try agent(["delete", "--replica", replica, "auditLog", "x"]).status == 65)
     }
 
+    /// `export -o` replaces an existing file whole and leaves nothing beside it, even when it fails.
+    @Test func exportReplacesTheFileWhole() throws {
+        _ = try agent(["put", "--replica", replica, "flocks", #"{"id":"f1","name":"A"}"#])
+        let outDir = dir.file("exports")
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        let out = outDir + "/farm.json"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: out))
+        #expect(try agent(["export", "--replica", replica, "-o", out]).status == 0)
+        let exported = try JSONParser().parse([UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
+        #expect(exported.objectValue?["flocks"]?.arrayValue?.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outDir) == ["farm.json"])
+
+        // A directory cannot be replaced by a file: the export fails and cleans up after itself.
+        let refused = try agent(["export", "--replica", replica, "-o", outDir])
+        #expect(refused.status == 73)
+        #expect(refused.stderr.contains("cannot write \(outDir)"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outDir) == ["farm.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasSuffix(".tmp") })
+    }
+
     /// One id rule everywhere: a NUL or another control character, or more than 512 bytes, is a bad id.
     @Test func badIdsAreRefusedWithTheRuleTheyBreak() throws {
         #expect(try agent(["put", "--replica", replica, "flocks", #"{"id":"k","name":"kept"}"#]).status == 0)

@@ -36,4 +36,11 @@ import Testing
             #expect(try RecordVersion(record: JSONParser().parse(version.recordText)) == version, "record \(n) reads back")
         }
     }
+
+    /// Content hashes are stored in every replica and compared between them, so their value is pinned.
+    @Test func contentHashIsPinned() throws {
+        let value = try JSONParser().parse(#"{"zeta":1,"id":"r1","é":"x","e":[3,{"b":2,"a":"ü"}],"ea":-7,"E":null,"_":"u"}"#)
+        #expect(ContentHash.of(value) == "3dfa02a9e69ed3054427f21792222737")
+        #expect(ContentHash.of(parts: ["a", "b"]) == "59b271ae1bbcb1d31d41929817f4b16f")
+    }
 }
