@@ -63,6 +63,9 @@ extension EggloguBench {
         @Flag(help: "A small farm, one initial sync, 4 devices with 3 pushes each: checks that the benchmark runs.")
         var quick = false
 
+        @Option(name: .customLong("static-agent"), help: "Also time the initial sync with this egglogu-agent (a --static-swift-stdlib build).")
+        var staticAgent: String?
+
         func run() async throws {
             try await measuring("sync") { work, products, figures in
                 try await SyncBenchmarks(work: work, products: products).run(
@@ -70,7 +73,8 @@ extension EggloguBench {
                     size: quick ? .small : .large,
                     initialSyncs: quick ? 1 : 3,
                     devices: quick ? 4 : devices,
-                    requestsPerDevice: quick ? 3 : requests
+                    requestsPerDevice: quick ? 3 : requests,
+                    staticAgent: staticAgent.map { URL(fileURLWithPath: $0).path }
                 )
             }
         }
@@ -205,6 +209,9 @@ extension EggloguBench {
         @Flag(help: "The small farm once and 2,000 records to merge: checks that the benchmark runs.")
         var quick = false
 
+        @Option(name: .customLong("static-agent"), help: "Also time import and export with this egglogu-agent (a --static-swift-stdlib build).")
+        var staticAgent: String?
+
         func run() async throws {
             let repeats = quick ? 1 : self.repeats
             let mergeRecords = quick ? 2_000 : self.mergeRecords
@@ -227,19 +234,25 @@ extension EggloguBench {
             )
             var report = Figures()
 
-            var importRuns: [ChildProcess.Result] = []
-            var exportRuns: [ChildProcess.Result] = []
-            for n in 0..<repeats {
-                let replica = "\(work)/import-\(n).sqlite"
-                let result = try ChildProcess.run(agent, ["import", "--replica", replica, farm])
-                guard result.status == 0 else { throw BenchError("import exited \(result.status)") }
-                importRuns.append(result)
-                let export = try ChildProcess.run(agent, ["export", "--replica", replica, "-o", "\(work)/export-\(n).json"])
-                guard export.status == 0 else { throw BenchError("export exited \(export.status)") }
-                exportRuns.append(export)
+            func importAndExport(with agent: String, label: String) throws {
+                var importRuns: [ChildProcess.Result] = []
+                var exportRuns: [ChildProcess.Result] = []
+                for n in 0..<repeats {
+                    let replica = "\(work)/import-\(label.isEmpty ? "default" : "static")-\(n).sqlite"
+                    let result = try ChildProcess.run(agent, ["import", "--replica", replica, farm])
+                    guard result.status == 0 else { throw BenchError("import exited \(result.status)") }
+                    importRuns.append(result)
+                    let export = try ChildProcess.run(agent, ["export", "--replica", replica, "-o", "\(work)/export-\(n).json"])
+                    guard export.status == 0 else { throw BenchError("export exited \(export.status)") }
+                    exportRuns.append(export)
+                }
+                report.add("import, \(farmName) (egglogu-agent import, whole process\(label))", importRuns)
+                report.add("export, \(farmName) (egglogu-agent export -o, whole process\(label))", exportRuns)
             }
-            report.add("import, \(farmName) (egglogu-agent import, whole process)", importRuns)
-            report.add("export, \(farmName) (egglogu-agent export -o, whole process)", exportRuns)
+            try importAndExport(with: agent, label: "")
+            if let staticAgent {
+                try importAndExport(with: URL(fileURLWithPath: staticAgent).path, label: ", static build")
+            }
 
             let inProcess = try await measure(repeats) { n in
                 let replica = try await Replica.open(path: "\(work)/lib-\(n).sqlite")

@@ -20,7 +20,16 @@ struct SyncBenchmarks {
         size == .large ? "the large farm" : "a \(size.dailyProduction)-record farm"
     }
 
-    func run(into figures: inout Figures, size: FarmSize, initialSyncs: Int, devices: Int, requestsPerDevice: Int) async throws {
+    /// - Parameter staticAgent: an `egglogu-agent` built with `--static-swift-stdlib`, as gateways
+    ///   run it, whose initial sync is measured beside the default build's.
+    func run(
+        into figures: inout Figures,
+        size: FarmSize,
+        initialSyncs: Int,
+        devices: Int,
+        requestsPerDevice: Int,
+        staticAgent: String? = nil
+    ) async throws {
         let data = work + "/server-data"
         let server = try ServerProcess.start(binary: serverBinary, dataDir: data, log: work + "/server.log")
         defer { server.stop() }
@@ -62,6 +71,15 @@ struct SyncBenchmarks {
             initial.append(result)
         }
         figures.add("sync: initial sync of \(farmName) into an empty replica (egglogu-agent sync)", initial)
+        if let staticAgent {
+            var runs: [ChildProcess.Result] = []
+            for n in 0..<initialSyncs {
+                let result = try ChildProcess.run(staticAgent, try agentArguments("gw-s\(n)", "sync"))
+                guard result.status == 0 else { throw BenchError("the static build's initial sync failed") }
+                runs.append(result)
+            }
+            figures.add("sync: the same, static build (--static-swift-stdlib, as gateways run it)", runs)
+        }
 
         // One edit: what goes up, and what the other gateway pulls.
         let replica = try await Replica.open(path: "\(work)/gw-a.sqlite")

@@ -178,15 +178,37 @@ public final class AgentSync: Sendable {
             summary.rejected += response.rejected.filter { $0.reason != .superseded }
             since = response.cursor.description
         }
+        // The next page is requested as soon as a page arrives, so the server reads it while this
+        // replica merges the one before: a catch-up costs about the larger of the two, not both.
+        var prefetched: Task<SyncResponse, any Error>?
+        defer { prefetched?.cancel() }
         while !complete {
-            let response = try await observing(.pull) {
-                try await transport.pull(farm: farm, since: since, limit: pageSize, token: token.current)
+            let response: SyncResponse
+            if let pending = prefetched {
+                prefetched = nil
+                response = try await withTaskCancellationHandler {
+                    try await pending.value
+                } onCancel: {
+                    pending.cancel()
+                }
+            } else {
+                response = try await pull(since: since)
             }
             complete = !response.hasMore
+            if !complete {
+                let next = response.cursor.description
+                prefetched = Task { try await self.pull(since: next) }
+            }
             queued += try await apply(response, settled: [], completes: complete, fromScratch: fromScratch, into: &summary)
             since = response.cursor.description
         }
         return (since, queued)
+    }
+
+    private func pull(since: String?) async throws -> SyncResponse {
+        try await observing(.pull) {
+            try await transport.pull(farm: farm, since: since, limit: pageSize, token: token.current)
+        }
     }
 
     private func observing<T>(_ kind: SyncRequestOutcome.Kind, _ request: () async throws -> T) async throws -> T {

@@ -85,12 +85,31 @@ public struct JSONWriter: Sendable {
             writeEntries(entries.indices, of: entries, indent: indent)
             return
         }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: entries.count) { buffer in
+        // Keys are sorted by their first eight bytes as one integer, and by all their bytes only
+        // when those tie: most comparisons are then one integer comparison.
+        withUnsafeTemporaryAllocation(of: (prefix: UInt64, index: Int).self, capacity: entries.count) { buffer in
             var order = buffer
-            for i in entries.indices { order.initializeElement(at: i, to: i) }
-            order.sort { JSONObject.keyPrecedes(entries[$0].key, entries[$1].key) }
-            writeEntries(order, of: entries, indent: indent)
+            for i in entries.indices {
+                order.initializeElement(at: i, to: (Self.sortPrefix(of: entries[i].key), i))
+            }
+            order.sort { a, b in
+                a.prefix != b.prefix ? a.prefix < b.prefix : JSONObject.keyPrecedes(entries[a.index].key, entries[b.index].key)
+            }
+            writeEntries(order.lazy.map(\.index), of: entries, indent: indent)
         }
+    }
+
+    /// The first eight UTF-8 bytes of `key`, big-endian, padded with zeros: comparing two of these
+    /// orders keys as their bytes do, except that a tie says nothing.
+    static func sortPrefix(of key: String) -> UInt64 {
+        var prefix: UInt64 = 0
+        var count = 0
+        for byte in key.utf8 {
+            prefix = prefix << 8 | UInt64(byte)
+            count += 1
+            if count == 8 { return prefix }
+        }
+        return prefix << (8 * UInt64(8 - count))
     }
 
     private mutating func writeEntries(_ order: some Collection<Int>, of entries: [JSONObject.Element], indent: Int) {
