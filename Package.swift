@@ -6,6 +6,11 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// `scripts/fuzz` builds with EGGLOGU_FUZZ_RUNTIME naming libFuzzer's archive without its `main`:
+/// the parsing modules get libFuzzer's coverage instrumentation and `egglogu-fuzz` runs the driver.
+let fuzzRuntime = Context.environment["EGGLOGU_FUZZ_RUNTIME"].flatMap { $0.isEmpty ? nil : $0 }
+let fuzzed: [SwiftSetting] = strict + (fuzzRuntime == nil ? [] : [.unsafeFlags(["-sanitize=fuzzer"])])
+
 let package = Package(
     name: "egglogu-sync",
     platforms: [.macOS(.v15)],
@@ -28,7 +33,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
-        .target(name: "EggloguJSON", swiftSettings: strict),
+        .target(name: "EggloguJSON", swiftSettings: fuzzed),
         .target(
             name: "EggloguHTTP",
             dependencies: [
@@ -54,7 +59,7 @@ let package = Package(
         .target(
             name: "EggloguCore",
             dependencies: ["EggloguJSON", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strict
+            swiftSettings: fuzzed
         ),
         .target(
             name: "EggloguStore",
@@ -126,7 +131,14 @@ let package = Package(
         .target(
             name: "EggloguProtocol",
             dependencies: ["EggloguCore", "EggloguJSON"],
-            swiftSettings: strict
+            swiftSettings: fuzzed
+        ),
+        .target(name: "EggloguFuzzing", dependencies: ["EggloguCore", "EggloguJSON", "EggloguProtocol"], swiftSettings: fuzzed),
+        .executableTarget(
+            name: "egglogu-fuzz",
+            dependencies: ["EggloguFuzzing"],
+            swiftSettings: fuzzed + (fuzzRuntime == nil ? [] : [.define("FUZZING")]),
+            linkerSettings: fuzzRuntime.map { [.unsafeFlags(["-Xlinker", $0, "-lstdc++"])] } ?? []
         ),
         .target(
             name: "EggloguSyncClient",
@@ -188,6 +200,11 @@ let package = Package(
         ),
         .target(name: "EggloguFixtures", dependencies: ["EggloguCore", "EggloguJSON"], swiftSettings: strict),
         .testTarget(name: "EggloguJSONTests", dependencies: ["EggloguJSON", "EggloguTestTraits"], swiftSettings: strict),
+        .testTarget(
+            name: "EggloguFuzzingTests",
+            dependencies: ["EggloguFuzzing", "EggloguTestTraits"],
+            swiftSettings: strict
+        ),
         .target(
             name: "EggloguTestSupport",
             dependencies: [

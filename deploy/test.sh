@@ -45,4 +45,7 @@ bench="$(swift build --show-bin-path)/egglogu-bench"
 "$bench" pi --quick
 "$bench" farms --quick --database private
 "$bench" load --quick --database private
+# libFuzzer on each parser of untrusted bytes for 15 s (longer on demand: scripts/fuzz --seconds 600);
+# a finding fails the run and keeps its input in .build-fuzz/findings/.
+./scripts/fuzz --seconds 15
 echo "browser screenshots: ${EGGLOGU_TEST_ARTIFACTS:-.build/test-artifacts}/browser/"
