@@ -279,7 +279,8 @@ let package = Package(
         .testTarget(
             name: "EggloguRealtimeTests",
             dependencies: [
-                "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent", "egglogu-sync-server",
+                "EggloguCore", "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent",
+                "egglogu-sync-server",
             ],
             swiftSettings: strict
         ),

@@ -9,6 +9,8 @@ public final class RealtimeFixture: @unchecked Sendable {
     public let serverPort = Broker.freePort()
     public private(set) var server: ChildService!
     public private(set) var agents: [String: ChildService] = [:]
+    /// Replicas kept elsewhere than the fixture's directory (on a small disk), by device.
+    public var replicaLocations: [String: String] = [:]
     public var serverURL: String { "http://127.0.0.1:\(serverPort)" }
 
     public init(broker: Broker? = nil) throws {
@@ -46,7 +48,7 @@ public final class RealtimeFixture: @unchecked Sendable {
             try directory.writeSecret(token.stdout, to: "\(device).token")
         }
         var lines = [
-            "EGGLOGU_REPLICA=\(device).sqlite", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=farm-rt",
+            "EGGLOGU_REPLICA=\(replicaPath(device))", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=farm-rt",
             "EGGLOGU_SERVER_URL=\(serverURL)", "EGGLOGU_TOKEN_FILE=\(device).token", "EGGLOGU_POLL_INTERVAL=\(pollInterval)",
             "EGGLOGU_LOG_LEVEL=info",
         ]
@@ -60,7 +62,7 @@ public final class RealtimeFixture: @unchecked Sendable {
     }
 
     public func config(_ device: String) -> String { directory.file("\(device).conf") }
-    public func replicaPath(_ device: String) -> String { directory.file("\(device).sqlite") }
+    public func replicaPath(_ device: String) -> String { replicaLocations[device] ?? directory.file("\(device).sqlite") }
 
     /// The device's replica, opened by this test process (a local write "from another path").
     public func replica(_ device: String) async throws -> Replica {

@@ -1,0 +1,125 @@
+import EggloguCore
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+
+/// The soak's random writers and what they were told: every version a device acknowledged.
+struct SoakLedger {
+    /// A version a device committed and reported back.
+    struct Acknowledged {
+        let device: String
+        let id: String
+        let version: RecordVersion
+    }
+
+    static let collection = "flocks"
+    static let ids = (0..<24).map { "soak-\($0)" }
+
+    private(set) var versions: [Acknowledged] = []
+    /// Writes the replica refused (busy): not acknowledged, so not accounted for.
+    var refused = 0
+    /// Writes whose version a merge replaced before it could be read back.
+    private(set) var unverified = 0
+    /// How far each device's wall clock is off, in milliseconds (a clock jump).
+    var clockOffsets: [String: Int64] = [:]
+
+    /// One random write on `device`: a put (a create, an edit, or a restore of a deleted record),
+    /// a delete, or the resolution of a conflict.
+    mutating func write(_ n: Int, on device: String, fixture: RealtimeFixture, random: inout SoakRandom) async throws {
+        var configuration = ReplicaConfiguration()
+        configuration.deviceID = device
+        let offset = clockOffsets[device] ?? 0
+        configuration.wallClock = { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) + offset) }
+        let replica = try await Replica.open(path: fixture.replicaPath(device), configuration: configuration)
+        let id = Self.ids[random.below(Self.ids.count)]
+        switch random.below(20) {
+        case 0..<13:
+            _ = try await replica.put(Self.collection, ["id": .string(id), "name": .string("w\(n)"), "by": .string(device)])
+            try await readBack(id, on: device, from: replica) { !$0.isDeleted && $0.content["name"] == .string("w\(n)") }
+        case 13..<18:
+            guard (try? await replica.delete(Self.collection, id: id)) == .deleted else { return }
+            try await readBack(id, on: device, from: replica) { $0.isDeleted }
+        default:
+            guard let entry = try await replica.conflicts().randomElement(using: &random) else { return }
+            let keep = random.below(2) == 0
+            let (_, republished) = try await replica.resolve(entry.id, choice: keep ? .keepMine : .acceptTheirs)
+            if let republished { versions.append(Acknowledged(device: device, id: entry.recordID, version: republished)) }
+        }
+    }
+
+    /// Notes a version as acknowledged by `device` (for the audit's own test).
+    mutating func acknowledge(_ version: RecordVersion, by device: String) {
+        versions.append(Acknowledged(device: device, id: version.id, version: version))
+    }
+
+    private mutating func readBack(
+        _ id: String,
+        on device: String,
+        from replica: Replica,
+        matching isOurs: (RecordVersion) -> Bool
+    ) async throws {
+        let value = try await replica.get(Self.collection, id: id, includeDeleted: true)
+        guard let version = try? RecordVersion(record: value), version.info.origin == device, isOurs(version) else {
+            unverified += 1
+            return
+        }
+        versions.append(Acknowledged(device: device, id: id, version: version))
+    }
+
+    /// What became of each acknowledged version, checked against the final state of `replica`.
+    ///
+    /// A version is accounted for when it is the winner or the winner saw it (its vector includes
+    /// it), when it is archived as a conflict's loser or such a loser saw it, when a later version
+    /// that is accounted for saw it, when the winner holds the same content, or when it is a
+    /// deletion that a concurrent deletion stands for (two deletions never conflict).
+    ///
+    /// - Returns: one line per version unaccounted for.
+    func audit(_ replica: Replica) async throws -> [String] {
+        var final: [String: RecordVersion] = [:]
+        for value in try await replica.get(Self.collection, includeDeleted: true).arrayValue ?? [] {
+            let version = try RecordVersion(record: value)
+            guard final[version.id] == nil else { return ["\(version.id) is stored twice"] }
+            final[version.id] = version
+        }
+        let archived = try await replica.conflicts(includeResolved: true)
+        var problems: [String] = []
+        for (id, acknowledged) in Dictionary(grouping: versions, by: \.id) {
+            guard let winner = final[id]?.info else {
+                problems.append("\(id): gone, though \(acknowledged.count) versions of it were acknowledged")
+                continue
+            }
+            // What survives of the record's history: the winner and every archived loser.
+            var accounted = [winner] + archived.filter { $0.recordID == id }.map(\.loser.info)
+            func covered(_ v: VersionInfo) -> Bool {
+                accounted.contains { $0.isSameVersion(as: v) || $0.vector.includes(origin: v.origin, updatedAt: v.updatedAt) }
+            }
+            // Versions a covered version saw are covered too, back to the first.
+            var pending = acknowledged.map(\.version.info)
+            var progress = true
+            while progress {
+                progress = false
+                for v in pending where covered(v) {
+                    accounted.append(v)
+                    progress = true
+                }
+                pending.removeAll(where: covered)
+            }
+            for v in pending {
+                if v.contentHash == winner.contentHash && v.isDeleted == winner.isDeleted { continue }
+                let standIn = acknowledged.contains { other in
+                    let o = other.version.info
+                    return v.isDeleted && o.isDeleted && !o.isSameVersion(as: v) && covered(o)
+                        && !o.vector.includes(origin: v.origin, updatedAt: v.updatedAt)
+                }
+                if standIn { continue }
+                let device = acknowledged.first { $0.version.info.isSameVersion(as: v) }?.device ?? "?"
+                problems.append(
+                    "\(id): \(device)'s \(v.isDeleted ? "deletion" : "version") of \(v.updatedAt) is lost: "
+                        + "the winner (\(winner.origin), \(winner.updatedAt)) never saw it and no conflict holds it"
+                )
+            }
+        }
+        return problems
+    }
+}
