@@ -24,6 +24,10 @@ import Testing
         // gw-2's replica lives on a disk of its own, which fills up now and then (root only).
         let disk = SmallDisk.isAvailable ? try SmallDisk(megabytes: 24) : nil
         if let disk { fixture.replicaLocations["gw-2"] = disk.file("gw-2.sqlite") }
+        // The agents reach the server through a proxy that resets, stalls, half-closes or answers 500.
+        let proxy = try FaultProxy(to: fixture.serverPort)
+        defer { proxy.stop() }
+        fixture.agentServerURL = proxy.url
         for device in Self.devices { try fixture.startAgent(device, pollInterval: 2) }
         var ledger = SoakLedger()
         var faults: [String: Int] = [:]
@@ -41,7 +45,7 @@ import Testing
             }
             try await Task.sleep(for: .milliseconds(20 + random.below(60)))
             if Date() >= nextFault {
-                let kind = try await Self.inject(fixture: fixture, disk: disk, ledger: &ledger, random: &random)
+                let kind = try await Self.inject(fixture: fixture, disk: disk, proxy: proxy, ledger: &ledger, random: &random)
                 faults[kind, default: 0] += 1
                 nextFault = Date().addingTimeInterval(1.5 + Double(random.below(2_500)) / 1_000)
             }
@@ -118,8 +122,14 @@ import Testing
     }
 
     /// One fault, chosen at random; returns its name.
-    static func inject(fixture: RealtimeFixture, disk: SmallDisk?, ledger: inout SoakLedger, random: inout SoakRandom) async throws -> String {
-        switch random.below(5) {
+    static func inject(
+        fixture: RealtimeFixture,
+        disk: SmallDisk?,
+        proxy: FaultProxy,
+        ledger: inout SoakLedger,
+        random: inout SoakRandom
+    ) async throws -> String {
+        switch random.below(6) {
         case 0:
             let device = devices[random.below(devices.count)]
             fixture.agents[device]?.send(SIGKILL)
@@ -144,6 +154,12 @@ import Testing
             let offset = Int64(random.below(480_001)) - 240_000
             ledger.clockOffsets["gw-3"] = offset
             return offset >= 0 ? "clock jump forward (gw-3)" : "clock jump back (gw-3)"
+        case 4:
+            let fault = [FaultProxy.Fault.reset, .stall, .error500, .halfClose][random.below(4)]
+            proxy.set(fault)
+            try await Task.sleep(for: .milliseconds(300 + random.below(2_700)))
+            proxy.set(.none)
+            return "network: \(fault.rawValue)"
         default:
             guard let disk else { return "disk full (skipped: not root)" }
             try disk.fill()
@@ -154,6 +170,7 @@ import Testing
     }
 
     static func heal(_ fixture: RealtimeFixture) throws {
+        // The proxy's faults end when each fault does; the broker, server and agents may be down.
         if !Broker.accepts(fixture.broker.port) { try fixture.broker.start() }
         if !fixture.server.isRunning { try fixture.startServer() }
         for device in devices where fixture.agents[device]?.isRunning != true { try fixture.startAgent(device, pollInterval: 2) }

@@ -9,6 +9,8 @@ public final class RealtimeFixture: @unchecked Sendable {
     public let serverPort = Broker.freePort()
     public private(set) var server: ChildService!
     public private(set) var agents: [String: ChildService] = [:]
+    /// Where agents started from now on reach the server, when not directly (a ``FaultProxy``).
+    public var agentServerURL: String?
     /// Replicas kept elsewhere than the fixture's directory (on a small disk), by device.
     public var replicaLocations: [String: String] = [:]
     public var serverURL: String { "http://127.0.0.1:\(serverPort)" }
@@ -49,7 +51,7 @@ public final class RealtimeFixture: @unchecked Sendable {
         }
         var lines = [
             "EGGLOGU_REPLICA=\(replicaPath(device))", "EGGLOGU_DEVICE_ID=\(device)", "EGGLOGU_FARM_ID=farm-rt",
-            "EGGLOGU_SERVER_URL=\(serverURL)", "EGGLOGU_TOKEN_FILE=\(device).token", "EGGLOGU_POLL_INTERVAL=\(pollInterval)",
+            "EGGLOGU_SERVER_URL=\(agentServerURL ?? serverURL)", "EGGLOGU_TOKEN_FILE=\(device).token", "EGGLOGU_POLL_INTERVAL=\(pollInterval)",
             "EGGLOGU_LOG_LEVEL=info",
         ]
         if broker { lines += ["EGGLOGU_MQTT_HOST=127.0.0.1", "EGGLOGU_MQTT_PORT=\(self.broker.port)"] }
