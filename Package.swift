@@ -279,8 +279,8 @@ let package = Package(
         .testTarget(
             name: "EggloguRealtimeTests",
             dependencies: [
-                "EggloguCore", "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits", "egglogu-agent",
-                "egglogu-sync-server",
+                "EggloguAppEmulator", "EggloguCore", "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits",
+                "egglogu-agent", "egglogu-sync-server", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

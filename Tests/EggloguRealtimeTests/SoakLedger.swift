@@ -25,7 +25,7 @@ struct SoakLedger {
     var clockOffsets: [String: Int64] = [:]
 
     /// One random write on `device`: a put (a create, an edit, or a restore of a deleted record),
-    /// a delete, or the resolution of a conflict.
+    /// a delete, an import of the app's blob with one record edited, or the resolution of a conflict.
     mutating func write(_ n: Int, on device: String, fixture: RealtimeFixture, random: inout SoakRandom) async throws {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device
@@ -37,9 +37,21 @@ struct SoakLedger {
         case 0..<13:
             _ = try await replica.put(Self.collection, ["id": .string(id), "name": .string("w\(n)"), "by": .string(device)])
             try await readBack(id, on: device, from: replica) { !$0.isDeleted && $0.content["name"] == .string("w\(n)") }
-        case 13..<18:
+        case 13..<17:
             guard (try? await replica.delete(Self.collection, id: id)) == .deleted else { return }
             try await readBack(id, on: device, from: replica) { $0.isDeleted }
+        case 17:
+            // The app's blob, exported, edited as the app would, and imported again.
+            guard case .object(var blob) = try JSONParser().parse(try await replica.exportBlob()),
+                case .array(var records)? = blob[Self.collection],
+                let index = records.firstIndex(where: { $0.objectValue?["id"] == .string(id) }),
+                case .object(var record) = records[index]
+            else { return }
+            record["name"] = .string("i\(n)")
+            records[index] = .object(record)
+            blob[Self.collection] = .array(records)
+            _ = try await replica.importBlob(JSONValue.object(blob).serialized())
+            try await readBack(id, on: device, from: replica) { !$0.isDeleted && $0.content["name"] == .string("i\(n)") }
         default:
             guard let entry = try await replica.conflicts().randomElement(using: &random) else { return }
             let keep = random.below(2) == 0
@@ -48,7 +60,12 @@ struct SoakLedger {
         }
     }
 
-    /// Notes a version as acknowledged by `device` (for the audit's own test).
+    /// Counts a write whose version was replaced before it could be read back.
+    mutating func noteUnverified() {
+        unverified += 1
+    }
+
+    /// Notes a version as acknowledged by `device` (a browser's, read back from the server).
     mutating func acknowledge(_ version: RecordVersion, by device: String) {
         versions.append(Acknowledged(device: device, id: version.id, version: version))
     }

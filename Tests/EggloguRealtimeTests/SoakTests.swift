@@ -29,16 +29,21 @@ import Testing
         defer { proxy.stop() }
         fixture.agentServerURL = proxy.url
         for device in Self.devices { try fixture.startAgent(device, pollInterval: 2) }
+        let apps = try await SoakApps(fixture: fixture)
         var ledger = SoakLedger()
         var faults: [String: Int] = [:]
         var nextFault = Date().addingTimeInterval(2)
         let end = Date().addingTimeInterval(seconds)
         var write = 0
         while Date() < end {
-            let device = Self.devices[random.below(Self.devices.count)]
+            let writer = random.below(Self.devices.count + SoakApps.users.count)
             write += 1
             do {
-                try await ledger.write(write, on: device, fixture: fixture, random: &random)
+                if writer < Self.devices.count {
+                    try await ledger.write(write, on: Self.devices[writer], fixture: fixture, random: &random)
+                } else {
+                    try await apps.write(write, by: SoakApps.users[writer - Self.devices.count], ledger: &ledger, random: &random)
+                }
             } catch {
                 // A write refused (the replica busy past its timeout) is not acknowledged: nothing to account for.
                 ledger.refused += 1
@@ -93,6 +98,7 @@ import Testing
         #expect(problems.isEmpty, "\(report)\n\(problems.prefix(20).joined(separator: "\n"))")
         print(
             "soak: \(report); \(ledger.versions.count) acknowledged versions checked, \(ledger.refused) writes refused, "
+                + "\(ledger.unverified) not read back, "
                 + "\(try await replica.conflicts(includeResolved: true).count) conflicts archived"
         )
     }

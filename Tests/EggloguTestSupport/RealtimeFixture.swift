@@ -9,6 +9,8 @@ public final class RealtimeFixture: @unchecked Sendable {
     public let serverPort = Broker.freePort()
     public private(set) var server: ChildService!
     public private(set) var agents: [String: ChildService] = [:]
+    /// More arguments for `egglogu-sync-server serve` from the next start on.
+    public var serverArguments: [String] = []
     /// Where agents started from now on reach the server, when not directly (a ``FaultProxy``).
     public var agentServerURL: String?
     /// Replicas kept elsewhere than the fixture's directory (on a small disk), by device.
@@ -27,7 +29,7 @@ public final class RealtimeFixture: @unchecked Sendable {
             [
                 "serve", "--data-dir", directory.file("server"), "--port", "\(serverPort)", "--mqtt-host", "127.0.0.1",
                 "--mqtt-port", "\(broker.port)",
-            ],
+            ] + serverArguments,
             in: directory
         )
         try server.start(waitingFor: "listening on")

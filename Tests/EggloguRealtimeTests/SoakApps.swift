@@ -1,0 +1,73 @@
+import Crypto
+import EggloguAppEmulator
+import EggloguCore
+import EggloguJSON
+import EggloguStore
+import EggloguTestSupport
+import Foundation
+
+/// Two browsers running the app's web client on the legacy route (`POST /api/v1/sync`, as
+/// REAL_CLIENT.md describes it), writing beside the gateways.
+struct SoakApps {
+    static let users = ["app-1", "app-2"]
+    let browsers: [String: AppBrowser]
+    private let farmFile: String
+
+    /// Restarts the fixture's server with a backend secret, and logs both browsers in.
+    init(fixture: RealtimeFixture) async throws {
+        let secret = (0..<32).map { _ in UInt8.random(in: 0x61...0x7A) }
+        let path = try fixture.directory.writeSecret(String(decoding: secret, as: UTF8.self), to: "app-jwt-secret")
+        fixture.serverArguments = ["--app-jwt-secret-file", path]
+        fixture.stopServer()
+        try fixture.startServer()
+        var browsers: [String: AppBrowser] = [:]
+        for user in Self.users {
+            let token = Self.sign(
+                ["sub": .string(user), "org": "farm-rt", "role": "owner", "type": "access", "exp": 9_999_999_999, "jti": .string(user)],
+                secret: secret
+            )
+            let browser = AppBrowser(apiBase: fixture.serverURL + "/api/v1", accessToken: token, refreshToken: "none")
+            try await browser.logIn()
+            browsers[user] = browser
+        }
+        self.browsers = browsers
+        farmFile = fixture.directory.file("server") + "/farms/farm-rt.sqlite"
+    }
+
+    /// One edit (or a new record) in `user`'s browser, then the sync its save starts. Acknowledged
+    /// when the server answers 200; the version it made is read back from the server's store.
+    func write(_ n: Int, by user: String, ledger: inout SoakLedger, random: inout SoakRandom) async throws {
+        guard let browser = browsers[user] else { return }
+        let id = SoakLedger.ids[random.below(SoakLedger.ids.count)]
+        if browser.record("flocks", id: id) != nil {
+            browser.edit("flocks", id: id, [("name", .string("a\(n)")), ("by", .string(user))])
+        } else {
+            browser.add("flocks", ["id": .string(id), "name": .string("a\(n)"), "by": .string(user)])
+        }
+        try await browser.sync()
+        let server = try await Replica.openForReading(path: farmFile)
+        let value = try await server.get(SoakLedger.collection, id: id, includeDeleted: true)
+        let name = JSONValue.string("a\(n)")
+        if let version = try? RecordVersion(record: value), version.content["name"] == name {
+            ledger.acknowledge(version, by: user)
+        } else if let entry = try await server.conflicts(includeResolved: true).first(where: {
+            $0.recordID == id && $0.loser.content["name"] == name
+        }) {
+            // The browser's copy was stale: its version lost at once and was archived.
+            ledger.acknowledge(entry.loser, by: user)
+        } else {
+            ledger.noteUnverified()
+        }
+    }
+
+    static func sign(_ claims: JSONObject, secret: [UInt8]) -> String {
+        func base64URL(_ bytes: [UInt8]) -> String {
+            Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let header: JSONValue = ["alg": "HS256", "typ": "JWT"]
+        let input = base64URL(header.serialized()) + "." + base64URL(JSONValue.object(claims).serialized())
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: secret))
+        return input + "." + base64URL(Array(mac))
+    }
+}
