@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(name: "EggloguJSONTests", dependencies: ["EggloguJSON", "EggloguTestTraits"], swiftSettings: strict),
         .testTarget(
             name: "EggloguFuzzingTests",
-            dependencies: ["EggloguFuzzing", "EggloguTestTraits"],
+            dependencies: ["EggloguFixtures", "EggloguFuzzing", "EggloguTestTraits"],
             swiftSettings: strict
         ),
         .target(
@@ -279,7 +279,8 @@ let package = Package(
         .testTarget(
             name: "EggloguRealtimeTests",
             dependencies: [
-                "EggloguAppEmulator", "EggloguCore", "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport", "EggloguTestTraits",
+                "EggloguAppEmulator", "EggloguCore", "EggloguFixtures", "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport",
+                "EggloguTestTraits",
                 "egglogu-agent", "egglogu-sync-server", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

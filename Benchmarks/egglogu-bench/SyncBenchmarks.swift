@@ -64,21 +64,22 @@ struct SyncBenchmarks {
         )
 
         // Another gateway syncs it into an empty replica.
-        var initial: [ChildProcess.Result] = []
-        for n in 0..<initialSyncs {
-            let result = try ChildProcess.run(agent, try agentArguments("gw-b\(n)", "sync"))
-            guard result.status == 0 else { throw BenchError("the initial sync failed") }
-            initial.append(result)
-        }
-        figures.add("sync: initial sync of \(farmName) into an empty replica (egglogu-agent sync)", initial)
-        if let staticAgent {
-            var runs: [ChildProcess.Result] = []
-            for n in 0..<initialSyncs {
-                let result = try ChildProcess.run(staticAgent, try agentArguments("gw-s\(n)", "sync"))
-                guard result.status == 0 else { throw BenchError("the static build's initial sync failed") }
-                runs.append(result)
+        func syncIntoEmptyReplicas(with binary: String, devicePrefix: String) throws -> [ChildProcess.Result] {
+            try (0..<initialSyncs).map { n in
+                let result = try ChildProcess.run(binary, try agentArguments("\(devicePrefix)\(n)", "sync"))
+                guard result.status == 0 else { throw BenchError("the initial sync with \(binary) failed") }
+                return result
             }
-            figures.add("sync: the same, static build (--static-swift-stdlib, as gateways run it)", runs)
+        }
+        figures.add(
+            "sync: initial sync of \(farmName) into an empty replica (egglogu-agent sync)",
+            try syncIntoEmptyReplicas(with: agent, devicePrefix: "gw-b")
+        )
+        if let staticAgent {
+            figures.add(
+                "sync: the same, static build (--static-swift-stdlib, as gateways run it)",
+                try syncIntoEmptyReplicas(with: staticAgent, devicePrefix: "gw-s")
+            )
         }
 
         // One edit: what goes up, and what the other gateway pulls.

@@ -1,3 +1,4 @@
+import EggloguFixtures
 import EggloguFuzzing
 import EggloguTestTraits
 import Foundation
@@ -38,7 +39,7 @@ import Testing
 
     @Test(arguments: FuzzTarget.allCases)
     func mutationsOfTheCorpusKeepTheProperties(target: FuzzTarget) {
-        var random = SplitMix(seed: 0x5EED_0000 + UInt64(target.rawValue.utf8.count))
+        var random = FixtureRandom(seed: 0x5EED_0000 + UInt64(target.rawValue.utf8.count))
         let seeds = Self.inputs("corpus", of: target).map(\.bytes)
         var accepted = 0
         for n in 0..<2_000 {
@@ -57,7 +58,7 @@ import Testing
 
     /// One libFuzzer-like mutation: flip, replace, insert or erase bytes, cross over with a donor,
     /// or swap in a JSON token.
-    static func mutate(_ input: inout [UInt8], with random: inout SplitMix, donor: [UInt8]) {
+    static func mutate(_ input: inout [UInt8], with random: inout FixtureRandom, donor: [UInt8]) {
         func position(_ count: Int) -> Int { count == 0 ? 0 : Int(random.next() % UInt64(count)) }
         let tokens = ["null", "true", "-0", "1e999", "\"\\u0000\"", "{}", "[]", "\"\\ud800\"", "9223372036854775808", "\"_syncVV\""]
         switch random.next() % 6 {
@@ -77,22 +78,5 @@ import Testing
         default:
             input = Array(input.prefix(position(input.count + 1)))
         }
-    }
-}
-
-/// A small seeded generator, so a failing mutation replays.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

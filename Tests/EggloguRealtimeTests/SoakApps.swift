@@ -1,6 +1,7 @@
 import Crypto
 import EggloguAppEmulator
 import EggloguCore
+import EggloguFixtures
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
@@ -36,7 +37,7 @@ struct SoakApps {
 
     /// One edit (or a new record) in `user`'s browser, then the sync its save starts. Acknowledged
     /// when the server answers 200; the version it made is read back from the server's store.
-    func write(_ n: Int, by user: String, ledger: inout SoakLedger, random: inout SoakRandom) async throws {
+    func write(_ n: Int, by user: String, ledger: inout SoakLedger, random: inout FixtureRandom) async throws {
         guard let browser = browsers[user] else { return }
         let id = SoakLedger.ids[random.below(SoakLedger.ids.count)]
         if browser.record("flocks", id: id) != nil {

@@ -1,4 +1,5 @@
 import EggloguCore
+import EggloguFixtures
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
@@ -26,7 +27,7 @@ struct SoakLedger {
 
     /// One random write on `device`: a put (a create, an edit, or a restore of a deleted record),
     /// a delete, an import of the app's blob with one record edited, or the resolution of a conflict.
-    mutating func write(_ n: Int, on device: String, fixture: RealtimeFixture, random: inout SoakRandom) async throws {
+    mutating func write(_ n: Int, on device: String, fixture: RealtimeFixture, random: inout FixtureRandom) async throws {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = device
         let offset = clockOffsets[device] ?? 0
@@ -131,9 +132,18 @@ struct SoakLedger {
                 }
                 if standIn { continue }
                 let device = acknowledged.first { $0.version.info.isSameVersion(as: v) }?.device ?? "?"
+                func describe(_ info: VersionInfo) -> String {
+                    "\(info.origin) \(info.updatedAt) gen \(info.generation)\(info.isDeleted ? " deleted" : "") hash \(info.contentHash.prefix(6)) vv "
+                        + info.vector.sortedEntries.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                }
                 problems.append(
                     "\(id): \(device)'s \(v.isDeleted ? "deletion" : "version") of \(v.updatedAt) is lost: "
-                        + "the winner (\(winner.origin), \(winner.updatedAt)) never saw it and no conflict holds it"
+                        + "the winner (\(winner.origin), \(winner.updatedAt)) never saw it and no conflict holds it\n"
+                        + "  winner: \(describe(winner))\n"
+                        + acknowledged.map { "  acknowledged by \($0.device): \(describe($0.version.info))" }.joined(separator: "\n") + "\n"
+                        + archived.filter { $0.recordID == id }.map {
+                            "  archived: loser \(describe($0.loser.info)) / winner \(describe($0.winner.info))"
+                        }.joined(separator: "\n")
                 )
             }
         }

@@ -1,4 +1,5 @@
 import EggloguCore
+import EggloguFixtures
 import EggloguJSON
 import EggloguStore
 import EggloguTestSupport
@@ -18,7 +19,7 @@ import Testing
         let environment = ProcessInfo.processInfo.environment
         let seconds = environment["EGGLOGU_SOAK_SECONDS"].flatMap(Double.init) ?? 40
         let seed = environment["EGGLOGU_SOAK_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        var random = SoakRandom(seed: seed)
+        var random = FixtureRandom(seed: seed)
         let fixture = try RealtimeFixture()
         defer { fixture.stopAll() }
         // gw-2's replica lives on a disk of its own, which fills up now and then (root only).
@@ -133,7 +134,7 @@ import Testing
         disk: SmallDisk?,
         proxy: FaultProxy,
         ledger: inout SoakLedger,
-        random: inout SoakRandom
+        random: inout FixtureRandom
     ) async throws -> String {
         switch random.below(6) {
         case 0:
@@ -189,23 +190,9 @@ import Testing
     }
 }
 
-/// A seeded generator, so a run replays from its seed.
-struct SoakRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension FixtureRandom {
+    /// A number in `0..<bound`.
     mutating func below(_ bound: Int) -> Int {
-        Int(next() % UInt64(bound))
+        Int.random(in: 0..<bound, using: &self)
     }
 }
