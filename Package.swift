@@ -220,7 +220,7 @@ let package = Package(
         .target(
             name: "EggloguAppEmulator",
             dependencies: [
-                "EggloguJSON", "EggloguTestSupport",
+                "EggloguJSON", "EggloguTestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -251,7 +251,7 @@ let package = Package(
                 "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits", "EggloguAppEmulator", "egglogu-sync-server",
                 "egglogu-agent", "EggloguPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
+
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -281,7 +281,7 @@ let package = Package(
             dependencies: [
                 "EggloguAppEmulator", "EggloguCore", "EggloguFixtures", "EggloguJSON", "EggloguMQTT", "EggloguStore", "EggloguTestSupport",
                 "EggloguTestTraits",
-                "egglogu-agent", "egglogu-sync-server", .product(name: "Crypto", package: "swift-crypto"),
+                "egglogu-agent", "egglogu-sync-server",
             ],
             swiftSettings: strict
         ),

@@ -14,8 +14,8 @@ public struct RecordMetadata: Sendable, Equatable {
     public init(of record: JSONObject) throws(RecordError) {
         let id = record["id"]?.stringValue
         let fields = MetadataFields(record)
-        func timestamp(_ field: String) throws(RecordError) -> Timestamp? {
-            switch field == SyncField.updatedAt ? fields.updatedAt : fields.deletedAt {
+        func timestamp(_ value: JSONValue?, _ field: String) throws(RecordError) -> Timestamp? {
+            switch value {
             case nil, .null?: return nil
             case .string(let text)?:
                 guard let t = Timestamp(iso8601: text) else {
@@ -26,8 +26,8 @@ public struct RecordMetadata: Sendable, Equatable {
                 throw RecordError(.badTimestamp, id: id, "\(field) is a \(other.typeName), not an ISO-8601 string")
             }
         }
-        updatedAt = try timestamp(SyncField.updatedAt)
-        deletedAt = try timestamp(SyncField.deletedAt)
+        updatedAt = try timestamp(fields.updatedAt, SyncField.updatedAt)
+        deletedAt = try timestamp(fields.deletedAt, SyncField.deletedAt)
         switch fields.origin {
         case nil, .null?: origin = nil
         case .string(let s)? where s.utf8.count <= 256 && !s.utf8.contains(0): origin = s

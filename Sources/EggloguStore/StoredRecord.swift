@@ -70,8 +70,8 @@ struct StoredRecord {
 public enum VectorColumn {
     /// The column text of `vector`.
     public static func encode(_ vector: VersionVector) -> String {
-        var writer = JSONWriter(reservingCapacity: 64)
         if vector.entries.isEmpty { return "{}" }
+        var writer = JSONWriter(reservingCapacity: 64)
         var first = true
         for (device, stamp) in vector.sortedEntries {
             writer.writeKey(device, first: first)

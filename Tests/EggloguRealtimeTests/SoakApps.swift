@@ -1,4 +1,3 @@
-import Crypto
 import EggloguAppEmulator
 import EggloguCore
 import EggloguFixtures
@@ -16,17 +15,13 @@ struct SoakApps {
 
     /// Restarts the fixture's server with a backend secret, and logs both browsers in.
     init(fixture: RealtimeFixture) async throws {
-        let secret = (0..<32).map { _ in UInt8.random(in: 0x61...0x7A) }
-        let path = try fixture.directory.writeSecret(String(decoding: secret, as: UTF8.self), to: "app-jwt-secret")
+        let path = try fixture.directory.writeSecret(String(decoding: AppTokens.secret, as: UTF8.self), to: "app-jwt-secret")
         fixture.serverArguments = ["--app-jwt-secret-file", path]
         fixture.stopServer()
         try fixture.startServer()
         var browsers: [String: AppBrowser] = [:]
         for user in Self.users {
-            let token = Self.sign(
-                ["sub": .string(user), "org": "farm-rt", "role": "owner", "type": "access", "exp": 9_999_999_999, "jti": .string(user)],
-                secret: secret
-            )
+            let token = AppTokens.access(user: user, org: "farm-rt", lifetime: 86_400)
             let browser = AppBrowser(apiBase: fixture.serverURL + "/api/v1", accessToken: token, refreshToken: "none")
             try await browser.logIn()
             browsers[user] = browser
@@ -59,16 +54,5 @@ struct SoakApps {
         } else {
             ledger.noteUnverified()
         }
-    }
-
-    static func sign(_ claims: JSONObject, secret: [UInt8]) -> String {
-        func base64URL(_ bytes: [UInt8]) -> String {
-            Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
-        }
-        let header: JSONValue = ["alg": "HS256", "typ": "JWT"]
-        let input = base64URL(header.serialized()) + "." + base64URL(JSONValue.object(claims).serialized())
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: secret))
-        return input + "." + base64URL(Array(mac))
     }
 }

@@ -1,3 +1,4 @@
+import EggloguAppEmulator
 import EggloguCore
 import EggloguJSON
 import EggloguServer

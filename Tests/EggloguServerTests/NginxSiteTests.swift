@@ -1,3 +1,4 @@
+import EggloguAppEmulator
 import EggloguJSON
 import EggloguTestSupport
 import EggloguTestTraits

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EggloguAppEmulator
 import EggloguJSON
 import EggloguTestSupport
 import EggloguTestTraits
