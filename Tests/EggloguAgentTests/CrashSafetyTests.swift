@@ -21,13 +21,18 @@ import Glibc
         let farm = dir.file("large.json")
         try Data(FarmGenerator(size: .large, seed: 3).bytes()).write(to: URL(fileURLWithPath: farm))
         let small = try SmallFarm.write(in: dir)
-        let timing = dir.file("timing.sqlite")
-        #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, small], in: dir).status == 0)
-        let start = Date()
-        #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, farm], in: dir).status == 0)
-        // The fastest import seen so far: on a loaded machine one slow run would put every later kill after the end.
-        var duration = Date().timeIntervalSince(start)
-        let all = try records(timing)
+        // The fastest of three imports, and of every resumed one below: on a loaded machine one slow
+        // run would put every later kill after the end (imports got faster, so the margin is thin).
+        var duration = Double.infinity
+        var all = -1
+        for n in 0..<3 {
+            let timing = dir.file("timing-\(n).sqlite")
+            #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, small], in: dir).status == 0)
+            let start = Date()
+            #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", timing, farm], in: dir).status == 0)
+            duration = min(duration, Date().timeIntervalSince(start))
+            all = try records(timing)
+        }
 
         var killedMidway = 0
         for (n, fraction) in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95].enumerated() {
