@@ -7,27 +7,31 @@ import EggloguTestSupport
 import Foundation
 
 /// Two browsers running the app's web client on the legacy route (`POST /api/v1/sync`, as
-/// REAL_CLIENT.md describes it), writing beside the gateways.
+/// REAL_CLIENT.md describes it), writing beside the gateways, each on an instance of its own when
+/// there are several.
 struct SoakApps {
     static let users = ["app-1", "app-2"]
     let browsers: [String: AppBrowser]
-    private let farmFile: String
+    private let server: ServerStoreReader
 
-    /// Restarts the fixture's server with a backend secret, and logs both browsers in.
-    init(fixture: RealtimeFixture) async throws {
+    /// Restarts the fixture's servers with a backend secret, and logs both browsers in.
+    init(fixture: RealtimeFixture, server: ServerStoreReader) async throws {
         let path = try fixture.directory.writeSecret(String(decoding: AppTokens.secret, as: UTF8.self), to: "app-jwt-secret")
         fixture.serverArguments = ["--app-jwt-secret-file", path]
-        fixture.stopServer()
-        try fixture.startServer()
+        for instance in fixture.serverPorts.indices {
+            fixture.stopServer(instance)
+            try fixture.startServer(instance)
+        }
         var browsers: [String: AppBrowser] = [:]
-        for user in Self.users {
+        for (n, user) in Self.users.enumerated() {
             let token = AppTokens.access(user: user, org: "farm-rt", lifetime: 86_400)
-            let browser = AppBrowser(apiBase: fixture.serverURL + "/api/v1", accessToken: token, refreshToken: "none")
+            let url = fixture.serverURL(n % fixture.serverPorts.count) + "/api/v1"
+            let browser = AppBrowser(apiBase: url, accessToken: token, refreshToken: "none")
             try await browser.logIn()
             browsers[user] = browser
         }
         self.browsers = browsers
-        farmFile = fixture.directory.file("server") + "/farms/farm-rt.sqlite"
+        self.server = server
     }
 
     /// One edit (or a new record) in `user`'s browser, then the sync its save starts. Acknowledged
@@ -41,18 +45,15 @@ struct SoakApps {
             browser.add("flocks", ["id": .string(id), "name": .string("a\(n)"), "by": .string(user)])
         }
         try await browser.sync()
-        let server = try await Replica.openForReading(path: farmFile)
-        let value = try await server.get(SoakLedger.collection, id: id, includeDeleted: true)
+        let (stored, archived) = try await server.record(SoakLedger.collection, id: id)
         let name = JSONValue.string("a\(n)")
-        if let version = try? RecordVersion(record: value), version.content["name"] == name {
-            ledger.acknowledge(version, by: user)
-        } else if let entry = try await server.conflicts(includeResolved: true).first(where: {
-            $0.recordID == id && $0.loser.content["name"] == name
-        }) {
+        if let stored, stored.content["name"] == name {
+            ledger.acknowledge(stored, by: user)
+        } else if let entry = archived.first(where: { $0.loser.content["name"] == name }) {
             // The browser's copy was stale: its version lost at once and was archived.
             ledger.acknowledge(entry.loser, by: user)
         } else {
-            ledger.noteUnverified()
+            ledger.noteUnverified(by: user)
         }
     }
 }

@@ -20,8 +20,10 @@ struct SoakLedger {
     private(set) var versions: [Acknowledged] = []
     /// Writes the replica refused (busy): not acknowledged, so not accounted for.
     var refused = 0
-    /// Writes whose version a merge replaced before it could be read back.
-    private(set) var unverified = 0
+    /// Writes whose version a merge replaced before it could be read back, by writer.
+    private(set) var unverified: [String: Int] = [:]
+    /// The last resolution (by its stamp) of each conflict this run resolved, by entry id.
+    private(set) var resolutions: [String: ConflictEntry.Resolution] = [:]
     /// How far each device's wall clock is off, in milliseconds (a clock jump).
     var clockOffsets: [String: Int64] = [:]
 
@@ -56,14 +58,23 @@ struct SoakLedger {
         default:
             guard let entry = try await replica.conflicts().randomElement(using: &random) else { return }
             let keep = random.below(2) == 0
-            let (_, republished) = try await replica.resolve(entry.id, choice: keep ? .keepMine : .acceptTheirs)
+            let choice: ConflictEntry.Resolution.Choice = keep ? .keepMine : .acceptTheirs
+            let (resolved, republished) = try await replica.resolve(entry.id, choice: choice)
+            if let resolution = resolved.resolution, resolutions[entry.id].map({ Self.isLater(resolution, than: $0) }) ?? true {
+                resolutions[entry.id] = resolution
+            }
             if let republished { versions.append(Acknowledged(device: device, id: entry.recordID, version: republished)) }
         }
     }
 
-    /// Counts a write whose version was replaced before it could be read back.
-    mutating func noteUnverified() {
-        unverified += 1
+    /// The order in which resolutions of one entry join: the later stamp, then the device, then the choice.
+    static func isLater(_ a: ConflictEntry.Resolution, than b: ConflictEntry.Resolution) -> Bool {
+        (a.at, a.by, a.choice.rawValue) > (b.at, b.by, b.choice.rawValue)
+    }
+
+    /// Counts a write of `writer` whose version was replaced before it could be read back.
+    mutating func noteUnverified(by writer: String) {
+        unverified[writer, default: 0] += 1
     }
 
     /// Notes a version as acknowledged by `device` (a browser's, read back from the server).
@@ -79,7 +90,7 @@ struct SoakLedger {
     ) async throws {
         let value = try await replica.get(Self.collection, id: id, includeDeleted: true)
         guard let version = try? RecordVersion(record: value), version.info.origin == device, isOurs(version) else {
-            unverified += 1
+            noteUnverified(by: device)
             return
         }
         versions.append(Acknowledged(device: device, id: id, version: version))
@@ -132,10 +143,6 @@ struct SoakLedger {
                 }
                 if standIn { continue }
                 let device = acknowledged.first { $0.version.info.isSameVersion(as: v) }?.device ?? "?"
-                func describe(_ info: VersionInfo) -> String {
-                    "\(info.origin) \(info.updatedAt) gen \(info.generation)\(info.isDeleted ? " deleted" : "") hash \(info.contentHash.prefix(6)) vv "
-                        + info.vector.sortedEntries.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                }
                 problems.append(
                     "\(id): \(device)'s \(v.isDeleted ? "deletion" : "version") of \(v.updatedAt) is lost: "
                         + "the winner (\(winner.origin), \(winner.updatedAt)) never saw it and no conflict holds it\n"

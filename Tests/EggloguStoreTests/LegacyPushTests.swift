@@ -143,7 +143,7 @@ struct Browser {
     }
 
     @Test func aRecordWithoutKnownAncestryLeavesTheStoredOneAndIsArchived() async throws {
-        var (server, _, _) = try await setUp()
+        let (server, _, _) = try await setUp()
         var fresh = Browser(server, user: "u2")
         let result = try await fresh.sync(["flocks": [["id": "f2", "name": "Lote 2", "count": 1]]])
         #expect(result.synced == 0)
@@ -236,7 +236,7 @@ struct Browser {
     }
 
     @Test func aNewDevicesDefaultFarmNeverOverwritesTheProfile() async throws {
-        var (server, _, _) = try await setUp()
+        let (server, _, _) = try await setUp()
         var fresh = Browser(server, user: "u3")
         let result = try await fresh.sync(farm: ["name": "Mi Granja", "capacity": 0, "currency": "USD"])
         await #expect(try server.get("farm").objectValue?["name"] == "Granja")
