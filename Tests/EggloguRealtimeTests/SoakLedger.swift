@@ -100,8 +100,10 @@ struct SoakLedger {
     ///
     /// A version is accounted for when it is the winner or the winner saw it (its vector includes
     /// it), when it is archived as a conflict's loser or such a loser saw it, when a later version
-    /// that is accounted for saw it, when the winner holds the same content, or when it is a
-    /// deletion that a concurrent deletion stands for (two deletions never conflict).
+    /// that is accounted for saw it, when a version that is accounted for and that it never saw
+    /// holds the same content (the merge keeps one of them without a conflict), when the winner
+    /// holds the same content, or when it is a deletion that a concurrent deletion stands for (two
+    /// deletions never conflict).
     ///
     /// - Returns: one line per version unaccounted for.
     func audit(_ replica: Replica) async throws -> [String] {
@@ -121,7 +123,13 @@ struct SoakLedger {
             // What survives of the record's history: the winner and every archived loser.
             var accounted = [winner] + archived.filter { $0.recordID == id }.map(\.loser.info)
             func covered(_ v: VersionInfo) -> Bool {
-                accounted.contains { $0.isSameVersion(as: v) || $0.vector.includes(origin: v.origin, updatedAt: v.updatedAt) }
+                accounted.contains { a in
+                    a.isSameVersion(as: v) || a.vector.includes(origin: v.origin, updatedAt: v.updatedAt)
+                        // Equal content that v never saw: the merge keeps one of two such versions without a
+                        // conflict (two devices keeping the same archived version, say).
+                        || (a.contentHash == v.contentHash && a.isDeleted == v.isDeleted
+                            && !v.vector.includes(origin: a.origin, updatedAt: a.updatedAt))
+                }
             }
             // Versions a covered version saw are covered too, back to the first.
             var pending = acknowledged.map(\.version.info)
