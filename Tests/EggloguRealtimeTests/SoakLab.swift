@@ -56,36 +56,32 @@ final class SoakLab: @unchecked Sendable {
     }
 
     /// A fault in force while the writers go on; ``end`` lifts it.
-    struct Ongoing {
+    struct Ongoing: Sendable {
         let until: Date
-        let end: () -> Void
+        let end: @Sendable () throws -> Void
     }
 
-    /// Injects one fault, chosen at random. Most last a few seconds while the writers wait; a
-    /// partition is returned as ``Ongoing`` and lasts while they write.
-    ///
-    /// - Returns: the fault's name, and the partition in force, if that was the choice.
-    func inject(ledger: inout SoakLedger, random: inout FixtureRandom) async throws -> (name: String, ongoing: Ongoing?) {
+    /// Starts one fault, chosen at random, and returns its name and how it ends; the writers go on
+    /// while it lasts (a killed gateway's replica takes writes, browsers sync against a dead
+    /// instance). A clock jump has no end: the clock stays where it jumped until the next one.
+    func inject(ledger: inout SoakLedger, random: inout FixtureRandom) throws -> (name: String, ongoing: Ongoing?) {
+        func lasting(_ milliseconds: Int, _ end: @escaping @Sendable () throws -> Void) -> Ongoing {
+            Ongoing(until: Date().addingTimeInterval(Double(milliseconds) / 1_000), end: end)
+        }
         switch random.below(7) {
         case 0:
             let device = Self.devices[random.below(Self.devices.count)]
             fixture.agents[device]?.send(SIGKILL)
             _ = fixture.agents[device]?.stop(graceful: false)
-            try await Task.sleep(for: .milliseconds(200 + random.below(4_800)))
-            try fixture.startAgent(device, pollInterval: 2)
-            return ("agent kill -9", nil)
+            return ("agent kill -9", lasting(200 + random.below(4_800)) { [fixture] in try fixture.startAgent(device, pollInterval: 2) })
         case 1:
             let instance = random.below(fixture.serverPorts.count)
             fixture.servers[instance]?.send(SIGKILL)
             _ = fixture.servers[instance]?.stop(graceful: false)
-            try await Task.sleep(for: .milliseconds(200 + random.below(1_500)))
-            try fixture.startServer(instance)
-            return ("server kill -9", nil)
+            return ("server kill -9", lasting(200 + random.below(1_500)) { [fixture] in try fixture.startServer(instance) })
         case 2:
             fixture.broker.kill()
-            try await Task.sleep(for: .milliseconds(500 + random.below(2_500)))
-            try fixture.broker.start()
-            return ("broker stop/start", nil)
+            return ("broker stop/start", lasting(500 + random.below(2_500)) { [fixture] in try fixture.broker.start() })
         case 3:
             // The device's clock, in the agent process and in its writes alike. Within the 5 minutes
             // of skew the server accepts: further ahead, a write waits for the server's clock.
@@ -95,25 +91,24 @@ final class SoakLab: @unchecked Sendable {
             return (offset >= 0 ? "clock jump forward" : "clock jump back", nil)
         case 4:
             let fault = [FaultProxy.Fault.reset, .stall, .error500, .halfClose][random.below(4)]
-            for proxy in serverProxies.values { proxy.set(fault) }
-            try await Task.sleep(for: .milliseconds(300 + random.below(2_700)))
-            for proxy in serverProxies.values { proxy.set(.none) }
-            return ("network: \(fault.rawValue)", nil)
+            let proxies = Array(serverProxies.values)
+            for proxy in proxies { proxy.set(fault) }
+            return ("network: \(fault.rawValue)", lasting(300 + random.below(2_700)) { for proxy in proxies { proxy.set(.none) } })
         case 5:
             guard let disk else { return ("disk full (skipped: not root)", nil) }
             try disk.fill()
-            try await Task.sleep(for: .milliseconds(500 + random.below(2_500)))
-            disk.release()
-            return ("disk full", nil)
+            return ("disk full", lasting(500 + random.below(2_500)) { disk.release() })
         default:
-            // Cut off from the server and the broker alike: silently (nothing passes) or loudly
-            // (every connection reset), while every device goes on writing.
+            // Cut off from the server and the broker alike: silently (nothing passes, as when a
+            // link drops packets) or loudly (every connection reset).
             let device = Self.devices[random.below(Self.devices.count)]
             let fault: FaultProxy.Fault = random.below(2) == 0 ? .stall : .reset
             let proxies = [serverProxies[device]!, brokerProxies[device]!]
             for proxy in proxies { proxy.set(fault) }
-            let until = Date().addingTimeInterval(1 + Double(random.below(5_000)) / 1_000)
-            return ("partition (\(fault == .stall ? "silent" : "refused"))", Ongoing(until: until) { for proxy in proxies { proxy.set(.none) } })
+            return (
+                "partition (\(fault == .stall ? "silent" : "refused"))",
+                lasting(1_000 + random.below(5_000)) { for proxy in proxies { proxy.set(.none) } }
+            )
         }
     }
 
