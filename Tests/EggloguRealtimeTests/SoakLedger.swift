@@ -18,7 +18,7 @@ struct SoakLedger {
     static let ids = (0..<24).map { "soak-\($0)" }
 
     private(set) var versions: [Acknowledged] = []
-    /// Writes the replica refused (busy): not acknowledged, so not accounted for.
+    /// Writes refused (the replica busy or its disk full, the server away): not acknowledged.
     var refused = 0
     /// Writes whose version a merge replaced before it could be read back, by writer.
     private(set) var unverified: [String: Int] = [:]

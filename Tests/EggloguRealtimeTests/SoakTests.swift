@@ -12,9 +12,10 @@ import Testing
 /// disk fills, at random (``SoakLab``); then everything heals, and every acknowledged write is
 /// accounted for (``SoakLedger/audit(_:)``) and every conflict predicted
 /// (``SoakLedger/conflictProblems(_:)``). One run on a single SQLite instance, one on two instances
-/// sharing PostgreSQL (without the browsers, whose route PostgreSQL servers do not serve yet). `EGGLOGU_SOAK_SECONDS` sets how long faults go on in each (default 40, what CI
-/// runs); `EGGLOGU_SOAK_SEED` replays a run's choices of writes and faults (its timing is the
-/// machine's): a failure prints its seed.
+/// sharing PostgreSQL (without the browsers, whose route PostgreSQL servers do not serve yet).
+/// `EGGLOGU_SOAK_SECONDS` sets how long faults go on in each (default 40, what CI runs);
+/// `EGGLOGU_SOAK_SEED` replays a run's choices of writes and faults (its timing is the machine's):
+/// a failure prints its seed.
 @Suite(.serialized, .ownThreads) struct SoakTests {
     static let devices = SoakLab.devices
 
@@ -38,6 +39,7 @@ import Testing
         // A fault ends on its own schedule, not the writers': a browser's sync waits for the
         // instance it needs, and the writers wait for the browser.
         var ending: Task<Void, any Error>?
+        defer { ending?.cancel() }
         var nextFault = Date().addingTimeInterval(2)
         let end = Date().addingTimeInterval(seconds)
         var write = 0
