@@ -251,7 +251,6 @@ let package = Package(
                 "EggloguProtocol", "EggloguFixtures", "EggloguTestSupport", "EggloguTestTraits", "EggloguAppEmulator", "egglogu-sync-server",
                 "egglogu-agent", "EggloguPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -12,10 +12,11 @@ import Foundation
 struct SoakApps {
     static let users = ["app-1", "app-2"]
     let browsers: [String: AppBrowser]
-    private let server: ServerStoreReader
+    /// The server's store of the farm (SQLite: PostgreSQL servers do not serve the legacy route).
+    private let farmFile: String
 
     /// Restarts the fixture's servers with a backend secret, and logs both browsers in.
-    init(fixture: RealtimeFixture, server: ServerStoreReader) async throws {
+    init(fixture: RealtimeFixture) async throws {
         let path = try fixture.directory.writeSecret(String(decoding: AppTokens.secret, as: UTF8.self), to: "app-jwt-secret")
         fixture.serverArguments = ["--app-jwt-secret-file", path]
         for instance in fixture.serverPorts.indices {
@@ -31,7 +32,7 @@ struct SoakApps {
             browsers[user] = browser
         }
         self.browsers = browsers
-        self.server = server
+        farmFile = fixture.directory.file("server") + "/farms/farm-rt.sqlite"
     }
 
     /// One edit (or a new record) in `user`'s browser, then the sync its save starts. Acknowledged
@@ -45,11 +46,14 @@ struct SoakApps {
             browser.add("flocks", ["id": .string(id), "name": .string("a\(n)"), "by": .string(user)])
         }
         try await browser.sync()
-        let (stored, archived) = try await server.record(SoakLedger.collection, id: id)
+        let server = try await Replica.openForReading(path: farmFile)
+        let value = try await server.get(SoakLedger.collection, id: id, includeDeleted: true)
         let name = JSONValue.string("a\(n)")
-        if let stored, stored.content["name"] == name {
+        if let stored = try? RecordVersion(record: value), stored.content["name"] == name {
             ledger.acknowledge(stored, by: user)
-        } else if let entry = archived.first(where: { $0.loser.content["name"] == name }) {
+        } else if let entry = try await server.conflicts(includeResolved: true).first(where: {
+            $0.recordID == id && $0.loser.content["name"] == name
+        }) {
             // The browser's copy was stale: its version lost at once and was archived.
             ledger.acknowledge(entry.loser, by: user)
         } else {

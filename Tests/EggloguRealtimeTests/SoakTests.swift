@@ -28,10 +28,9 @@ import Testing
         let lab = try SoakLab(backend: backend)
         defer { lab.stop() }
         let fixture = lab.fixture
-        let server = try await ServerStoreReader(dataDirectory: fixture.directory.file("server"), farm: "farm-rt", database: lab.database)
         // PostgreSQL servers do not serve the app's legacy route yet (they answer 501): browsers
         // write only in the SQLite run.
-        let apps = lab.database == nil ? try await SoakApps(fixture: fixture, server: server) : nil
+        let apps = lab.database == nil ? try await SoakApps(fixture: fixture) : nil
         let users = apps == nil ? [] : SoakApps.users
         try lab.startAgents()
         var ledger = SoakLedger()
