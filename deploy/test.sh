@@ -12,27 +12,39 @@ swift format lint --strict --recursive --parallel Sources Tests Benchmarks Packa
 swift build --build-tests
 # A crash shows only the crashed thread, so CI's tail of the output still holds it.
 export SWIFT_BACKTRACE="enable=yes,threads=crashed,registers=none,images=none"
+# Ends what a crashed or stopped test process left running (agents, servers, brokers, nginx and
+# their watchers): each is started on a path under the tests' own directories.
+sweep() {
+    pkill -KILL -f "/egglogu-test-" 2>/dev/null || true
+}
 # Runs a part of the suite, keeping its output; when it fails, its failures and any crash are
-# repeated at the end, where a truncated CI log still shows them.
+# repeated at the end, where a truncated CI log still shows them. The output goes to the log file and
+# is followed from there, so a child the tests left running cannot hold a pipe open, and a hang ends
+# at the time limit instead of at CI's.
 suite() {
-    local log status
+    local log status limit=$2
     log=".build/test-output-$1.log"
-    shift
+    shift 2
     set +e
-    swift test --skip-build --disable-xctest "$@" 2>&1 | tee "$log"
-    status=${PIPESTATUS[0]}
+    timeout --kill-after=30 "$limit" swift test --skip-build --disable-xctest "$@" >"$log" 2>&1 &
+    local pid=$!
+    tail -n +1 -f --pid="$pid" "$log"
+    wait "$pid"
+    status=$?
     set -e
+    sweep
     if [ "$status" -ne 0 ]; then
+        [ "$status" -eq 124 ] && echo "=== timed out after $limit"
         echo "=== failed (exit $status); the failures and any crash, from $log:"
         grep -a -E -A 30 "crashed:|Fatal error|Precondition failed|Assertion failed" "$log" | head -80 || true
         grep -a -E "✘|error:" "$log" | cut -c1-400 | head -40 || true
     fi
     return "$status"
 }
-suite main --skip AppClientEmulationTests
+suite main 30m --skip AppClientEmulationTests
 # The app client's emulation on the large fixture keeps both cores busy for a minute: on its own,
 # it cannot starve the suite's timing-sensitive broker tests.
-suite emulation --filter AppClientEmulationTests
+suite emulation 15m --filter AppClientEmulationTests
 # Benchmarks with a quick mode run too, so they cannot rot; their figures are not judged here.
 bench="$(swift build --show-bin-path)/egglogu-bench"
 "$bench" run --quick

@@ -58,15 +58,24 @@ struct ServerProcess {
 }
 
 /// Runs a program and returns its standard output.
+///
+/// Spawned directly rather than through Foundation's `Process`, whose `run()` can crash on Swift
+/// 6.3.1 (swift-corelibs-foundation#5472).
 func output(of binary: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("\(binary) \(arguments.first ?? "") exited \(process.terminationStatus)") }
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("egglogu-bench-output-\(UUID().uuidString)").path
+    defer { unlink(file) }
+    let argv = ([binary] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, binary, &actions, nil, argv, environ)
+    guard rc == 0 else { throw BenchError("cannot start \(binary): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    guard status == 0 else { throw BenchError("\(binary) \(arguments.first ?? "") ended with wait status \(status)") }
+    let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
 }

@@ -42,7 +42,7 @@ import Glibc
             let fingerprint = try ReplicaLab.fingerprint(path: replica)
             let child = try Subprocess.start("egglogu-agent", ["import", "--replica", replica, farm], in: dir)
             usleep(UInt32(duration * fraction * 1_000_000))
-            kill(child.process.processIdentifier, SIGKILL)
+            child.process.send(SIGKILL)
             let output = child.finish()
             if output.signaled { killedMidway += 1 }
 

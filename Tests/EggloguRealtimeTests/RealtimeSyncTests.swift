@@ -91,11 +91,7 @@ import Testing
         func publish(_ payload: String) throws {
             let file = fixture.directory.file("payload")
             try payload.write(toFile: file, atomically: true, encoding: .utf8)
-            let tool = Process()
-            tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
-            tool.arguments = ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-f", file]
-            try tool.run()
-            tool.waitForExit()
+            try ChildProcess("/usr/bin/mosquitto_pub", ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-f", file]).waitForExit()
         }
         for _ in 0..<20 { try publish("{not json") }
         try publish(String(repeating: "x", count: 70_000))
@@ -119,11 +115,7 @@ import Testing
         let topic = "egglogu/farm-rt/changes"
         let notice =
             #"{"v":1,"farmId":"farm-rt","deviceId":"gw-evil","cursor":"ffffffffffffffff:999999","collections":["flocks"],"count":1,"at":"2026-11-30T00:00:00.000Z"}"#
-        let tool = Process()
-        tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_pub")
-        tool.arguments = ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-r", "-m", notice]
-        try tool.run()
-        tool.waitForExit()
+        try ChildProcess("/usr/bin/mosquitto_pub", ["-p", "\(fixture.broker.port)", "-t", topic, "-q", "1", "-r", "-m", notice]).waitForExit()
         #expect(try await retainedMessage(topic: topic, port: fixture.broker.port) == notice)
 
         let a = try fixture.startAgent("gw-a")

@@ -10,7 +10,7 @@ public final class Broker: @unchecked Sendable {
     public let port: Int
     private let directory: TemporaryDirectory
     private let config: String
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// - Parameters:
     ///   - users: username → password; when given, anonymous clients are refused.
@@ -28,11 +28,7 @@ public final class Broker: @unchecked Sendable {
             let passwords = directory.file("passwords")
             FileManager.default.createFile(atPath: passwords, contents: nil, attributes: [.posixPermissions: 0o600])
             for (user, password) in users {
-                let tool = Process()
-                tool.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_passwd")
-                tool.arguments = ["-b", passwords, user, password]
-                try tool.run()
-                tool.waitForExit()
+                try ChildProcess("/usr/bin/mosquitto_passwd", ["-b", passwords, user, password]).waitForExit()
             }
             lines += ["allow_anonymous false", "password_file \(passwords)"]
         }
@@ -42,19 +38,14 @@ public final class Broker: @unchecked Sendable {
 
     /// Starts mosquitto and waits until it accepts connections.
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
-        process.arguments = ["-c", config]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", config])
         self.process = process
         guard Broker.waitUntilAccepting(port, while: process) else { throw CocoaError(.fileReadUnknown) }
         usleep(50_000)
     }
 
     /// Waits up to `timeout` seconds for `port` to accept connections while `process` runs.
-    public static func waitUntilAccepting(_ port: Int, while process: Process, timeout: TimeInterval = 10) -> Bool {
+    public static func waitUntilAccepting(_ port: Int, while process: ChildProcess, timeout: TimeInterval = 10) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline && process.isRunning {
             if accepts(port) { return true }
@@ -65,8 +56,8 @@ public final class Broker: @unchecked Sendable {
 
     /// Stops mosquitto (SIGKILL: the clients see a dropped connection).
     public func kill() {
-        guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
+        guard let process else { return }
+        process.send(SIGKILL)
         process.waitForExit()
         self.process = nil
     }

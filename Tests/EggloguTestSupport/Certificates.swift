@@ -15,10 +15,6 @@ public enum Certificates {
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem 2>/dev/null
             chmod 644 server.key
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        guard process.waitForExit().status == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard try ChildProcess("/bin/sh", ["-c", script]).waitForExit().status == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 }

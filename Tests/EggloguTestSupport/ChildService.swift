@@ -10,7 +10,7 @@ public final class ChildService: @unchecked Sendable {
     private let arguments: [String]
     private let environment: [String: String]
     private let directory: TemporaryDirectory
-    private var child: (process: Process, stdoutPath: String, finish: () -> Subprocess.Output)?
+    private var child: (process: ChildProcess, stdoutPath: String, finish: () -> Subprocess.Output)?
     private var stderrPath: String?
 
     public init(_ name: String, _ arguments: [String], environment: [String: String] = [:], in directory: TemporaryDirectory) {
@@ -45,14 +45,13 @@ public final class ChildService: @unchecked Sendable {
     }
 
     /// The process id while it runs.
-    public var pid: Int32? { child.map { $0.process.processIdentifier } }
+    public var pid: Int32? { child?.process.pid }
 
     public var isRunning: Bool { child?.process.isRunning ?? false }
 
     /// Sends `signal` (SIGHUP, say) to the running program.
     public func send(_ signal: Int32) {
-        guard let child, child.process.isRunning else { return }
-        kill(child.process.processIdentifier, signal)
+        child?.process.send(signal)
     }
 
     /// SIGTERM (graceful) or SIGKILL; returns how it ended.
@@ -60,9 +59,7 @@ public final class ChildService: @unchecked Sendable {
     public func stop(graceful: Bool = true) -> Subprocess.Output? {
         guard let child else { return nil }
         self.child = nil
-        if child.process.isRunning {
-            kill(child.process.processIdentifier, graceful ? SIGTERM : SIGKILL)
-        }
+        child.process.send(graceful ? SIGTERM : SIGKILL)
         return child.finish()
     }
 

@@ -27,7 +27,7 @@ public final class NATSCluster: @unchecked Sendable {
     public let mqttPorts: [Int]
     private let clusterPorts: [Int]
     private let clientPorts: [Int]
-    private var processes: [Process?]
+    private var processes: [ChildProcess?]
 
     static let binary = "/usr/sbin/nats-server"
 
@@ -85,13 +85,11 @@ public final class NATSCluster: @unchecked Sendable {
     }
 
     public func start(node: Int) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["-c", directory.file("n\(node).conf"), "-l", directory.file("n\(node).log")]
-        process.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory.file("n\(node).err"), contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: directory.file("n\(node).err"))
-        try process.run()
+        let process = try ChildProcess(
+            Self.binary,
+            ["-c", directory.file("n\(node).conf"), "-l", directory.file("n\(node).log")],
+            stderr: directory.file("n\(node).err")
+        )
         processes[node] = process
         guard Broker.waitUntilAccepting(mqttPorts[node], while: process) else {
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "nats-server n\(node) did not start:\n" + log(node: node)])
@@ -100,8 +98,8 @@ public final class NATSCluster: @unchecked Sendable {
 
     /// Stops one node (SIGKILL: its clients see a dropped connection).
     public func kill(node: Int) {
-        guard let process = processes[node], process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
+        guard let process = processes[node] else { return }
+        process.send(SIGKILL)
         process.waitForExit()
         processes[node] = nil
     }

@@ -9,7 +9,7 @@ import Glibc
 public final class Nginx: @unchecked Sendable {
     public let port: Int
     private let directory = TemporaryDirectory()
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// The site as shipped, with the sync server and the backend on these loopback ports.
     public init(syncPort: Int, backendPort: Int) throws {
@@ -50,12 +50,10 @@ public final class Nginx: @unchecked Sendable {
 
     /// Starts nginx and waits until it accepts connections.
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-        process.arguments = ["-c", directory.file("nginx.conf"), "-p", directory.path, "-e", directory.file("error.log")]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            "/usr/sbin/nginx",
+            ["-c", directory.file("nginx.conf"), "-p", directory.path, "-e", directory.file("error.log")]
+        )
         self.process = process
         guard Broker.waitUntilAccepting(port, while: process) else { throw NginxError("nginx did not start: \(errorLog)") }
     }
@@ -70,8 +68,8 @@ public final class Nginx: @unchecked Sendable {
     /// Stops nginx with SIGKILL: it holds nothing to flush, and a child of the test process may
     /// inherit a signal mask that blocks SIGTERM and SIGQUIT.
     public func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        guard let process else { return }
+        process.send(SIGKILL)
         process.waitForExit()
         self.process = nil
     }

@@ -66,15 +66,11 @@ public final class PostgresServer: Sendable {
             for _ in $(seq 1 30); do kill -0 "${postmaster:-$child}" 2>/dev/null || break; sleep 1; done
             rm -rf \(directory.path)
             """
-        let process = Process()
         // A session of its own, and none of our output: a test runner that waits for the end of its
         // child's output must not wait for the cluster (which outlives the test process by a second).
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["/bin/sh", "-c", watcher]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { throw PostgresServerError("cannot start postgres: \(error)") }
+        do { _ = try ChildProcess("/usr/bin/setsid", ["/bin/sh", "-c", watcher]) } catch {
+            throw PostgresServerError("cannot start postgres: \(error)")
+        }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if (try? Subprocess.runTool("\(binaries)/pg_isready", ["-h", "127.0.0.1", "-p", "\(port)", "-q"]))?.status == 0 { return }

@@ -44,7 +44,7 @@ public enum Subprocess {
         stdin: String? = nil,
         environment: [String: String] = [:],
         in directory: TemporaryDirectory
-    ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
+    ) throws -> (process: ChildProcess, stdoutPath: String, finish: () -> Output) {
         try start(path: executable(name), arguments, stdin: stdin, environment: environment, in: directory)
     }
 
@@ -60,31 +60,21 @@ public enum Subprocess {
         stdin: String?,
         environment: [String: String],
         in directory: TemporaryDirectory
-    ) throws -> (process: Process, stdoutPath: String, finish: () -> Output) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+    ) throws -> (process: ChildProcess, stdoutPath: String, finish: () -> Output) {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EGGLOGU_") }
         // Never the installed /etc config of a machine that has the packages.
         env["EGGLOGU_CONFIG"] = ""
         env["EGGLOGU_SYNC_CONFIG"] = ""
         env.merge(environment) { _, b in b }
-        process.environment = env
         let tag = UUID().uuidString
         let out = directory.file("\(tag).out")
         let err = directory.file("\(tag).err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle(forWritingAtPath: err)
-        if let stdin {
-            let input = directory.file("\(tag).in")
-            FileManager.default.createFile(atPath: input, contents: Data(stdin.utf8))
-            process.standardInput = FileHandle(forReadingAtPath: input)
-        } else {
-            process.standardInput = FileHandle.nullDevice
+        let input = stdin.map { text in
+            let file = directory.file("\(tag).in")
+            FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+            return file
         }
-        try process.run()
+        let process = try ChildProcess(path, arguments, environment: env, stdin: input, stdout: out, stderr: err)
         return (
             process, out,
             {
