@@ -37,7 +37,9 @@ suite() {
         [ "$status" -eq 124 ] && echo "=== timed out after $limit"
         echo "=== failed (exit $status); the failures and any crash, from $log:"
         grep -a -E -A 30 "crashed:|Fatal error|Precondition failed|Assertion failed" "$log" | head -80 || true
-        grep -a -E "✘|error:" "$log" | cut -c1-400 | head -40 || true
+        # Each failure with the first lines of its message (Swift Testing writes them as "↳" lines).
+        awk '/✘|error:/ { print substr($0, 1, 400); more = /recorded an issue/ ? 150 : 0; next }
+             more > 0 && /↳/ { print substr($0, 1, 400); more--; next } { more = 0 }' "$log" | head -400 || true
     fi
     return "$status"
 }

@@ -76,7 +76,10 @@ final class SyncLoop<C: Clock<Duration>>: Service {
             }
             var wake = deadline
             if let beat = hooks.heartbeatInterval { wake = min(wake, now.advanced(by: beat)) }
-            let reason = await wakeup.wait(until: wake, on: timing.clock)
+            // While backing off, local writes wait for the backoff's end: each would be one more
+            // failure, and a few seconds' outage with busy writers would back off for minutes.
+            // Notices and reconnects still wake the loop (the server or the link may be back).
+            let reason = await wakeup.wait(until: wake, on: timing.clock, deferring: failures > 0 ? [.push] : [])
             hooks.heartbeat()
             if reason == nil, now < deadline { continue }
             logger.debug("woke", metadata: ["reason": "\(reason.map { "\($0)" } ?? "timer")"])

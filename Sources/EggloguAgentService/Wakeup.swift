@@ -21,13 +21,16 @@ final class Wakeup: Sendable {
         var waiter: CheckedContinuation<WakeReason?, Never>?
         var timer: Task<Void, Never>?
         var generation = 0
+        /// Reasons the current waiter does not wake for: they stay pending for its next cycle.
+        var deferred: Set<WakeReason> = []
     }
 
     private let state = Mutex(State())
 
     func signal(_ reason: WakeReason) {
-        let (waiter, timer) = state.withLock { state in
+        let (waiter, timer) = state.withLock { state -> (CheckedContinuation<WakeReason?, Never>?, Task<Void, Never>?) in
             state.pending.insert(reason)
+            if state.deferred.contains(reason) { return (nil, nil) }
             defer {
                 state.waiter = nil
                 state.timer = nil
@@ -39,11 +42,15 @@ final class Wakeup: Sendable {
     }
 
     /// The most urgent pending reason, or nil once `clock` reached `deadline` without one.
-    func wait<C: Clock<Duration>>(until deadline: C.Instant, on clock: C) async -> WakeReason? {
+    ///
+    /// - Parameter deferring: reasons that do not end this wait; they stay pending and are served
+    ///   by the cycle that follows it.
+    func wait<C: Clock<Duration>>(until deadline: C.Instant, on clock: C, deferring: Set<WakeReason> = []) async -> WakeReason? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason?, Never>) in
                 let generation: Int? = state.withLock { state in
-                    guard state.pending.isEmpty else { return nil }
+                    state.deferred = deferring
+                    guard state.pending.subtracting(deferring).isEmpty else { return nil }
                     state.generation += 1
                     state.waiter = continuation
                     return state.generation

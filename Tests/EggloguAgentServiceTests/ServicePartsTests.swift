@@ -102,6 +102,20 @@ import Testing
         #expect(clock.sleeperCount == 0, "the signal cancelled the deadline's timer")
     }
 
+    @Test func aDeferredReasonStaysPendingUntilTheDeadlineOrAnotherReason() async {
+        let wakeup = Wakeup()
+        wakeup.signal(.push)
+        async let expired = wakeup.wait(until: clock.now.advanced(by: .seconds(1)), on: clock, deferring: [.push])
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(1))
+        #expect(await expired == nil, "a pending push does not end the wait")
+        async let woken = wakeup.wait(until: clock.now.advanced(by: .seconds(60)), on: clock, deferring: [.push])
+        await clock.sleepers(atLeast: 1)
+        wakeup.signal(.push)
+        wakeup.signal(.sync)
+        #expect(await woken == .push, "a notice ends it, and its cycle serves the push too")
+    }
+
     @Test func cancellationEndsTheWait() async {
         let wakeup = Wakeup()
         let clock = self.clock

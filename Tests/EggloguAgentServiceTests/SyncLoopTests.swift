@@ -178,6 +178,36 @@ import Testing
         #expect(draws.last == 0.9...1.1, "a success goes back to the poll interval")
     }
 
+    /// A soak in CI once waited out a backoff of minutes after a 3-second outage: every local write
+    /// during the outage had been one more failed attempt, doubling the next wait.
+    @Test func whileBackingOffLocalWritesWaitForTheBackoffButANoticeWakesTheLoop() async throws {
+        let harness = try await Harness()
+        harness.transport.failing(true)
+        try await harness.running {
+            _ = await harness.settled()
+            harness.clock.advance(by: .milliseconds(500))
+            for n in 0..<5 {
+                _ = try await harness.device.replica.put("flocks", ["id": .string("f\(n)")])
+                harness.wakeup.signal(.push)
+            }
+            let deferred = await harness.settled().map(\.description)
+            #expect(deferred == ["pull@t+0.0 seconds"], "the writes wait for the backoff's end at t+1")
+            harness.clock.advance(by: .milliseconds(500))
+            let atTheEnd = await harness.settled().map(\.description)
+            #expect(atTheEnd.last == "push@t+1.0 seconds", "\(atTheEnd)")
+            harness.clock.advance(by: .milliseconds(500))
+            harness.wakeup.signal(.sync)
+            let woken = await harness.settled().map(\.description)
+            #expect(woken.last == "push@t+1.5 seconds", "a notice does not wait: \(woken)")
+            harness.transport.failing(false)
+            harness.wakeup.signal(.sync)
+            let recovered = await harness.settled().map(\.description)
+            #expect(recovered.count == woken.count + 1 && recovered.last == "push@t+1.5 seconds", "\(recovered)")
+        }
+        #expect(Array(harness.draws.all.prefix(3)) == [0...1, 0...2, 0...4], "three failures, not eight")
+        #expect(try await harness.device.replica.unpushed(limit: 10).isEmpty)
+    }
+
     @Test func signalsDuringACycleQueueExactlyOneMore() async throws {
         let harness = try await Harness()
         let gate = harness.transport.holdNext()

@@ -102,8 +102,8 @@ struct SoakLedger {
     /// it), when it is archived as a conflict's loser or such a loser saw it, when a later version
     /// that is accounted for saw it, when a version that is accounted for and that it never saw
     /// holds the same content (the merge keeps one of them without a conflict), when the winner
-    /// holds the same content, or when it is a deletion that a concurrent deletion stands for (two
-    /// deletions never conflict).
+    /// holds the same content, when it is a deletion that a concurrent deletion stands for (two
+    /// deletions never conflict), or when such a deletion saw it.
     ///
     /// - Returns: one line per version unaccounted for.
     func audit(_ replica: Replica) async throws -> [String] {
@@ -131,25 +131,28 @@ struct SoakLedger {
                             && !v.vector.includes(origin: a.origin, updatedAt: a.updatedAt))
                 }
             }
-            // Versions a covered version saw are covered too, back to the first.
+            // A deletion that a concurrent deletion stands for (two deletions never conflict).
+            func stoodIn(_ v: VersionInfo) -> Bool {
+                v.isDeleted
+                    && acknowledged.contains { other in
+                        let o = other.version.info
+                        return o.isDeleted && !o.isSameVersion(as: v) && covered(o)
+                            && !o.vector.includes(origin: v.origin, updatedAt: v.updatedAt)
+                    }
+            }
+            // Versions a covered version saw are covered too, back to the first; so are the versions
+            // a stood-in deletion saw: its device deleted them itself.
             var pending = acknowledged.map(\.version.info)
             var progress = true
             while progress {
                 progress = false
-                for v in pending where covered(v) {
-                    accounted.append(v)
-                    progress = true
-                }
-                pending.removeAll(where: covered)
+                let reached = pending.filter { covered($0) || stoodIn($0) }
+                accounted += reached
+                progress = !reached.isEmpty
+                pending.removeAll { v in reached.contains { $0.isSameVersion(as: v) } }
             }
             for v in pending {
                 if v.contentHash == winner.contentHash && v.isDeleted == winner.isDeleted { continue }
-                let standIn = acknowledged.contains { other in
-                    let o = other.version.info
-                    return v.isDeleted && o.isDeleted && !o.isSameVersion(as: v) && covered(o)
-                        && !o.vector.includes(origin: v.origin, updatedAt: v.updatedAt)
-                }
-                if standIn { continue }
                 let device = acknowledged.first { $0.version.info.isSameVersion(as: v) }?.device ?? "?"
                 problems.append(
                     "\(id): \(device)'s \(v.isDeleted ? "deletion" : "version") of \(v.updatedAt) is lost: "

@@ -177,6 +177,53 @@ import Testing
         #expect(dropped.count == 1 && dropped.first?.contains("gw-3's version") == true, "\(dropped)")
     }
 
+    /// A device's edit that the device then deleted itself is accounted for when a concurrent
+    /// deletion by another device wins (two deletions never conflict); an edit that no deletion saw
+    /// is still reported. A CI run reported the first as lost.
+    @Test func whatADeletionSawIsAccountedForWhenAConcurrentDeletionWins() async throws {
+        let directory = TemporaryDirectory()
+        func open(_ device: String) async throws -> Replica {
+            var configuration = ReplicaConfiguration()
+            configuration.deviceID = device
+            return try await Replica.open(path: directory.file("\(device).sqlite"), configuration: configuration)
+        }
+        let (a, b) = (try await open("gw-1"), try await open("gw-2"))
+        var ledger = SoakLedger()
+        func acknowledge(_ replica: Replica, by device: String, _ id: String) async throws {
+            ledger.acknowledge(try RecordVersion(record: await replica.get(SoakLedger.collection, id: id, includeDeleted: true)), by: device)
+        }
+        for id in ["soak-1", "soak-2"] {
+            try await a.put(SoakLedger.collection, ["id": .string(id), "name": "a's edit"])
+            try await acknowledge(a, by: "gw-1", id)
+        }
+        _ = try await a.delete(SoakLedger.collection, id: "soak-1")
+        try await acknowledge(a, by: "gw-1", "soak-1")
+        try await Task.sleep(for: .milliseconds(5))
+        for id in ["soak-1", "soak-2"] {
+            try await b.put(SoakLedger.collection, ["id": .string(id), "name": "b's edit"])
+            _ = try await b.delete(SoakLedger.collection, id: id)
+            try await acknowledge(b, by: "gw-2", id)
+            let theirs = try await b.get(SoakLedger.collection, id: id, includeDeleted: true)
+            _ = try await a.merge([(SoakLedger.collection, [theirs])])
+        }
+        #expect(try await a.get(SoakLedger.collection, id: "soak-1", includeDeleted: true).objectValue?["_syncOrigin"] == "gw-2")
+        let problems = try await ledger.audit(a)
+        // soak-2's edit on gw-1 lost to gw-2's deletion, which never saw it: the archive holds it.
+        let archived = try await a.conflicts().map(\.recordID)
+        #expect(archived == ["soak-2"], "\(archived)")
+        #expect(problems.isEmpty, "\(problems)")
+
+        // Without the archive entry, soak-2's edit is reported: no deletion of gw-1 saw it.
+        var unarchived = SoakLedger()
+        for acknowledged in ledger.versions where acknowledged.id == "soak-2" {
+            unarchived.acknowledge(acknowledged.version, by: acknowledged.device)
+        }
+        let bare = try await open("gw-3")
+        _ = try await bare.merge([(SoakLedger.collection, [try await b.get(SoakLedger.collection, id: "soak-2", includeDeleted: true)])])
+        let reported = try await unarchived.audit(bare)
+        #expect(reported.count == 1 && reported.first?.contains("gw-1's version") == true, "\(reported)")
+    }
+
     /// The conflict check can fail: an entry whose winner saw its loser, a
     /// resolution nobody made, and a loser no write made are each reported.
     @Test func theConflictCheckReportsWhatTheHistoryDoesNotPredict() {

@@ -20,7 +20,10 @@ public final class Broker: @unchecked Sendable {
         port = Broker.freePort()
         // Stay the current user: started as root, mosquitto would switch to "mosquitto" and lose our files.
         let user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"
-        var lines = ["listener \(port) 127.0.0.1", "persistence false", "log_dest none", "user \(user)"]
+        var lines = [
+            "listener \(port) 127.0.0.1", "persistence false", "log_dest stderr", "log_type error", "log_type warning",
+            "user \(user)",
+        ]
         if let tls { lines += ["cafile \(tls.ca)", "certfile \(tls.certificate)", "keyfile \(tls.key)"] }
         if users.isEmpty {
             lines.append("allow_anonymous true")
@@ -37,11 +40,24 @@ public final class Broker: @unchecked Sendable {
     }
 
     /// Starts mosquitto and waits until it accepts connections.
+    ///
+    /// A mosquitto that ends at once is started again, twice at most: in a CI run one did, and the
+    /// test failed on it alone. What it said is in the error.
     public func start() throws {
-        let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", config])
-        self.process = process
-        guard Broker.waitUntilAccepting(port, while: process) else { throw CocoaError(.fileReadUnknown) }
-        usleep(50_000)
+        let log = directory.file("mosquitto.log")
+        for attempt in 1...3 {
+            let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", config], stderr: log)
+            self.process = process
+            if Broker.waitUntilAccepting(port, while: process) {
+                usleep(50_000)
+                return
+            }
+            let ended = process.isRunning ? "still running" : "\(process.waitForExit())"
+            kill()
+            let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard attempt < 3 else { throw BrokerError(port: port, log: "(\(ended)) " + said) }
+            usleep(200_000)
+        }
     }
 
     /// Waits up to `timeout` seconds for `port` to accept connections while `process` runs.
@@ -104,4 +120,13 @@ public final class Broker: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
+}
+
+/// mosquitto did not come up.
+public struct BrokerError: Error, CustomStringConvertible {
+    public let port: Int
+    /// What mosquitto wrote to standard error.
+    public let log: String
+
+    public var description: String { "mosquitto did not accept connections on port \(port): \(log)" }
 }
