@@ -16,6 +16,9 @@ public final class SyncClient: SyncTransport {
         public var caFile: String?
         /// How long one request may take.
         public var timeoutSeconds: Int64 = 60
+        /// How long an answer may stay silent: a link that drops packets fails the request then,
+        /// not at ``timeoutSeconds``, and the sync loop's backoff takes over.
+        public var readTimeoutSeconds: Int64 = 20
 
         public init(serverURL: String, caFile: String? = nil) {
             self.serverURL = serverURL
@@ -43,7 +46,10 @@ public final class SyncClient: SyncTransport {
                 throw SyncTransportError(.refused, "cannot read the CA file \(caFile): \(error)")
             }
         }
-        var client = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10)))
+        var client = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            timeout: .init(connect: .seconds(10), read: .seconds(configuration.readTimeoutSeconds))
+        )
         // A refused or failed connection fails the request at once: the agent has its own backoff,
         // and a sync must not hang until the request deadline while the server is down.
         client.connectionPool.retryConnectionEstablishment = false

@@ -1,4 +1,5 @@
 import EggloguAgentSync
+import EggloguProtocol
 import EggloguStore
 import EggloguSyncClient
 import EggloguTestSupport
@@ -30,6 +31,27 @@ import Testing
             await after.shutdown()
             #expect(summary.pushed == 0, "the first sync pushed the change already")
             #expect(try await replica.unpushedCount() == 0)
+        }
+    }
+
+    /// A link that takes the request and answers nothing fails it after the read timeout, not the
+    /// request's 60 s: the soak waited out such a stall before its replicas converged.
+    @Test func aSilentLinkFailsTheRequestAfterTheReadTimeout() async throws {
+        try await TestServer.with { server in
+            let proxy = try FaultProxy(to: server.port)
+            defer { proxy.stop() }
+            proxy.set(.stall)
+            var configuration = SyncClient.Configuration(serverURL: proxy.url)
+            configuration.readTimeoutSeconds = 1
+            let client = try SyncClient(configuration: configuration)
+            let started = Date()
+            let failure = await #expect(throws: SyncTransportError.self) {
+                _ = try await client.pull(farm: "farm-1", since: nil, limit: 10, token: "none")
+            }
+            let elapsed = Date().timeIntervalSince(started)
+            await client.shutdown()
+            #expect(failure?.kind == .unavailable)
+            #expect(elapsed >= 0.9 && elapsed < 30, "failed after \(elapsed) s")
         }
     }
 }
