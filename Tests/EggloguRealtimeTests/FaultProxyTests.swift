@@ -28,7 +28,9 @@ import Glibc
     }
 
     /// `GET /healthz` through `port`: the answer's text, "" for end of file, "reset" or "timeout".
-    static func get(port: Int, timeout: Int32 = 5) -> String {
+    /// The timeout is long by default: at the start of a CI run, with every suite starting at once,
+    /// a reset once took more than 5 s to arrive.
+    static func get(port: Int, timeout: Int32 = 30) -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -4,6 +4,7 @@ import EggloguStore
 import EggloguTestSupport
 import EggloguTestTraits
 import GRDB
+import Synchronization
 import Testing
 
 @Suite(.ownThreads) struct LocalWriteTests {
@@ -64,12 +65,28 @@ import Testing
             "id": "f1", "count": 2, "_updatedAt": .string(limit.iso8601), "_syncOrigin": "b", "_syncVV": ["b": .string(limit.iso8601)],
         ]
         _ = try await a.merge([("flocks", [record])])
-        let edit = Task { try await a.put("flocks", ["id": "f1", "count": 3]) }
-        try await Task.sleep(for: .milliseconds(300))
+        let landed = Mutex(false)
+        let edit = Task {
+            defer { landed.withLock { $0 = true } }
+            return try await a.put("flocks", ["id": "f1", "count": 3])
+        }
         var configuration = Configuration()
         configuration.busyMode = .immediateError
         let other = try DatabaseQueue(path: a.path, configuration: configuration)
-        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE; COMMIT") }
+        // Another writer tries until it gets in; it must get in while the edit still waits. (A
+        // fixed pause before one try failed on a loaded CI machine: the edit had not reached its
+        // wait yet and held the lock for its first attempt.)
+        var gotInWhileTheEditWaited = false
+        while !landed.withLock({ $0 }) {
+            do {
+                try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE; COMMIT") }
+                gotInWhileTheEditWaited = !landed.withLock { $0 }
+                break
+            } catch {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        #expect(gotInWhileTheEditWaited)
         #expect(try await edit.value.outcome == .updated, "the edit lands once the clock gave up waiting")
         #expect(try #require(stamp(try await a.get("flocks", id: "f1"))) > limit)
     }

@@ -76,6 +76,7 @@ public final class FaultProxy: Sendable {
     }
 
     private var fault: Fault { state.withLock { $0.fault } }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func acceptLoop() {
         while true {
@@ -121,6 +122,13 @@ public final class FaultProxy: Sendable {
         // A FIN before the RST would read as a clean end of file.
         defer { if !resetting { shutdown(destination, Int32(SHUT_WR)) } }
         while true {
+            // A stall holds whatever arrives without looking at it: polling a readable socket (data
+            // or an end of file) in a loop kept two cores busy for the rest of a CI run.
+            if isStopped { return }
+            if fault == .stall {
+                usleep(50_000)
+                continue
+            }
             var descriptor = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, 100)
             if ready < 0 && errno != EINTR { return }
