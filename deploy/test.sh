@@ -39,7 +39,7 @@ suite() {
         grep -a -E -A 30 "crashed:|Fatal error|Precondition failed|Assertion failed" "$log" | head -80 || true
         # Each failure with the first lines of its message (Swift Testing writes them as "↳" lines).
         awk '/✘|error:/ { print substr($0, 1, 400); more = /recorded an issue/ ? 150 : 0; next }
-             more > 0 && /↳/ { print substr($0, 1, 400); more--; next } { more = 0 }' "$log" | head -400 || true
+             /^(✔|◇|⚠|􀟈)/ { more = 0 } more > 0 { print substr($0, 1, 400); more-- }' "$log" | head -600 || true
     fi
     return "$status"
 }

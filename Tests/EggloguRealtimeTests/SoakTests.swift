@@ -87,7 +87,8 @@ import Testing
             return Set(exports).count == 1
         }
         let report = "\(backend), seed \(seed), \(write) writes, faults \(faults.sorted { $0.key < $1.key })"
-        try #require(healed != nil, "replicas did not converge after healing; \(report)\n\(fixture.logs)")
+        let differences = healed == nil ? await Self.differences(fixture) : ""
+        try #require(healed != nil, "replicas did not converge after healing; \(report)\n\(differences)\n\(fixture.logs)")
 
         // Every instance holds the same: a new device's first sync from each exports it byte for byte.
         var checks: [String] = []
@@ -135,6 +136,34 @@ import Testing
                 + "\(ledger.unverified.values.reduce(0, +)) not read back; \(archive.count) conflicts archived, "
                 + "\(archive.count - unresolved) resolved, \(unresolved) unresolved, as predicted"
         )
+    }
+
+    /// Each device's cursor and queue, and the records whose exports differ between devices (at
+    /// most ten), for a run that did not converge.
+    static func differences(_ fixture: RealtimeFixture) async -> String {
+        var lines: [String] = []
+        var records: [String: [String: String]] = [:]
+        for device in devices {
+            guard let replica = try? await fixture.replica(device), let status = try? await replica.status(),
+                case .object(let blob)? = try? JSONParser().parse(await replica.exportBlob())
+            else {
+                lines.append("\(device): unreadable")
+                continue
+            }
+            lines.append("\(device): cursor \(status.upstreamCursor ?? "-"), \(status.unpushed) unpushed, sequence \(status.sequence)")
+            for (key, value) in blob {
+                for record in value.arrayValue ?? [value] {
+                    let id = record.objectValue?["id"]?.stringValue ?? ""
+                    records["\(key)/\(id)", default: [:]][device] = String(decoding: record.serialized(), as: UTF8.self)
+                }
+            }
+        }
+        let differing = records.filter { Set($0.value.values).count > 1 || $0.value.count < devices.count }.sorted { $0.key < $1.key }
+        for (key, byDevice) in differing.prefix(10) {
+            lines.append("\(key) differs:")
+            for device in devices { lines.append("  \(device): \(byDevice[device].map { String($0.prefix(400)) } ?? "absent")") }
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// The audit can fail: a version that the final state never saw and no conflict holds is reported.

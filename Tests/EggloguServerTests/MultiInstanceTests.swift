@@ -116,7 +116,9 @@ import Testing
                     more = page.hasMore
                     for (collection, record) in page.records {
                         let id = record.objectValue?["id"]?.stringValue ?? "?"
-                        let version = "\(collection)/\(id)@\(record.objectValue?["_updatedAt"]?.stringValue ?? "")"
+                        // Two devices can stamp the same millisecond: a version is its stamp and its origin.
+                        let stamp = record.objectValue?["_updatedAt"]?.stringValue ?? ""
+                        let version = "\(collection)/\(id)@\(stamp)/\(record.objectValue?["_syncOrigin"]?.stringValue ?? "")"
                         deliveries[version, default: 0] += 1
                         latest["\(collection)/\(id)"] = record
                     }
