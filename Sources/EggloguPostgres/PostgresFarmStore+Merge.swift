@@ -41,14 +41,17 @@ extension PostgresFarmStore {
             if seq > 0 && seq < locked.purgedThrough { throw ReplicaError.historyPurged(seq, through: locked.purgedThrough) }
             var merge = PostgresMerge(farm: farm, head: locked.head, connection: connection, logger: logger)
             try await merge.prefetch(refs)
-            var echoed: Set<RecordRef> = []
+            // The versions the device sent, each with the head right after it merged: a later change
+            // of one of them (by someone else, or by a later record of this push filing into the
+            // same conflict entry) is not the device's own and goes back to it.
+            var own: [RecordRef: Int64] = [:]
             for (item, ref) in zip(checked, refs) {
                 switch item.record {
                 case .entry(let entry):
                     // An entry the store already knew better is superseded, so the sender gets the stored one back.
-                    if try await merge.file(entry) == entry { echoed.insert(ref) } else { report.superseded.append(ref) }
+                    if try await merge.file(entry) == entry { own[ref] = merge.head } else { report.superseded.append(ref) }
                 case .version(let version):
-                    if try await merge.apply(version, in: item.collection) { report.superseded.append(ref) } else { echoed.insert(ref) }
+                    if try await merge.apply(version, in: item.collection) { report.superseded.append(ref) } else { own[ref] = merge.head }
                 }
                 report.accepted += 1
             }
@@ -56,13 +59,10 @@ extension PostgresFarmStore {
             try await merge.flush(at: storage.wallClock())
             report.changed = merge.changes
             report.conflicts = merge.conflictsFiled
-            // The versions the device sent, by the sequence number they hold now: a later change of
-            // one of them by someone else is not the device's own and goes back to it.
-            let own = Dictionary(echoed.compactMap { ref in merge.seq(of: ref).map { (ref, $0) } }, uniquingKeysWith: max)
             return (report: report, own: own, head: merge.head, previousHead: locked.head)
         }
         var page = try await changes(after: seq, limit: limit)
-        page.changes.removeAll { merged.own[RecordRef(collection: $0.collection, id: $0.id)] == $0.seq }
+        page.changes.removeAll { change in merged.own[RecordRef(collection: change.collection, id: change.id)].map { change.seq <= $0 } ?? false }
         let sent = Set(page.changes.map { RecordRef(collection: $0.collection, id: $0.id) })
         let missing = merged.report.superseded.filter { !sent.contains($0) }
         if !missing.isEmpty {

@@ -61,11 +61,6 @@ struct PostgresMerge {
         }
     }
 
-    /// The sequence number of the version of `ref` stored now, this merge's writes included.
-    func seq(of ref: RecordRef) -> Int64? {
-        known[ref]??.seq
-    }
-
     private static func info(_ row: (String, String, String, Int64, Int64?, String, String, Int64, Int64)) throws -> VersionInfo {
         VersionInfo(
             updatedAt: Timestamp(milliseconds: row.3),

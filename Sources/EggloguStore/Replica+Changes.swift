@@ -53,7 +53,8 @@ extension Replica {
         try await read { db in try Replica.page(db, after: seq, limit: limit) }
     }
 
-    static func page(_ db: Database, after seq: Int64, limit: Int, excluding excluded: Set<RecordRef> = []) throws -> ChangePage {
+    /// - Parameter excluded: records left out of the page while their sequence is at most the one given.
+    static func page(_ db: Database, after seq: Int64, limit: Int, excluding excluded: [RecordRef: Int64] = [:]) throws -> ChangePage {
         try checkNotPurged(db, after: seq)
         let rows = try Change.fetchAll(
             db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
@@ -63,7 +64,10 @@ extension Replica {
         let hasMore = rows.count > limit
         let newest = try Replica.head(db)
         guard hasMore || seq <= newest else { throw ReplicaError.cursorAhead(seq, head: newest) }
-        let changes = excluded.isEmpty ? scanned : scanned.filter { !excluded.contains(RecordRef(collection: $0.collection, id: $0.id)) }
+        let changes = excluded.isEmpty ? scanned : scanned.filter { change in
+            guard let echoedAt = excluded[RecordRef(collection: change.collection, id: change.id)] else { return true }
+            return change.seq > echoedAt
+        }
         return ChangePage(changes: changes, hasMore: hasMore, cursor: hasMore ? scanned.last!.seq : newest, head: hasMore ? newest : nil)
     }
 

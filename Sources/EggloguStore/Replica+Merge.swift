@@ -17,14 +17,16 @@ extension Replica {
 extension ReplicaTransaction {
     /// Merges a batch of remote records.
     ///
-    /// - Returns: the report, and the records now stored exactly as they came (for not echoing them
-    ///   back to a peer; empty for records from upstream, which nothing echoes to).
+    /// - Returns: the report, and the records now stored exactly as they came, each with the head
+    ///   sequence right after it was merged (for not echoing them back to a peer: a change of the
+    ///   record at a later sequence, a later record of the same batch filing into the same conflict
+    ///   entry say, is not an echo); empty for records from upstream, which nothing echoes to.
     mutating func merge(
         _ batch: [(collection: String, records: [JSONValue])],
         options: RemoteMergeOptions
-    ) throws -> (report: RemoteMergeReport, echoed: Set<RecordRef>) {
+    ) throws -> (report: RemoteMergeReport, echoed: [RecordRef: Int64]) {
         var report = RemoteMergeReport()
-        var echoed: Set<RecordRef> = []
+        var echoed: [RecordRef: Int64] = [:]
         let source: ChangeSource = options.fromUpstream ? .remote : .local
         let changesBefore = changes
         let conflictsBefore = conflictsFiled
@@ -46,7 +48,7 @@ extension ReplicaTransaction {
                     // An entry the store already knew better (a higher winner, a resolution) is
                     // superseded like a losing version, so the sender gets the stored one back.
                     if try file(entry, source: source) == entry {
-                        if tracksEchoes { echoed.insert(RecordRef(collection: collection, id: entry.id)) }
+                        if tracksEchoes { echoed[RecordRef(collection: collection, id: entry.id)] = headSequence }
                     } else {
                         report.superseded.append(RecordRef(collection: collection, id: entry.id))
                     }
@@ -54,7 +56,7 @@ extension ReplicaTransaction {
                     if try apply(version, in: collection, source: source) == .superseded {
                         report.superseded.append(RecordRef(collection: collection, id: version.id))
                     } else if tracksEchoes {
-                        echoed.insert(RecordRef(collection: collection, id: version.id))
+                        echoed[RecordRef(collection: collection, id: version.id)] = headSequence
                     }
                 }
                 report.accepted += 1

@@ -71,6 +71,34 @@ import Testing
         }
     }
 
+    /// A push that holds a conflict entry and then a version whose merge files into that same entry
+    /// gets the joined entry back: it is no echo of what the device sent. The PostgreSQL soak once
+    /// ended with one device keeping an older copy of such an entry for good.
+    @Test(arguments: StoreBackend.allCases)
+    func anEntryALaterRecordOfThePushChangedGoesBackToThePusher(_ backend: StoreBackend) async throws {
+        try await BackendStores.with(backend) { stores in
+            let store = try await stores.farm("farm-j")
+            let base = Self.version("x", "base", device: "a", at: Self.t0)
+            _ = try await Self.push(store, [base], device: "a")
+            let theirs = Self.version("x", "by-c", device: "c", at: Self.t0 + 10, base: base)
+            _ = try await Self.push(store, [theirs], device: "c", after: 1)
+            // b edited x without seeing c's edit, archived c's against it when it pulled, and edited again.
+            let first = Self.version("x", "by-b", device: "b", at: Self.t0 + 20, base: base)
+            let entry = ConflictEntry(collection: "flocks", winner: first, loser: theirs)
+            let second = Self.version("x", "by-b-again", device: "b", at: Self.t0 + 30, base: first)
+            let options = RemoteMergeOptions(defaultOrigin: "b", rejectsFutureTimestamps: true, fromUpstream: false)
+            let pushed = try await store.mergePush(
+                [(CollectionName.conflictArchive, [.object(entry.record)]), ("flocks", [.object(second.record)])],
+                options: options,
+                after: 2,
+                limit: 500
+            )
+            let archived = pushed.page.changes.filter { $0.collection == CollectionName.conflictArchive }
+            #expect(archived.count == 1 && archived.first?.body.contains("by-b-again") == true, "\(pushed.page.changes)")
+            #expect(!pushed.page.changes.contains { $0.collection == "flocks" }, "b's own version is an echo")
+        }
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func aLosingPushGetsTheWinnerBackAndConcurrentEditsAreArchived(_ backend: StoreBackend) async throws {
         try await BackendStores.with(backend) { stores in
