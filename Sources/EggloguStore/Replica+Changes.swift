@@ -64,10 +64,13 @@ extension Replica {
         let hasMore = rows.count > limit
         let newest = try Replica.head(db)
         guard hasMore || seq <= newest else { throw ReplicaError.cursorAhead(seq, head: newest) }
-        let changes = excluded.isEmpty ? scanned : scanned.filter { change in
-            guard let echoedAt = excluded[RecordRef(collection: change.collection, id: change.id)] else { return true }
-            return change.seq > echoedAt
-        }
+        let changes =
+            excluded.isEmpty
+            ? scanned
+            : scanned.filter { change in
+                guard let echoedAt = excluded[RecordRef(collection: change.collection, id: change.id)] else { return true }
+                return change.seq > echoedAt
+            }
         return ChangePage(changes: changes, hasMore: hasMore, cursor: hasMore ? scanned.last!.seq : newest, head: hasMore ? newest : nil)
     }
 
