@@ -70,12 +70,13 @@ import Testing
             defer { landed.withLock { $0 = true } }
             return try await a.put("flocks", ["id": "f1", "count": 3])
         }
+        // The edit waits up to 2 s in all, between attempts of a moment each. Another writer that
+        // waits up to 1 s for the lock gets in while the edit still waits, unless the edit holds
+        // the lock through its wait. (Fixed pauses and no waiting for the lock failed on a loaded
+        // CI machine: a try met one of the edit's attempts.)
         var configuration = Configuration()
-        configuration.busyMode = .immediateError
+        configuration.busyMode = .timeout(1)
         let other = try DatabaseQueue(path: a.path, configuration: configuration)
-        // Another writer tries until it gets in; it must get in while the edit still waits. (A
-        // fixed pause before one try failed on a loaded CI machine: the edit had not reached its
-        // wait yet and held the lock for its first attempt.)
         var gotInWhileTheEditWaited = false
         while !landed.withLock({ $0 }) {
             do {
