@@ -7,7 +7,15 @@ import Glibc
 
 /// A real mosquitto on a free loopback port, started and stopped by pid.
 public final class Broker: @unchecked Sendable {
-    public let port: Int
+    /// The port mosquitto listens on. Read before the first ``start()``, it stays this broker's
+    /// port; unread, ``start()`` may exchange it for another when something else holds it.
+    public var port: Int {
+        portRead = true
+        return chosenPort
+    }
+    private var chosenPort: Int
+    private var portRead = false
+    private var lines: [String]
     private let directory: TemporaryDirectory
     private let config: String
     private var process: ChildProcess?
@@ -15,15 +23,17 @@ public final class Broker: @unchecked Sendable {
     /// - Parameters:
     ///   - users: username → password; when given, anonymous clients are refused.
     ///   - tls: CA, certificate and key files: the listener speaks TLS only.
-    public init(users: [String: String] = [:], tls: (ca: String, certificate: String, key: String)? = nil) throws {
+    public convenience init(users: [String: String] = [:], tls: (ca: String, certificate: String, key: String)? = nil) throws {
+        try self.init(users: users, tls: tls, port: Broker.freePort())
+    }
+
+    /// A broker meant for `port`, which it leaves for another when `port` is taken at start.
+    init(users: [String: String] = [:], tls: (ca: String, certificate: String, key: String)? = nil, port: Int) throws {
         directory = TemporaryDirectory()
-        port = Broker.freePort()
+        chosenPort = port
         // Stay the current user: started as root, mosquitto would switch to "mosquitto" and lose our files.
         let user = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"
-        var lines = [
-            "listener \(port) 127.0.0.1", "persistence false", "log_dest stderr", "log_type error", "log_type warning",
-            "user \(user)",
-        ]
+        var lines = ["persistence false", "log_dest stderr", "log_type error", "log_type warning", "user \(user)"]
         if let tls { lines += ["cafile \(tls.ca)", "certfile \(tls.certificate)", "keyfile \(tls.key)"] }
         if users.isEmpty {
             lines.append("allow_anonymous true")
@@ -35,27 +45,41 @@ public final class Broker: @unchecked Sendable {
             }
             lines += ["allow_anonymous false", "password_file \(passwords)"]
         }
+        self.lines = lines
         config = directory.file("mosquitto.conf")
-        try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+        try writeConfiguration()
+    }
+
+    private func writeConfiguration() throws {
+        let listener = "listener \(chosenPort) 127.0.0.1"
+        try ([listener] + lines).joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
     }
 
     /// Starts mosquitto and waits until it accepts connections.
     ///
     /// A mosquitto that ends at once is started again, twice at most: in a CI run one did, and the
-    /// test failed on it alone. What it said is in the error.
+    /// test failed on it alone. What it said is in the error. When its port was taken in the
+    /// meantime (in a CI run, on all three tries) and nobody has read the port yet, it moves to
+    /// another.
     public func start() throws {
         let log = directory.file("mosquitto.log")
         for attempt in 1...3 {
+            try? FileManager.default.removeItem(atPath: log)
             let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", config], stderr: log)
             self.process = process
-            if Broker.waitUntilAccepting(port, while: process) {
+            // Something else listening on the port accepts too: only a mosquitto still running is ours.
+            if Broker.waitUntilAccepting(chosenPort, while: process) {
                 usleep(50_000)
-                return
+                if process.isRunning { return }
             }
             let ended = process.isRunning ? "still running" : "\(process.waitForExit())"
             kill()
             let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            guard attempt < 3 else { throw BrokerError(port: port, log: "(\(ended)) " + said) }
+            guard attempt < 3 else { throw BrokerError(port: chosenPort, log: "(\(ended)) " + said) }
+            if said.contains("Address already in use") && !portRead {
+                chosenPort = Broker.freePort()
+                try writeConfiguration()
+            }
             usleep(200_000)
         }
     }
