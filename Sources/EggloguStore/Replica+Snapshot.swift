@@ -14,9 +14,12 @@ public struct ReplicaSnapshot: Sendable, Equatable {
 }
 
 extension Replica {
-    /// Opens the replica to read it. When the disk is full, SQLite cannot create the shared memory
-    /// that a normal open needs, so the main file is opened immutable and read-only instead: see
-    /// ``snapshot`` for what such a replica may be missing.
+    /// Opens the replica to read it, with a read-only connection when the replica needs nothing
+    /// written first (no migration, its identity settled): such an open costs no lock, write or
+    /// `fsync`, and closing checkpoints nothing. Otherwise the replica opens as ``open(path:configuration:)``
+    /// does. When the disk is full, SQLite cannot create the shared memory that a normal open
+    /// needs, so the main file is opened immutable and read-only instead: see ``snapshot`` for what
+    /// such a replica may be missing.
     public static func openForReading(
         path: String,
         configuration: ReplicaConfiguration = ReplicaConfiguration()
@@ -24,12 +27,56 @@ extension Replica {
         var configuration = configuration
         configuration.createIfMissing = false
         return try await StoreThread.run { [configuration] in
+            if let replica = try openReadOnly(path: path, configuration: configuration) { return replica }
             do {
                 return try openNow(path: path, configuration: configuration)
             } catch let error as ReplicaError where error.code == .diskFull {
                 return try openSnapshot(path: path, configuration: configuration, cause: error)
             }
         }
+    }
+
+    /// The replica through read-only connections, or nil when it must be opened for writing first
+    /// (a migration is pending, its identity or farm is not set yet) or cannot be opened this way
+    /// (no room for the shared memory, no WAL): the read-write open then decides.
+    private static func openReadOnly(path: String, configuration: ReplicaConfiguration) throws -> Replica? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var config = Configuration()
+        config.readonly = true
+        config.maximumReaderCount = 1
+        config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        let pool: DatabasePool
+        let identity: (device: String, farm: String?, epoch: String)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            guard
+                let read = try pool.read({ db -> (device: String, farm: String?, epoch: String)? in
+                    guard try Schema.upgrade.isComplete(db), !(try Schema.upgrade.isSuperseded(db)),
+                        let device = try Meta.get(db, .deviceID), let epoch = try Meta.get(db, .epoch)
+                    else { return nil }
+                    return (device, try Meta.get(db, .farmID), epoch)
+                })
+            else { return nil }
+            identity = read
+        } catch {
+            return nil
+        }
+        if let wanted = configuration.deviceID, wanted != identity.device {
+            throw ReplicaError(.deviceMismatch, "\(path) belongs to device \(identity.device), not \(wanted)")
+        }
+        if let wanted = configuration.farmID {
+            guard let farm = identity.farm else { return nil }
+            if farm != wanted { throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)") }
+        }
+        return Replica(
+            path: path,
+            deviceID: identity.device,
+            farmID: identity.farm,
+            epoch: identity.epoch,
+            configuration: configuration,
+            pool: pool,
+            readOnly: true
+        )
     }
 
     private static func openSnapshot(path: String, configuration: ReplicaConfiguration, cause: ReplicaError) throws -> Replica {

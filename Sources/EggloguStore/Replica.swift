@@ -24,6 +24,8 @@ public final class Replica: Sendable {
     public let configuration: ReplicaConfiguration
     /// Set when the replica was opened read-only because its disk is full; writes then fail.
     public let snapshot: ReplicaSnapshot?
+    /// Set when ``openForReading(path:configuration:)`` opened read-only connections: writes fail.
+    let readOnly: Bool
     let pool: DatabasePool
     private let closed = Mutex(false)
 
@@ -34,7 +36,8 @@ public final class Replica: Sendable {
         epoch: String,
         configuration: ReplicaConfiguration,
         pool: DatabasePool,
-        snapshot: ReplicaSnapshot? = nil
+        snapshot: ReplicaSnapshot? = nil,
+        readOnly: Bool = false
     ) {
         self.path = path
         self.deviceID = deviceID
@@ -43,6 +46,7 @@ public final class Replica: Sendable {
         self.configuration = configuration
         self.pool = pool
         self.snapshot = snapshot
+        self.readOnly = readOnly || snapshot != nil
     }
 
     /// Opens (and, if allowed, creates) the replica at `path`, migrating its schema, on a thread
@@ -81,7 +85,7 @@ public final class Replica: Sendable {
             return !closed
         }
         guard first else { return }
-        if !configuration.checkpointOnClose,
+        if !readOnly, !configuration.checkpointOnClose,
             let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int64,
             size > Replica.walKeptOnClose
         {
@@ -193,6 +197,7 @@ public final class Replica: Sendable {
     /// the database is locked.
     func write<T: Sendable>(_ body: @escaping @Sendable (inout ReplicaTransaction) throws -> T) async throws -> T {
         if snapshot != nil { throw ReplicaError.diskFull(path) }
+        if readOnly { throw ReplicaError(.cannotOpen, "\(path) was opened for reading only") }
         var waited: Int64 = 0
         while true {
             do {

@@ -23,6 +23,10 @@ import Testing
         let before = try agent(["export", "--replica", replica]).stdout
         let live = try JSONParser().parse(try agent(["status", "--replica", replica, "--json"]).stdout).objectValue?["records"]?.objectValue?["live"]
         #expect(try agent(["status", "--replica", replica]).stdout.contains("disk       "))
+        // Reads leave SQLite's empty log and shared memory behind; a replica the service closed
+        // has neither, and on a full disk it can then be read only as a snapshot.
+        try FileManager.default.removeItem(atPath: replica + "-wal")
+        try FileManager.default.removeItem(atPath: replica + "-shm")
 
         try disk.fill()
         let status = try agent(["status", "--replica", replica])
@@ -53,6 +57,29 @@ import Testing
         #expect(try agent(["status", "--replica", replica]).status == 0)
         #expect(try agent(["export", "--replica", replica]).stdout == before)
         #expect(try agent(["put", "--replica", replica, "flocks", #"{"id":"new","name":"Lote N"}"#]).status == 0)
+    }
+
+    /// Where a read left the shared memory behind, a read on a full disk needs no room and sees
+    /// everything: no snapshot, no warning, and still exit 74 from `status`.
+    @Test(.enabled(if: SmallDisk.isAvailable, "needs root to mount a small tmpfs that can be filled"))
+    func aReplicaWithItsSharedMemoryReadsCompletelyOnAFullDisk() throws {
+        let disk = try SmallDisk(megabytes: 4)
+        let replica = disk.file("replica.sqlite")
+        #expect(try agent(["import", "--replica", replica, "--device-id", "gw-1", try SmallFarm.write(in: dir)]).status == 0)
+        let before = try agent(["export", "--replica", replica]).stdout
+        #expect(FileManager.default.fileExists(atPath: replica + "-shm"))
+
+        try disk.fill()
+        let status = try agent(["status", "--replica", replica])
+        #expect(status.status == 74)
+        #expect(status.stdout.contains("disk       FULL (0 bytes free)") && !status.stdout.contains("read-only"), "\(status.stdout)")
+        let export = try agent(["export", "--replica", replica])
+        #expect(export.status == 0)
+        #expect(export.stdout == before)
+        #expect(!export.stderr.contains("warning"), "\(export.stderr)")
+        let put = try agent(["put", "--replica", replica, "flocks", #"{"id":"new","name":"Lote N"}"#])
+        #expect(put.status == 74)
+        #expect(try agent(["export", "--replica", replica]).stdout == before)
     }
 
     /// A writer that died left committed changes in the write-ahead log; with no room for SQLite's
