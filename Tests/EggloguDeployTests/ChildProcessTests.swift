@@ -58,6 +58,16 @@ import Glibc
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "SigBlk:\t0000000000000000\n")
     }
 
+    /// A socket the test process held without close-on-exec, such as a port being probed, once
+    /// stayed bound in a broker started at that moment, and another broker could not take the port.
+    @Test func theChildInheritsOnlyItsStandardStreams() throws {
+        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(held >= 0)
+        defer { close(held) }
+        let child = try ChildProcess("/bin/sh", ["-c", "[ ! -e /proc/self/fd/\(held) ]"])
+        #expect(child.waitForExit() == (0, false), "the child had descriptor \(held) open")
+    }
+
     @Test func aMissingProgramIsAnError() {
         #expect(throws: ChildProcessError.self) {
             try ChildProcess(directory.file("no-such-program"), [])

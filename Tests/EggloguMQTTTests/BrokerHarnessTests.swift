@@ -9,10 +9,11 @@ import Glibc
 
 /// The test broker itself: a port something else took between choosing and starting.
 @Suite struct BrokerHarnessTests {
-    /// A socket listening on a free loopback port, closed when the holder goes.
+    /// A socket listening on a free loopback port, closed when the holder goes (and not inherited
+    /// by mosquitto, which would then hold it too).
     final class PortHolder {
         let port = Broker.freePort()
-        private let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        private let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
 
         init() throws {
             var address = sockaddr_in()
@@ -22,10 +23,17 @@ import Glibc
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard bound == 0, listen(fd, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
+            guard bound == 0 else { throw HolderError(call: "bind", port: port, errno: errno) }
+            guard listen(fd, 4) == 0 else { throw HolderError(call: "listen", port: port, errno: errno) }
         }
 
         deinit { close(fd) }
+    }
+
+    struct HolderError: Error {
+        let call: String
+        let port: Int
+        let errno: Int32
     }
 
     @Test func aTakenPortNobodyReadIsExchangedForAFreeOne() throws {
@@ -36,6 +44,7 @@ import Glibc
         #expect(Broker.accepts(broker.port))
         broker.kill()
         #expect(!Broker.accepts(broker.port))
+        withExtendedLifetime(holder) {}
     }
 
     /// Clients configured with the port would reach whatever holds it: the start fails instead.
@@ -44,5 +53,6 @@ import Glibc
         let broker = try Broker(port: holder.port)
         #expect(broker.port == holder.port)
         #expect(throws: BrokerError.self) { try broker.start() }
+        withExtendedLifetime(holder) {}
     }
 }

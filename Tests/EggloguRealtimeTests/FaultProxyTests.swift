@@ -31,7 +31,7 @@ import Glibc
     /// The timeout is long by default: at the start of a CI run, with every suite starting at once,
     /// a reset once took more than 5 s to arrive.
     static func get(port: Int, timeout: Int32 = 30) -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

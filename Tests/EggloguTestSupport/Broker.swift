@@ -67,10 +67,11 @@ public final class Broker: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: log)
             let process = try ChildProcess("/usr/sbin/mosquitto", ["-c", config], stderr: log)
             self.process = process
-            // Something else listening on the port accepts too: only a mosquitto still running is ours.
-            if Broker.waitUntilAccepting(chosenPort, while: process) {
+            // Something else listening on the port accepts too: only a listening socket of this
+            // mosquitto's own counts.
+            if Broker.waitUntilListening(chosenPort, pid: process.pid, while: process) {
                 usleep(50_000)
-                if process.isRunning { return }
+                return
             }
             let ended = process.isRunning ? "still running" : "\(process.waitForExit())"
             kill()
@@ -94,6 +95,31 @@ public final class Broker: @unchecked Sendable {
         return accepts(port)
     }
 
+    /// Waits up to `timeout` seconds for `pid` to listen on loopback `port` while `process` runs.
+    static func waitUntilListening(_ port: Int, pid: pid_t, while process: ChildProcess, timeout: TimeInterval = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && process.isRunning {
+            if listens(port, pid: pid) { return true }
+            usleep(20_000)
+        }
+        return listens(port, pid: pid)
+    }
+
+    /// Whether a socket listening on `port` (`/proc/net/tcp`, state 0A) is one of `pid`'s open files.
+    static func listens(_ port: Int, pid: pid_t) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        let local = ":" + String(format: "%04X", port)
+        let inodes = table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, fields[1].hasSuffix(local), fields[3] == "0A" else { return nil }
+            return "socket:[\(fields[9])]"
+        }
+        guard !inodes.isEmpty, let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return false }
+        return fds.contains { fd in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")).map(inodes.contains) ?? false
+        }
+    }
+
     /// Stops mosquitto (SIGKILL: the clients see a dropped connection).
     public func kill() {
         guard let process else { return }
@@ -107,7 +133,7 @@ public final class Broker: @unchecked Sendable {
     }
 
     public static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -134,7 +160,7 @@ public final class Broker: @unchecked Sendable {
     }
 
     private static func bindable(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -11,9 +11,18 @@ import Glibc
 /// `dirent` name past the end of glibc's buffer; now and then that page is unmapped and the test
 /// process crashes (swift-corelibs-foundation#5472, fixed upstream after 6.3.1). Spawning here
 /// avoids that code. The child starts with no signal blocked, whatever the spawning thread had
-/// blocked. It inherits only descriptors opened without close-on-exec; NIO, SQLite and Foundation
-/// open theirs with it.
+/// blocked. It inherits no descriptor but its standard input, output and error: a socket the test
+/// process held at that moment (a port being probed, a proxy's connection) would otherwise stay
+/// bound or open in the child for its whole life, as in a CI run where a broker's port was taken
+/// that way.
 public final class ChildProcess: Sendable {
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not declare.
+    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? =
+        dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
+            unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+        }
+
     /// The child's process id.
     public let pid: pid_t
     /// How it ended, once reaped: the exit status or the signal, and which of the two.
@@ -40,6 +49,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = ChildProcess.closeFrom?(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
