@@ -1,5 +1,6 @@
 import EggloguCore
 import EggloguJSON
+import Foundation
 import GRDB
 
 extension Replica {
@@ -11,8 +12,14 @@ extension Replica {
     /// included as `_conflictArchive` when there are any. Records are copied from
     /// their stored text without re-parsing, which keeps a large farm's export fast.
     public func exportBlob(style: JSONWriter.Style = .compact) async throws -> [UInt8] {
+        // Records are written as stored, so the blob is smaller than the file: reserved once (and
+        // touched only as far as written), it is never copied to grow.
+        let fileBytes = [path, path + "-wal"].reduce(0) { sum, file in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        }
+        let reserve = min(max(fileBytes, 1 << 20), 256 << 20)
         let compact = try await read { db in
-            var writer = JSONWriter(reservingCapacity: 1 << 20)
+            var writer = JSONWriter(reservingCapacity: reserve)
             let layout = try Replica.layout(db)
             let shapes = try Replica.exportOrder(db, layout: layout)
             writer.appendRaw("{")
