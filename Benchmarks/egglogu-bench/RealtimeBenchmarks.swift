@@ -153,8 +153,8 @@ struct RealtimeBenchmarks {
         var pid: pid_t = 0
         let directory = URL(fileURLWithPath: log).deletingLastPathComponent().path
         let saved = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory)
-        defer { FileManager.default.changeCurrentDirectoryPath(saved) }
+        guard FileManager.default.changeCurrentDirectoryPath(directory) else { throw BenchError("cannot enter \(directory)") }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(saved) }
         guard posix_spawn(&pid, binary, &actions, &attributes, argv, environ) == 0 else { throw BenchError("cannot start \(binary)") }
         return pid
     }

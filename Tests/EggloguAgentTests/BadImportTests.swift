@@ -52,7 +52,7 @@ import Testing
         #expect(try agent(["import", "--replica", replica, SmallFarm.write(in: dir)]).status == 0)
         let before = try ReplicaLab.fingerprint(path: replica)
         let file = dir.file("huge.json")
-        FileManager.default.createFile(atPath: file, contents: nil)
+        #expect(FileManager.default.createFile(atPath: file, contents: nil))
         let handle = try #require(FileHandle(forWritingAtPath: file))
         try handle.truncate(atOffset: 100 << 20)
         try handle.close()
