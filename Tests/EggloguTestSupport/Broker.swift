@@ -107,7 +107,7 @@ public final class Broker: @unchecked Sendable {
 
     /// Whether a socket listening on `port` (`/proc/net/tcp`, state 0A) is one of `pid`'s open files.
     static func listens(_ port: Int, pid: pid_t) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        guard let table = readToEnd("/proc/net/tcp") else { return false }
         let local = ":" + String(format: "%04X", port)
         let inodes = table.split(separator: "\n").dropFirst().compactMap { line -> String? in
             let fields = line.split(separator: " ")
@@ -117,6 +117,23 @@ public final class Broker: @unchecked Sendable {
         guard !inodes.isEmpty, let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return false }
         return fds.contains { fd in
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")).map(inodes.contains) ?? false
+        }
+    }
+
+    /// A file of `/proc` whole. Its size reads as 0, and Foundation's `String(contentsOfFile:)`
+    /// then returned the first 4 KB of the table only: in CI, many sockets before the broker's.
+    private static func readToEnd(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes += chunk[0..<count]
         }
     }
 
