@@ -31,6 +31,11 @@ import Testing
         let mqtt = broker.map { ["--mqtt-host", "127.0.0.1", "--mqtt-port", "\($0)"] } ?? []
         let service = ChildService("egglogu-sync-server", ["serve", "--data-dir", data, "--port", "\(port)"] + database + mqtt, in: dir)
         try service.start(waitingFor: "listening on")
+        if broker != nil {
+            // A notice of a push made before the instance reaches the broker is not sent (devices pull).
+            let deadline = Date().addingTimeInterval(20)
+            while !service.stderr.contains("notices: broker connected") && Date() < deadline { usleep(20_000) }
+        }
         return (service, "http://127.0.0.1:\(port)")
     }
 
@@ -184,21 +189,35 @@ import Testing
             first.service.stop()
             second.service.stop()
         }
-        try await Task.sleep(for: .milliseconds(300))
+        let topic = "egglogu/\(Self.farm)/sync"
         let subscriber = try Subprocess.start(
             "/usr/bin/mosquitto_sub",
-            ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "egglogu/\(Self.farm)/sync", "-C", "2", "-W", "20"],
+            ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-W", "60"],
             in: dir
         )
-        try await Task.sleep(for: .milliseconds(300))
+        defer { subscriber.process.send(SIGKILL) }
+        let heard = { () -> [JSONObject] in
+            let text = (try? String(contentsOfFile: subscriber.stdoutPath, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONParser().parse(String($0)).objectValue }
+        }
+        // Subscribed once a probe comes back (a fixed pause was too short on a loaded CI machine).
+        let subscribed = await eventually(timeout: 20) {
+            _ = try? Subprocess.runTool("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-m", #"{"probe":true}"#])
+            return heard().contains { $0["probe"] != nil }
+        }
+        #expect(subscribed)
         let a = try await device("gw-a", url: first.url)
         let b = try await device("gw-b", url: second.url)
         _ = try await a.replica.put("flocks", ["id": "from-a"])
         try await a.sync.sync()
         _ = try await b.replica.put("flocks", ["id": "from-b"])
         try await b.sync.sync()
-        let notices = subscriber.finish().stdout.split(separator: "\n").compactMap { try? JSONParser().parse(String($0)).objectValue }
-        #expect(Set(notices.compactMap { $0["deviceId"]?.stringValue }) == ["gw-a", "gw-b"], "one notice per push, from the instance that served it")
+        let devices = { Set(heard().compactMap { $0["deviceId"]?.stringValue }) }
+        #expect(
+            await eventually(timeout: 20) { devices() == ["gw-a", "gw-b"] },
+            "one notice per push, from the instance that served it: \(devices())"
+        )
+        #expect(heard().filter { $0["deviceId"] != nil }.count == 2)
         await a.client.shutdown()
         await b.client.shutdown()
     }
