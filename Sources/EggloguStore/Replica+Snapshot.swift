@@ -46,28 +46,16 @@ extension Replica {
         config.maximumReaderCount = 1
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         let pool: DatabasePool
-        let identity: (device: String, farm: String?, epoch: String)
+        let identity: Identity
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            guard
-                let read = try pool.read({ db -> (device: String, farm: String?, epoch: String)? in
-                    guard try Schema.upgrade.isComplete(db), !(try Schema.upgrade.isSuperseded(db)),
-                        let device = try Meta.get(db, .deviceID), let epoch = try Meta.get(db, .epoch)
-                    else { return nil }
-                    return (device, try Meta.get(db, .farmID), epoch)
-                })
-            else { return nil }
+            guard let read = try pool.read(settledIdentity) else { return nil }
             identity = read
         } catch {
             return nil
         }
-        if let wanted = configuration.deviceID, wanted != identity.device {
-            throw ReplicaError(.deviceMismatch, "\(path) belongs to device \(identity.device), not \(wanted)")
-        }
-        if let wanted = configuration.farmID {
-            guard let farm = identity.farm else { return nil }
-            if farm != wanted { throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)") }
-        }
+        if configuration.farmID != nil && identity.farm == nil { return nil }
+        try identity.check(against: configuration, path: path)
         return Replica(
             path: path,
             deviceID: identity.device,
@@ -83,27 +71,18 @@ extension Replica {
         var config = Configuration()
         config.readonly = true
         config.maximumReaderCount = 1
-        let identity: (device: String, farm: String?, epoch: String)
+        let identity: Identity
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: immutableURI(path), configuration: config)
-            identity = try pool.read { db in
-                guard try Schema.upgrade.isComplete(db), !(try Schema.upgrade.isSuperseded(db)),
-                    let device = try Meta.get(db, .deviceID), let epoch = try Meta.get(db, .epoch)
-                else { throw cause }
-                return (device, try Meta.get(db, .farmID), epoch)
-            }
+            guard let read = try pool.read(settledIdentity) else { throw cause }
+            identity = read
         } catch let error as ReplicaError {
             throw error
         } catch {
             throw cause
         }
-        if let wanted = configuration.deviceID, wanted != identity.device {
-            throw ReplicaError(.deviceMismatch, "\(path) belongs to device \(identity.device), not \(wanted)")
-        }
-        if let wanted = configuration.farmID, let farm = identity.farm, farm != wanted {
-            throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)")
-        }
+        try identity.check(against: configuration, path: path)
         let log = unreadLogBytes(path)
         return Replica(
             path: path,
@@ -114,6 +93,32 @@ extension Replica {
             pool: pool,
             snapshot: ReplicaSnapshot(reason: cause.message, unreadLogBytes: log)
         )
+    }
+
+    /// Who a replica belongs to, as its `meta` table says.
+    private struct Identity {
+        var device: String
+        var farm: String?
+        var epoch: String
+
+        /// Throws ``ReplicaError/Code/deviceMismatch`` when the replica belongs to another device or farm.
+        func check(against configuration: ReplicaConfiguration, path: String) throws {
+            if let wanted = configuration.deviceID, wanted != device {
+                throw ReplicaError(.deviceMismatch, "\(path) belongs to device \(device), not \(wanted)")
+            }
+            if let wanted = configuration.farmID, let farm, farm != wanted {
+                throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)")
+            }
+        }
+    }
+
+    /// The identity of a replica that needs nothing written to be read: its schema current, its
+    /// device and epoch set. Nil otherwise.
+    private static func settledIdentity(_ db: Database) throws -> Identity? {
+        guard try Schema.upgrade.isComplete(db), !(try Schema.upgrade.isSuperseded(db)),
+            let device = try Meta.get(db, .deviceID), let epoch = try Meta.get(db, .epoch)
+        else { return nil }
+        return Identity(device: device, farm: try Meta.get(db, .farmID), epoch: epoch)
     }
 
     /// Bytes of log frames not yet copied into the main file. SQLite keeps a checkpointed log at
