@@ -35,7 +35,9 @@ import Glibc
         }
 
         var killedMidway = 0
-        for (n, fraction) in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95].enumerated() {
+        // Early kills as well: an import that runs twice as fast as the timing runs (a quieter
+        // moment of a loaded machine) still meets at least three of them midway.
+        for (n, fraction) in [0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 0.95].enumerated() {
             let replica = dir.file("replica-\(n).sqlite")
             #expect(try Subprocess.run("egglogu-agent", ["import", "--replica", replica, small], in: dir).status == 0)
             let before = try records(replica)

@@ -63,6 +63,7 @@ import Testing
         try fixture.startAgent("gw-b", pollInterval: 1)
         #expect(await fixture.waitUntil(timeout: 15) { fixture.mode("gw-a") == "realtime" && fixture.mode("gw-b") == "realtime" } != nil)
         fixture.stopServer()
+        let stopped = Date()
         for n in 0..<5 {
             try await fixture.replica("gw-a").put("flocks", ["id": .string("a\(n)")])
             try await fixture.replica("gw-b").put("clients", ["id": .string("b\(n)")])
@@ -70,7 +71,10 @@ import Testing
         #expect(await fixture.waitUntil(timeout: 10) { fixture.mode("gw-a") == "offline" } != nil)
         await #expect(try fixture.replica("gw-a").status().unpushed >= 5)
         try fixture.startServer()
-        let landed = await fixture.waitUntil(timeout: 60) {
+        // The agents back off with full jitter, doubling per failure: after an outage of T, the
+        // next attempt can come up to about T later (60 s was too short in a CI run on a slow day).
+        let outage = Date().timeIntervalSince(stopped)
+        let landed = await fixture.waitUntil(timeout: max(60, 2 * outage + 30)) {
             for n in 0..<5 {
                 guard await fixture.has("gw-b", "flocks", "a\(n)"), await fixture.has("gw-a", "clients", "b\(n)") else { return false }
             }
