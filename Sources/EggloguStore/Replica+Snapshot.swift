@@ -56,15 +56,7 @@ extension Replica {
         }
         if configuration.farmID != nil && identity.farm == nil { return nil }
         try identity.check(against: configuration, path: path)
-        return Replica(
-            path: path,
-            deviceID: identity.device,
-            farmID: identity.farm,
-            epoch: identity.epoch,
-            configuration: configuration,
-            pool: pool,
-            readOnly: true
-        )
+        return Replica(path: path, identity: identity, configuration: configuration, pool: pool, readOnly: true)
     }
 
     private static func openSnapshot(path: String, configuration: ReplicaConfiguration, cause: ReplicaError) throws -> Replica {
@@ -84,19 +76,12 @@ extension Replica {
         }
         try identity.check(against: configuration, path: path)
         let log = unreadLogBytes(path)
-        return Replica(
-            path: path,
-            deviceID: identity.device,
-            farmID: identity.farm,
-            epoch: identity.epoch,
-            configuration: configuration,
-            pool: pool,
-            snapshot: ReplicaSnapshot(reason: cause.message, unreadLogBytes: log)
-        )
+        let snapshot = ReplicaSnapshot(reason: cause.message, unreadLogBytes: log)
+        return Replica(path: path, identity: identity, configuration: configuration, pool: pool, snapshot: snapshot)
     }
 
     /// Who a replica belongs to, as its `meta` table says.
-    private struct Identity {
+    struct Identity {
         var device: String
         var farm: String?
         var epoch: String
@@ -110,6 +95,26 @@ extension Replica {
                 throw ReplicaError(.deviceMismatch, "\(path) holds farm \(farm), not \(wanted)")
             }
         }
+    }
+
+    convenience init(
+        path: String,
+        identity: Identity,
+        configuration: ReplicaConfiguration,
+        pool: DatabasePool,
+        snapshot: ReplicaSnapshot? = nil,
+        readOnly: Bool = false
+    ) {
+        self.init(
+            path: path,
+            deviceID: identity.device,
+            farmID: identity.farm,
+            epoch: identity.epoch,
+            configuration: configuration,
+            pool: pool,
+            snapshot: snapshot,
+            readOnly: readOnly
+        )
     }
 
     /// The identity of a replica that needs nothing written to be read: its schema current, its

@@ -134,21 +134,14 @@ public final class Replica: Sendable {
         let identity = try pool.write { db in
             try Replica.settleIdentity(db, configuration: configuration, path: path)
         }
-        return Replica(
-            path: path,
-            deviceID: identity.device,
-            farmID: identity.farm,
-            epoch: identity.epoch,
-            configuration: configuration,
-            pool: pool
-        )
+        return Replica(path: path, identity: identity, configuration: configuration, pool: pool)
     }
 
     private static func settleIdentity(
         _ db: Database,
         configuration: ReplicaConfiguration,
         path: String
-    ) throws -> (device: String, farm: String?, epoch: String) {
+    ) throws -> Identity {
         let device: String
         if let stored = try Meta.get(db, .deviceID) {
             if let wanted = configuration.deviceID, wanted != stored {
@@ -180,7 +173,7 @@ public final class Replica: Sendable {
             epoch = Replica.newEpoch()
             try Meta.set(db, .epoch, epoch)
         }
-        return (device, farm, epoch)
+        return Identity(device: device, farm: farm, epoch: epoch)
     }
 
     /// A random epoch: 16 lowercase hex digits.
