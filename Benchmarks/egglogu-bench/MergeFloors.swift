@@ -25,9 +25,10 @@ enum MergeFloors {
     }
 
     private static func upsertWithGRDB(pages: [[UInt8]], collection: String, path: String) throws -> UInt64 {
-        var config = Configuration()
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let config = Configuration()
         let pool = try DatabasePool(path: path, configuration: config)
+        // After GRDB's WAL set-up, which leaves the writer at NORMAL.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         var seq: Int64 = 0
         let rows: [[(id: String, arguments: StatementArguments)]] = try pages.map { bytes in
             guard case .array(let values) = try JSONParser().parse(bytes) else { throw BenchError("bad page") }

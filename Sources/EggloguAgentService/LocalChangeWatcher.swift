@@ -2,7 +2,6 @@ import EggloguStore
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -72,14 +71,14 @@ final class LocalChangeWatcher: Service {
     private func watch(inotify: Int32, stop: Int32, names: Set<String>) {
         var buffer = [UInt8](repeating: 0, count: 16 << 10)
         var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
-        // A writer appends its commit to the WAL before it publishes it in the shared index (an
-        // mmap write, which inotify does not see): a check right after the last event can miss
-        // the commit. So a write that shows nothing queued is checked again a little later.
-        let rechecks: [Int32] = [10, 40, 150, 600, 2_000]  // the tail: a writer descheduled on a busy machine
-        var pendingRechecks: ArraySlice<Int32> = []
+        // A writer appends its commit to the WAL, syncs it, and only then publishes it in the
+        // shared index (an mmap write, which inotify does not see): a check right after the last
+        // event usually comes before the commit. So a write that shows nothing queued is checked
+        // again, soon (a sync takes a fraction of a millisecond) and then less often.
+        let rechecks = [200, 500, 1_000, 2_000, 5_000, 10_000, 40_000, 150_000, 600_000, 2_000_000]  // µs; the tail: a writer descheduled
+        var pendingRechecks: ArraySlice<Int> = []
         while true {
-            let timeout = pendingRechecks.first ?? -1
-            let ready = poll(&fds, 2, timeout)
+            let ready = Self.poll(&fds, microseconds: pendingRechecks.first)
             if ready < 0 && errno != EINTR { return }
             if fds[1].revents != 0 { return }
             if ready == 0 {
@@ -94,25 +93,23 @@ final class LocalChangeWatcher: Service {
         }
     }
 
-    /// Wakes the loop when changes are queued; the service's own merges write the replica too,
-    /// and only queued changes need a push.
-    private func queued() -> Bool {
-        let queued = Self.waiting(for: { [replica] in (try? await replica.unpushed(limit: 1))?.isEmpty == false })
-        if queued { wakeup.signal(.push) }
-        return queued
+    /// poll(2) with a timeout in microseconds (nil: none). Below a millisecond, which poll cannot
+    /// wait, it sleeps and then looks without waiting.
+    private static func poll(_ fds: inout [pollfd], microseconds: Int?) -> Int32 {
+        guard let microseconds else { return Glibc.poll(&fds, nfds_t(fds.count), -1) }
+        if microseconds >= 1_000 { return Glibc.poll(&fds, nfds_t(fds.count), Int32(microseconds / 1_000)) }
+        var pause = timespec(tv_sec: 0, tv_nsec: microseconds * 1_000)
+        nanosleep(&pause, nil)
+        return Glibc.poll(&fds, nfds_t(fds.count), 0)
     }
 
-    /// Runs `body` and blocks this thread (the watcher's own, never the pool) for its result.
-    private static func waiting(for body: @escaping @Sendable () async -> Bool) -> Bool {
-        let result = Mutex(false)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            let value = await body()
-            result.withLock { $0 = value }
-            done.signal()
-        }
-        done.wait()
-        return result.withLock { $0 }
+    /// Wakes the loop when changes are queued; the service's own merges write the replica too,
+    /// and only queued changes need a push. Read on this thread (the watcher's own, never the
+    /// pool), so a check costs no hop between threads.
+    private func queued() -> Bool {
+        let queued = (try? replica.hasUnpushedChangesOnThisThread()) == true
+        if queued { wakeup.signal(.push) }
+        return queued
     }
 
     private func touches(_ names: Set<String>, in buffer: [UInt8], count: Int) -> Bool {

@@ -24,6 +24,11 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text)
     }
 
+    /// Appends raw, already valid JSON text from memory someone else owns.
+    public mutating func appendRaw(_ text: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: text)
+    }
+
     public mutating func appendRaw(_ text: String) {
         var text = text
         text.withUTF8 { bytes.append(contentsOf: $0) }

@@ -23,7 +23,7 @@ public struct DeviceEntry: Sendable, Equatable {
 /// at once. Last-seen times are written at most once a minute per device, so a busy device
 /// does not cost an extra durable write per request.
 public final class DeviceRegistry: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let path: String
     private let touches = TouchThrottle()
 
@@ -47,6 +47,9 @@ public final class DeviceRegistry: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB's WAL set-up leaves the writer at NORMAL: a revoked device must stay revoked
+        // through a power cut, so every commit is synced.
+        try pool.writeWithoutTransaction { try $0.execute(sql: CommitDurability.synced.pragma) }
         try upgrade.migrate(pool, path: path)
         return pool
     }

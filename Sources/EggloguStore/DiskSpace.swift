@@ -21,6 +21,13 @@ public enum DiskSpace {
         return nil
     }
 
+    /// The size of the file at `path`, or nil when it cannot be stat'ed. Unlike
+    /// `FileManager.attributesOfItem`, it looks up no owner or group names.
+    public static func fileSize(_ path: String) -> Int64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
     /// Whether the disk holding `path` is full (see ``fullBelow``).
     public static func isFull(near path: String) -> Bool {
         available(near: path).map { $0 < fullBelow } ?? false

@@ -98,6 +98,19 @@ extension Replica {
         }
     }
 
+    /// Whether local changes wait to be pushed, read on the calling thread with no hop to a store
+    /// thread: for a thread of the caller's own that must react to a write within a fraction
+    /// of a millisecond. Never call it from the cooperative pool; it blocks on SQLite.
+    public func hasUnpushedChangesOnThisThread() throws -> Bool {
+        do {
+            return try pool.read { db in
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM record WHERE dirty = 1 LIMIT 1")) ?? false
+            }
+        } catch {
+            throw ReplicaError(mapping: error, path: path)
+        }
+    }
+
     /// How many local changes wait to be pushed (an index count).
     public func unpushedCount() async throws -> Int {
         try await read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE dirty = 1")) ?? 0 }

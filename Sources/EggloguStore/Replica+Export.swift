@@ -14,9 +14,7 @@ extension Replica {
     public func exportBlob(style: JSONWriter.Style = .compact) async throws -> [UInt8] {
         // Records are written as stored, so the blob is smaller than the file: reserved once (and
         // touched only as far as written), it is never copied to grow.
-        let fileBytes = [path, path + "-wal"].reduce(0) { sum, file in
-            sum + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
-        }
+        let fileBytes = [path, path + "-wal"].reduce(0) { $0 + Int(DiskSpace.fileSize($1) ?? 0) }
         let reserve = min(max(fileBytes, 1 << 20), 256 << 20)
         let compact = try await read { db in
             var writer = JSONWriter(reservingCapacity: reserve)
@@ -111,14 +109,14 @@ extension Replica {
 
     static func writeRecords(_ db: Database, collection: String, into writer: inout JSONWriter) throws {
         writer.appendRaw("[")
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT body FROM record \(liveInOrder)"), arguments: [collection])
+        let rows = RawStatement(try db.cachedStatement(sql: "SELECT body FROM record \(liveInOrder)"))
+        defer { rows.reset() }
+        try rows.bind(1, collection)
         var first = true
-        while let row = try rows.next() {
-            if !first { writer.appendRaw(",") }
+        while try rows.step() {
+            if !first { writer.appendByte(UInt8(ascii: ",")) }
             first = false
-            try row.withUnsafeData(atIndex: 0) { data in
-                if let data { writer.appendRaw(data) }
-            }
+            writer.appendRaw(rows.bytes(0))
         }
         writer.appendRaw("]")
     }

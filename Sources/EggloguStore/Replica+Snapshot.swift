@@ -131,7 +131,7 @@ extension Replica {
     /// log holds (`mxFrame`) and how many a checkpoint copied (`nBackfill`). Without a readable,
     /// consistent index the whole log counts as unread.
     static func unreadLogBytes(_ path: String) -> Int64 {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.int64Value ?? 0
+        let size = DiskSpace.fileSize(path + "-wal") ?? 0
         guard size > 0, let index = FileHandle(forReadingAtPath: path + "-shm") else { return size }
         defer { try? index.close() }
         guard let header = try? index.read(upToCount: 100), header.count == 100 else { return size }

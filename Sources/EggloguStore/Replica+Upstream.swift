@@ -15,6 +15,8 @@ extension Replica {
 
     /// Applies a server's answer in one transaction: the pushed changes it settled are no
     /// longer queued, the page of changes is merged, and the cursor advances to cover it.
+    /// A page with nothing settled is not synced to disk before this returns
+    /// (``CommitDurability/refetchable``): a power cut may take it back, cursor and all.
     ///
     /// - Parameters:
     ///   - changes: the page the server sent.
@@ -28,7 +30,9 @@ extension Replica {
         cursor: String,
         completesSync: Bool = false
     ) async throws -> RemoteMergeReport {
-        try await write { transaction in
+        // A page alone is the server's and comes again from the cursor; settled pushes are
+        // synced, so a power cut cannot send them a second time.
+        try await write(settled.isEmpty ? .refetchable : .synced) { transaction in
             try transaction.markPushed(settled)
             let report = try transaction.merge(changes, options: RemoteMergeOptions()).report
             // A notice's changes applied while this page was on its way may have moved the cursor
@@ -45,7 +49,8 @@ extension Replica {
     }
 
     /// Applies changes a notice carried, in one transaction, if they continue this replica's
-    /// cursor: when the stored cursor is `before`, merges them and moves it to `cursor`.
+    /// cursor: when the stored cursor is `before`, merges them and moves it to `cursor`. Like a
+    /// page, the commit is not synced before this returns.
     ///
     /// The server never sends a record its own checks refuse, so a notice holding one (malformed,
     /// or stamped beyond this clock's allowed skew) is not taken for the server's: nothing of it
@@ -68,7 +73,7 @@ extension Replica {
                 }
             }
         }
-        return try await write { transaction in
+        return try await write(.refetchable) { transaction in
             guard try Meta.get(transaction.db, .upstreamCursor) == before else { return nil }
             let report = try transaction.merge(changes, options: RemoteMergeOptions()).report
             try Meta.set(transaction.db, .upstreamCursor, cursor)

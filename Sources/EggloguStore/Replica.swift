@@ -8,8 +8,10 @@ import Synchronization
 /// A farm's records in one SQLite file: the store behind the agent's replica and the server.
 ///
 /// Every write (an import, a local edit, a merge of remote records) is one
-/// SQLite transaction in WAL mode with `synchronous=FULL`, so killing the
-/// process at any instant leaves either all of a write or none of it. Each
+/// SQLite transaction in WAL mode, so killing the process at any instant
+/// leaves either all of a write or none of it. Writes are synced before they
+/// return (`synchronous=FULL`), except a device's pages from its server (see
+/// ``CommitDurability``). Each
 /// change takes the next value of the replica's change sequence, which makes
 /// "what changed since X" and "what is still unpushed" index lookups.
 public final class Replica: Sendable {
@@ -86,7 +88,7 @@ public final class Replica: Sendable {
         }
         guard first else { return }
         if !readOnly, !configuration.checkpointOnClose,
-            let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int64,
+            let size = DiskSpace.fileSize(path + "-wal"),
             size > Replica.walKeptOnClose
         {
             try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
@@ -130,6 +132,8 @@ public final class Replica: Sendable {
 
     private static func openOnce(path: String, configuration: ReplicaConfiguration, _ config: Configuration) throws -> Replica {
         let pool = try DatabasePool(path: path, configuration: config)
+        // GRDB's WAL set-up runs after `prepareDatabase` and leaves the writer at NORMAL.
+        try pool.writeWithoutTransaction { try $0.execute(sql: CommitDurability.synced.pragma) }
         try Schema.upgrade.migrate(pool, path: path)
         let identity = try pool.write { db in
             try Replica.settleIdentity(db, configuration: configuration, path: path)
@@ -188,18 +192,30 @@ public final class Replica: Sendable {
     /// When the hybrid logical clock asks for a moment before it can stamp, `body` stops, the
     /// transaction rolls back, and it runs again once the moment has passed: nothing waits while
     /// the database is locked.
-    func write<T: Sendable>(_ body: @escaping @Sendable (inout ReplicaTransaction) throws -> T) async throws -> T {
+    func write<T: Sendable>(
+        _ durability: CommitDurability = .synced,
+        _ body: @escaping @Sendable (inout ReplicaTransaction) throws -> T
+    ) async throws -> T {
         if snapshot != nil { throw ReplicaError.diskFull(path) }
         if readOnly { throw ReplicaError(.cannotOpen, "\(path) was opened for reading only") }
+        let durability = configuration.role == .device ? durability : .synced
         var waited: Int64 = 0
         while true {
             do {
                 return try await StoreThread.run { [pool, waited] in
-                    try pool.write { db in
-                        var transaction = try ReplicaTransaction(db: db, replica: self, clockWaited: waited)
-                        let result = try body(&transaction)
-                        try transaction.finish()
-                        return result
+                    try pool.writeWithoutTransaction { db in
+                        // Set for every write: SQLite refuses to change it inside a transaction,
+                        // and a write that failed before it could set it back must not leave the
+                        // next one unsynced.
+                        try db.execute(sql: durability.pragma)
+                        var result: T?
+                        try db.inTransaction {
+                            var transaction = try ReplicaTransaction(db: db, replica: self, clockWaited: waited)
+                            result = try body(&transaction)
+                            try transaction.finish()
+                            return .commit
+                        }
+                        return result!
                     }
                 }
             } catch let wait as ClockWait {

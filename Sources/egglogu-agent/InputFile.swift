@@ -1,4 +1,5 @@
 import EggloguCLI
+import EggloguStore
 import Foundation
 
 /// Reads a command's input file (or `-` for stdin) with a size limit.
@@ -19,7 +20,7 @@ enum InputFile {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw CommandFailure(Sysexits.noInput, "cannot read \(path): no such file")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let size = Int(DiskSpace.fileSize(path) ?? 0)
         if size > limit { throw tooLarge(path, size: size, limit: limit) }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CommandFailure(Sysexits.noInput, "cannot read \(path): permission denied")
