@@ -152,7 +152,9 @@ public final class AgentSync: Sendable {
     ///
     /// - Returns: the cursor after the last page, and how many changes merging queued for pushing.
     private func round(_ summary: inout SyncSummary) async throws -> (cursor: String?, queued: Int) {
-        var since = try await replica.upstreamCursor()
+        let start = try await replica.pushStart(limit: pageSize + 1)
+        var since = start.cursor
+        var firstBatch: [Change]? = start.changes
         let fromScratch = since == nil
         var queued = 0
         var pushedUpTo: Int64 = 0
@@ -160,7 +162,13 @@ public final class AgentSync: Sendable {
         var more = true
         while more {
             // One change beyond the page says whether another page follows, without asking again.
-            var batch = try await replica.unpushed(after: pushedUpTo, limit: pageSize + 1)
+            var batch: [Change]
+            if let first = firstBatch {
+                batch = first
+                firstBatch = nil
+            } else {
+                batch = try await replica.unpushed(after: pushedUpTo, limit: pageSize + 1)
+            }
             more = batch.count > pageSize
             if more { batch.removeLast() }
             guard let last = batch.last else { break }

@@ -146,25 +146,3 @@ public final class PostgresStorage: FarmStorage, Service {
         }
     }
 }
-
-/// Bounds a database operation: a database that does not answer fails the request (503) instead
-/// of holding it until the pool gives up.
-enum PostgresDeadline {
-    static func run<T: Sendable>(within timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        do {
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw ReplicaError(.cannotOpen, "the database did not answer within \(timeout)")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-        } catch let error as PostgresTransactionError {
-            throw PostgresFailure.mapped(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error)
-        } catch {
-            throw PostgresFailure.mapped(error)
-        }
-    }
-}

@@ -37,7 +37,6 @@ extension SyncServer {
         let batch = push.changes.map { (collection: $0.collection, records: $0.records) }
         let options = RemoteMergeOptions(defaultOrigin: claims.subject, rejectsFutureTimestamps: true, fromUpstream: false)
         let result = try await replica.mergePush(batch, options: options, after: since, limit: configuration.defaultPageSize)
-        await seen(farm: push.farmID, device: claims.subject, logger: logger)
         let report = result.report
         metrics.merged(
             farm: push.farmID,
@@ -61,6 +60,8 @@ extension SyncServer {
             let inline = fits ? await inline(notice, from: result.previousHead, read: result.ownChanges, in: replica, logger: logger) : nil
             notices.publish(notice, inline: inline)
         }
+        // After the notice: the other devices need not wait for this once-a-minute write.
+        await seen(farm: push.farmID, device: claims.subject, logger: logger)
         // The ones the device retries come first, so a capped list never hides one of them.
         let rejected =
             report.rejected.sorted { ($0.reason == .timestampInFuture) && ($1.reason != .timestampInFuture) }

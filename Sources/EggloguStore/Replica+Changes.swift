@@ -88,14 +88,20 @@ extension Replica {
 
     /// Local changes not yet pushed with a sequence number above `seq`, oldest first.
     public func unpushed(after seq: Int64 = 0, limit: Int) async throws -> [Change] {
-        try await read { db in
-            try Change.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 AND seq > ? ORDER BY seq LIMIT ?"
-                ),
-                arguments: [seq, limit]
-            )
-        }
+        try await read { db in try Replica.unpushed(db, after: seq, limit: limit) }
+    }
+
+    static func unpushed(_ db: Database, after seq: Int64, limit: Int) throws -> [Change] {
+        try Change.fetchAll(
+            db.cachedStatement(sql: "SELECT collection, id, seq, body FROM record WHERE dirty = 1 AND seq > ? ORDER BY seq LIMIT ?"),
+            arguments: [seq, limit]
+        )
+    }
+
+    /// Where a push starts, read in one snapshot (one trip to a store thread, not two): the
+    /// cursor of the last page applied from the server, and the first `limit` unpushed changes.
+    public func pushStart(limit: Int) async throws -> (cursor: String?, changes: [Change]) {
+        try await read { db in (try Meta.get(db, .upstreamCursor), try Replica.unpushed(db, after: 0, limit: limit)) }
     }
 
     /// Whether local changes wait to be pushed, read on the calling thread with no hop to a store

@@ -105,7 +105,6 @@ public final class Replica: Sendable {
         config.busyMode = .timeout(configuration.busyTimeoutSeconds)
         let checkpointOnClose = configuration.checkpointOnClose
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             if !checkpointOnClose, let connection = db.sqliteConnection {
                 let code = c_egglogu_sqlite_skip_checkpoint_on_close(connection)
                 guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
@@ -204,9 +203,8 @@ public final class Replica: Sendable {
             do {
                 return try await StoreThread.run { [pool, waited] in
                     try pool.writeWithoutTransaction { db in
-                        // Set for every write: SQLite refuses to change it inside a transaction,
-                        // and a write that failed before it could set it back must not leave the
-                        // next one unsynced.
+                        // Set before every write, outside its transaction (SQLite refuses to change
+                        // it inside one), so each write commits at its own level.
                         try db.execute(sql: durability.pragma)
                         var result: T?
                         try db.inTransaction {

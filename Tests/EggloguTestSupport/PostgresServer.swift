@@ -94,7 +94,9 @@ public final class PostgresServer: Sendable {
     public func psql(_ sql: String, database: String = "postgres") throws -> String {
         let output = try Subprocess.runTool(
             "\(binaries)/psql",
-            ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql]
+            ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
+            // A statement stuck behind a lock fails the test instead of holding the suite.
+            environment: ["PGCONNECT_TIMEOUT": "10", "PGOPTIONS": "-c statement_timeout=60s -c lock_timeout=60s"]
         )
         guard output.status == 0 else { throw PostgresServerError("psql failed: \(output.stderr)") }
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
