@@ -154,7 +154,6 @@ public final class AgentSync: Sendable {
     private func round(_ summary: inout SyncSummary) async throws -> (cursor: String?, queued: Int) {
         let start = try await replica.pushStart(limit: pageSize + 1)
         var since = start.cursor
-        var firstBatch: [Change]? = start.changes
         let fromScratch = since == nil
         var queued = 0
         var pushedUpTo: Int64 = 0
@@ -162,13 +161,8 @@ public final class AgentSync: Sendable {
         var more = true
         while more {
             // One change beyond the page says whether another page follows, without asking again.
-            var batch: [Change]
-            if let first = firstBatch {
-                batch = first
-                firstBatch = nil
-            } else {
-                batch = try await replica.unpushed(after: pushedUpTo, limit: pageSize + 1)
-            }
+            // Sequence numbers start at 1, so nothing is pushed yet only on the first page.
+            var batch = pushedUpTo == 0 ? start.changes : try await replica.unpushed(after: pushedUpTo, limit: pageSize + 1)
             more = batch.count > pageSize
             if more { batch.removeLast() }
             guard let last = batch.last else { break }
