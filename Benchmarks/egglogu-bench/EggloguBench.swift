@@ -116,9 +116,12 @@ extension EggloguBench {
         @Flag(help: "10 edits and a 2 s idle watch after 1 s of settling: checks that the benchmark runs.")
         var quick = false
 
+        @Flag(name: .customLong("busy-arrival"), help: "See arrivals by reading B's replica every 50 µs (the older way, which takes a core).")
+        var busyArrival = false
+
         func run() async throws {
             try await measuring("rt") { work, products, figures in
-                try await RealtimeBenchmarks(work: work, products: products).run(
+                try await RealtimeBenchmarks(work: work, products: products, busyArrival: busyArrival).run(
                     into: &figures,
                     edits: quick ? 10 : edits,
                     idleSettle: quick ? 1 : 15,

@@ -12,6 +12,7 @@ import Glibc
 struct RealtimeBenchmarks {
     let work: String
     let products: URL
+    var busyArrival = false
 
     private func binary(_ name: String) -> String { products.appendingPathComponent(name).path }
 
@@ -47,7 +48,7 @@ struct RealtimeBenchmarks {
         var configuration = ReplicaConfiguration()
         configuration.deviceID = "gw-a"
         let a = try await Replica.open(path: "\(work)/gw-a.sqlite", configuration: configuration)
-        let b = try Arrival(path: "\(work)/gw-b.sqlite")
+        let b = try Arrival(path: "\(work)/gw-b.sqlite", busy: busyArrival)
         var delays: [Double] = []
         for n in 0..<edits {
             let start = DispatchTime.now()
@@ -186,27 +187,5 @@ struct RealtimeBenchmarks {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-/// Sees a record arrive in another process's replica: a read-only connection polled every 50 µs,
-/// so the figure is the moment the record is committed there, not a store round trip later.
-struct Arrival {
-    private let queue: DatabaseQueue
-
-    init(path: String) throws {
-        var configuration = Configuration()
-        configuration.readonly = true
-        queue = try DatabaseQueue(path: path, configuration: configuration)
-    }
-
-    /// Returns once `flocks/id` is in the replica; throws after 30 s.
-    func wait(for id: String, since start: DispatchTime) throws {
-        while try queue.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM record WHERE collection = 'flocks' AND id = ?", arguments: [id]) })
-            == nil
-        {
-            usleep(50)
-            if Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) > 30e9 { throw BenchError("\(id) never arrived") }
-        }
     }
 }
